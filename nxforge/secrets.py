@@ -1,0 +1,76 @@
+"""Secret references: ``${NAME}`` resolved from the environment or ``config/secrets.yaml``.
+
+Configs keep the reference, never the value, so a model dump, a log line or an export cannot
+carry a password. Code that needs the value (a login) resolves it at the last moment and tells
+the redactor what to scrub.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+import yaml
+
+log = logging.getLogger(__name__)
+
+REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+REDACTED = "***"
+
+
+class MissingSecretError(KeyError):
+    """A ``${NAME}`` reference has no value in the environment nor in secrets.yaml."""
+
+    def __init__(self, name: str, secrets_file: Path | None) -> None:
+        where = f" or in {secrets_file}" if secrets_file else ""
+        super().__init__(name)
+        self.name = name
+        self.message = f"secret ${{{name}}} is not set: export {name}=... in the environment{where}"
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class SecretStore:
+    """Looks up ``${NAME}`` references; the environment wins over ``secrets.yaml``."""
+
+    def __init__(self, secrets_file: Path | None = None, environ: Mapping[str, str] | None = None) -> None:
+        self.secrets_file = secrets_file
+        self._environ = environ if environ is not None else os.environ
+        self._file_values: dict[str, str] = {}
+        if secrets_file is not None and secrets_file.exists():
+            loaded = yaml.safe_load(secrets_file.read_text(encoding="utf-8")) or {}
+            if not isinstance(loaded, dict):
+                raise ValueError(f"{secrets_file}: expected a mapping of NAME: value")
+            self._file_values = {str(k): str(v) for k, v in loaded.items()}
+
+    def lookup(self, name: str) -> str:
+        """The value of one secret by name."""
+        if name in self._environ:
+            return self._environ[name]
+        if name in self._file_values:
+            return self._file_values[name]
+        raise MissingSecretError(name, self.secrets_file)
+
+    def resolve(self, text: str) -> str:
+        """Replace every ``${NAME}`` in ``text``; text without references is returned as is."""
+        return REFERENCE.sub(lambda match: self.lookup(match.group(1)), text)
+
+    def has(self, name: str) -> bool:
+        """True when ``name`` has a value somewhere."""
+        return name in self._environ or name in self._file_values
+
+
+def is_reference(text: str) -> bool:
+    """True when ``text`` contains a ``${NAME}`` reference."""
+    return bool(REFERENCE.search(text))
+
+
+def redact(text: str, secrets: Iterable[str]) -> str:
+    """Scrub every known secret value out of ``text`` (longest first, so overlaps go whole)."""
+    for value in sorted({s for s in secrets if s}, key=len, reverse=True):
+        text = text.replace(value, REDACTED)
+    return text
