@@ -1,0 +1,216 @@
+"""The ``nxforge`` command: config check, migrate, modules, collect, sim, and commands modules declare."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from sqlalchemy.exc import OperationalError
+
+from nxforge.audit import default_actor
+from nxforge.config.errors import ConfigError
+from nxforge.secrets import MissingSecretError
+
+if TYPE_CHECKING:
+    from nxforge.platform import Platform
+
+log = logging.getLogger("nxforge")
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_CONFIG = 2
+EXIT_DATABASE = 3
+
+
+def _setup_logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+def _platform() -> Platform:
+    from nxforge.platform import Platform
+
+    return Platform()
+
+
+def cmd_config_check(_args: argparse.Namespace) -> int:
+    from nxforge.config.check import check_all
+    from nxforge.environment import Environment
+
+    checked, problems = check_all(Environment.from_environ())
+    for problem in problems:
+        print(problem)
+    print(f"{len(checked)} file(s) checked, {len(problems)} problem(s)", file=sys.stderr)
+    return EXIT_CONFIG if problems else EXIT_OK
+
+
+def cmd_migrate(_args: argparse.Namespace) -> int:
+    from nxforge.migrations.runner import migrate_module
+
+    platform = _platform()
+    for info in platform.enabled_modules():
+        applied = migrate_module(platform.engine, info.name, info.migrations_dir)
+        print(f"{info.name}: {len(applied)} migration(s) applied" + (f" ({', '.join(applied)})" if applied else ""))
+    return EXIT_OK
+
+
+def cmd_modules(args: argparse.Namespace) -> int:
+    from nxforge.module_system import install, lifecycle
+
+    platform = _platform()
+    actor = default_actor()
+    try:
+        if args.action == "list":
+            rows = lifecycle.list_modules(platform)
+            print(f"{'NAME':28} {'VERSION':10} {'STATUS':9} REQUIRES / ERROR")
+            for row in rows:
+                extra = (row.error or "").replace("\n", " | ") or ", ".join(row.requires)
+                print(f"{row.name:28} {row.version:10} {row.status:9} {extra}")
+        elif args.action == "enable":
+            applied = lifecycle.enable_module(platform, args.name, actor)
+            print(f"{args.name} enabled ({len(applied)} migration(s) applied)")
+        elif args.action == "disable":
+            lifecycle.disable_module(platform, args.name, actor)
+            print(f"{args.name} disabled")
+        elif args.action == "install":
+            info = install.install_zip(platform, Path(args.name), actor)
+            manifest = info.manifest
+            assert manifest is not None
+            permissions = ", ".join(manifest.permissions) or "none"
+            print(f"{info.name} {manifest.version} installed (disabled); permissions: {permissions}")
+        elif args.action == "uninstall":
+            undone = lifecycle.uninstall_module(platform, args.name, actor)
+            print(f"{args.name} uninstalled ({len(undone)} migration(s) undone)")
+    except (lifecycle.LifecycleError, LookupError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+def cmd_collect(args: argparse.Namespace) -> int:
+    from nxforge.collector.runner import Collector
+
+    platform = _platform()
+    filters = {"dry_run": args.dry_run}
+    if args.endpoint:
+        filters["endpoint"] = args.endpoint
+    collector = Collector(platform, module=args.module, job=args.job, filters=filters)
+    collector.install_signal_handlers()
+    try:
+        if args.once:
+            runs = collector.run_due(trigger="once")
+            print(f"{len(runs)} job(s) run: " + ", ".join(f"{r.module}/{r.job} {r.status}" for r in runs))
+        else:
+            collector.run_forever()
+    finally:
+        platform.close()
+    return EXIT_OK
+
+
+def cmd_sim(args: argparse.Namespace) -> int:
+    from nxforge.simulator.cli import main as sim_main
+
+    return sim_main(args.rest)
+
+
+def cmd_module_command(args: argparse.Namespace) -> int:
+    from nxforge.module_system.loading import resolve_handler
+
+    platform = _platform()
+    handler = resolve_handler(platform.env.modules_dir, args.handler)
+    try:
+        return int(handler(platform.context(args.module_name), args.rest) or 0)
+    finally:
+        platform.close()
+
+
+def _module_commands() -> dict[str, tuple[str, str]]:
+    """``command -> (module, handler)`` for every enabled module that declares commands."""
+    try:
+        from nxforge.environment import Environment
+        from nxforge.module_system.discovery import discover_modules
+
+        env = Environment.from_environ()
+        enabled = set(env.load_core_config().modules.enabled)
+        commands = {}
+        for info in discover_modules(env.modules_dir):
+            if info.manifest and info.name in enabled:
+                for name, handler in info.manifest.commands.items():
+                    commands[name] = (info.name, handler)
+        return commands
+    except ConfigError:
+        return {}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser, with subcommands from enabled modules."""
+    parser = argparse.ArgumentParser(prog="nxforge", description=__doc__)
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    config = sub.add_parser("config", help="configuration files")
+    config.add_argument("action", choices=["check"])
+    config.set_defaults(func=cmd_config_check)
+
+    sub.add_parser("migrate", help="apply pending migrations of enabled modules").set_defaults(func=cmd_migrate)
+
+    modules = sub.add_parser("modules", help="list, enable, disable, install ZIP, uninstall")
+    modules.add_argument("action", choices=["list", "enable", "disable", "install", "uninstall"])
+    modules.add_argument("name", nargs="?", help="module name (or ZIP path for install)")
+    modules.set_defaults(func=cmd_modules)
+
+    collect = sub.add_parser("collect", help="run the collector (same as collector.py)")
+    add_collect_arguments(collect)
+    collect.set_defaults(func=cmd_collect)
+
+    sim = sub.add_parser("sim", help="the meter simulator on 127.0.0.1", add_help=False)
+    sim.add_argument("rest", nargs=argparse.REMAINDER)
+    sim.set_defaults(func=cmd_sim)
+
+    for name, (module, handler) in sorted(_module_commands().items()):
+        command = sub.add_parser(name, help=f"from module {module}", add_help=False)
+        command.add_argument("rest", nargs=argparse.REMAINDER)
+        command.set_defaults(func=cmd_module_command, module_name=module, handler=handler)
+    return parser
+
+
+def add_collect_arguments(parser: argparse.ArgumentParser) -> None:
+    """The collector's options, shared by ``collector.py`` and ``nxforge collect``."""
+    parser.add_argument("--once", action="store_true", help="run what is due, then exit (for cron)")
+    parser.add_argument("--module", help="only this module's jobs")
+    parser.add_argument("--job", help="only this job (runs even if not due)")
+    parser.add_argument("--endpoint", action="append", help="only this endpoint id (repeatable)")
+    parser.add_argument("--dry-run", action="store_true", help="scrape and print, store nothing")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the console script; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    _setup_logging(args.verbose)
+    try:
+        return int(args.func(args))
+    except ConfigError as exc:
+        print(f"configuration error:\n{exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    except MissingSecretError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    except OperationalError as exc:
+        print(f"database unreachable: {exc.orig}", file=sys.stderr)
+        return EXIT_DATABASE
+
+
+def collector_main(argv: Sequence[str] | None = None) -> int:
+    """``python collector.py [--once] ...``."""
+    return main(["collect", *(argv if argv is not None else sys.argv[1:])])
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,141 @@
+"""Run one job: resolve its handler, enforce timeout and retries, record each attempt as an execution."""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+import traceback
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import insert, update
+
+from nxforge.collector.log_capture import capture_job_log
+from nxforge.db.schema import executions
+from nxforge.module_system.contract import JobContext
+from nxforge.module_system.loading import HandlerError, resolve_handler
+from nxforge.platform import Platform
+
+log = logging.getLogger(__name__)
+
+TIMEOUT_GRACE_S = 10.0
+
+
+def job_thread_name(module: str, job: str) -> str:
+    """The worker thread's name, which the log capture keys on."""
+    return f"job-{module}-{job}"
+
+
+@dataclass
+class JobRun:
+    """The outcome of running a job (its last attempt)."""
+
+    module: str
+    job: str
+    status: str  # ok | failed | timeout | abandoned
+    execution_id: int
+    attempts: int
+    summary: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+
+
+def _start_execution(platform: Platform, module: str, job: str, trigger: str, attempt: int) -> int:
+    with platform.engine.begin() as conn:
+        result = conn.execute(
+            insert(executions).values(
+                module=module,
+                job=job,
+                trigger=trigger,
+                status="running",
+                attempt=attempt,
+                started_at=platform.clock(),
+                host=socket.gethostname(),
+            )
+        )
+        key = result.inserted_primary_key
+        assert key is not None
+        return int(key[0])
+
+
+def _finish_execution(
+    platform: Platform, execution_id: int, status: str, summary: Any, error: str | None, lines: list[str]
+) -> None:
+    with platform.engine.begin() as conn:
+        conn.execute(
+            update(executions)
+            .where(executions.c.id == execution_id)
+            .values(status=status, finished_at=platform.clock(), summary=summary, error=error, log="\n".join(lines))
+        )
+
+
+def _attempt(
+    platform: Platform, ctx: JobContext, handler: Any, timeout_s: float
+) -> tuple[str, dict[str, Any] | None, str | None]:
+    outcome: dict[str, Any] = {}
+
+    def work() -> None:
+        try:
+            outcome["summary"] = handler(ctx)
+        except Exception as exc:
+            ctx.log.error("job %s failed: %s\n%s", ctx.job, exc, traceback.format_exc())
+            outcome["error"] = f"{type(exc).__name__}: {exc}"
+
+    worker = threading.Thread(target=work, name=job_thread_name(ctx.name, ctx.job), daemon=True)
+    worker.start()
+    worker.join(timeout_s)
+    if worker.is_alive():
+        # Threads cannot be killed: ask the job to stop between work items, then give it a grace period.
+        ctx.stop_event.set()
+        worker.join(TIMEOUT_GRACE_S)
+        return "timeout", outcome.get("summary"), f"the job ran longer than its timeout of {timeout_s:.0f} s"
+    if "error" in outcome:
+        return "failed", None, outcome["error"]
+    summary = outcome.get("summary")
+    if summary is not None and not isinstance(summary, dict):
+        summary = {"result": summary}
+    return ("abandoned" if ctx.should_stop() else "ok"), summary, None
+
+
+def run_job(
+    platform: Platform,
+    module: str,
+    job: str,
+    *,
+    trigger: str = "manual",
+    filters: dict[str, Any] | None = None,
+    stop_event: threading.Event | None = None,
+    progress: Any = None,
+) -> JobRun:
+    """Run ``module``'s ``job`` with its retries; every attempt is one executions row."""
+    info = platform.module(module)
+    assert info.manifest is not None
+    spec = info.manifest.jobs[job]
+    attempts = spec.retries + 1
+    run = JobRun(module, job, "failed", 0, 0)
+    for attempt in range(1, attempts + 1):
+        execution_id = _start_execution(platform, module, job, trigger, attempt)
+        extra: dict[str, Any] = {"execution_id": execution_id, "filters": dict(filters or {})}
+        if stop_event is not None:
+            extra["stop_event"] = stop_event
+        if progress is not None:
+            extra["progress"] = progress
+        ctx = platform.job_context(module, job, **extra)
+        status: str
+        summary: dict[str, Any] | None
+        error: str | None
+        with capture_job_log(module, job_thread_name(module, job)) as lines:
+            try:
+                handler = resolve_handler(platform.env.modules_dir, spec.handler)
+            except HandlerError as exc:
+                status, summary, error = "failed", None, f"{exc}"
+            else:
+                status, summary, error = _attempt(platform, ctx, handler, spec.timeout_s)
+        _finish_execution(platform, execution_id, status, summary, error, lines)
+        run = JobRun(module, job, status, execution_id, attempt, summary or {}, error)
+        if status in ("ok", "abandoned") or ctx.should_stop():
+            break
+        log.warning("%s/%s attempt %d of %d %s: %s", module, job, attempt, attempts, status, error)
+    if run.status in ("failed", "timeout"):
+        platform.events.emit(module, "job.failed", f"{module}/{job} {run.status}: {run.error}", "error")
+    return run

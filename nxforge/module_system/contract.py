@@ -1,0 +1,86 @@
+"""The contract between the core and a module: what module code receives, and what it returns.
+
+This is the only core surface a module may touch. A job handler is ``def run(ctx: JobContext) ->
+dict`` (a small JSON-able summary); a page is ``def render(ctx: ModuleContext, role: str) -> None``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Engine
+
+from nxforge.events import EventBus
+from nxforge.module_system.manifest import Manifest
+from nxforge.secrets import SecretStore
+
+if TYPE_CHECKING:
+    from nxforge.scraping.engine import ScrapingEngine
+
+
+class ScrapingProvider(Protocol):
+    """Hands out the process's one scraping engine, created on first use."""
+
+    def __call__(self) -> ScrapingEngine: ...
+
+
+@dataclass
+class ModuleContext:
+    """Everything a module may use from the core."""
+
+    name: str
+    """The module's manifest name (kebab-case)."""
+    manifest: Manifest
+    """The module's validated manifest."""
+    settings: dict[str, Any]
+    """Manifest defaults overlaid with ``modules.settings.<name>`` from nxforge.yaml."""
+    db: Engine
+    """The shared SQLAlchemy engine; the module's tables carry its prefix."""
+    log: logging.Logger
+    """The module's logger; lines logged while a job runs are kept with its execution."""
+    storage: Path
+    """A folder the module owns under the data folder (evidence, spool, state)."""
+    config_dir: Path
+    """The module's YAML folder, ``config/<name>/``."""
+    events: EventBus
+    """Emit and subscribe to events."""
+    secrets: SecretStore
+    """Resolves ``${NAME}`` references at the moment of use."""
+    timezone: ZoneInfo
+    """The site's time zone: billing months are calendar months here."""
+    scraping: ScrapingProvider
+    """The scraping engine, launched lazily (a browser only when a browser scrape comes)."""
+    clock: Callable[[], datetime]
+    """The current UTC time; tests replace it to let a month pass."""
+
+    def emit(self, kind: str, message: str, severity: str = "info", data: dict[str, Any] | None = None) -> None:
+        """Emit an event attributed to this module."""
+        self.events.emit(self.name, kind, message, severity, data)  # type: ignore[arg-type]
+
+
+@dataclass
+class JobContext(ModuleContext):
+    """A module context for one run of one job."""
+
+    job: str = ""
+    """The job's key in the manifest."""
+    job_config: dict[str, Any] = field(default_factory=dict)
+    """The job's config, defaults filled in."""
+    execution_id: int | None = None
+    """The executions row of this run."""
+    filters: dict[str, Any] = field(default_factory=dict)
+    """Narrowing asked for on the command line (e.g. ``endpoint``), and ``dry_run``."""
+    stop_event: threading.Event = field(default_factory=threading.Event)
+    progress: Callable[[int, int], None] = field(default=lambda done, total: None)
+    """Report ``done`` of ``total`` work items; a terminal shows a bar, cron gets log lines."""
+
+    def should_stop(self) -> bool:
+        """True once SIGTERM or the timeout asks the job to wind down; check it between work items."""
+        return self.stop_event.is_set()

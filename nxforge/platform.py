@@ -1,0 +1,154 @@
+"""The running platform: environment, configuration, database, discovered modules, shared services.
+
+One ``Platform`` per process (collector, app, CLI). It builds each module's context, so the
+services a module sees are created in exactly one place.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from datetime import datetime
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Engine
+
+from nxforge.config.models import CoreConfig
+from nxforge.db.engine import create_db_engine
+from nxforge.db.types import utcnow
+from nxforge.environment import Environment
+from nxforge.events import EventBus
+from nxforge.migrations.runner import ensure_core_schema
+from nxforge.module_system.contract import JobContext, ModuleContext
+from nxforge.module_system.discovery import ModuleInfo, discover_modules
+
+if TYPE_CHECKING:
+    from nxforge.scraping.engine import ScrapingEngine
+
+log = logging.getLogger(__name__)
+
+
+class UnknownModuleError(LookupError):
+    """No module of that name is installed."""
+
+
+class Platform:
+    """Holds what every part of NxForge shares in one process."""
+
+    def __init__(
+        self,
+        env: Environment | None = None,
+        *,
+        engine: Engine | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.env = env or Environment.from_environ()
+        self.core: CoreConfig = self.env.load_core_config()
+        self.engine = engine or create_db_engine(self.env.database_url(self.core))
+        self.clock = clock
+        self._scraping: ScrapingEngine | None = None
+        self._scraping_lock = threading.Lock()
+        ensure_core_schema(self.engine)
+
+    @cached_property
+    def events(self) -> EventBus:
+        """The process's event bus."""
+        return EventBus(self.engine)
+
+    @property
+    def timezone(self) -> ZoneInfo:
+        """The site's time zone from nxforge.yaml."""
+        return ZoneInfo(self.core.timezone)
+
+    def reload(self) -> None:
+        """Re-read nxforge.yaml and the modules folder (after enable, disable, install)."""
+        self.core = self.env.load_core_config()
+        self.__dict__.pop("modules", None)
+
+    @cached_property
+    def modules(self) -> list[ModuleInfo]:
+        """Every module on disk, broken ones included."""
+        return discover_modules(self.env.modules_dir)
+
+    def module(self, name: str) -> ModuleInfo:
+        """The module called ``name``."""
+        for info in self.modules:
+            if info.name == name:
+                return info
+        raise UnknownModuleError(f"no module named {name!r} in {self.env.modules_dir}")
+
+    @property
+    def enabled_names(self) -> list[str]:
+        """Names enabled in nxforge.yaml, in file order."""
+        return list(self.core.modules.enabled)
+
+    def enabled_modules(self) -> list[ModuleInfo]:
+        """Enabled modules whose manifest is valid; others are logged and skipped."""
+        result = []
+        for name in self.enabled_names:
+            try:
+                info = self.module(name)
+            except UnknownModuleError as exc:
+                log.error("%s (listed as enabled in %s)", exc, self.env.core_config_path)
+                continue
+            if info.ok:
+                result.append(info)
+        return result
+
+    def settings_for(self, info: ModuleInfo) -> dict[str, Any]:
+        """Manifest defaults overlaid with the values in nxforge.yaml."""
+        assert info.manifest is not None
+        return {**info.manifest.defaults(), **self.core.modules.settings.get(info.name, {})}
+
+    def scraping(self) -> ScrapingEngine:
+        """The one scraping engine of this process, created on first use."""
+        with self._scraping_lock:
+            if self._scraping is None:
+                from nxforge.scraping.engine import ScrapingEngine
+
+                self._scraping = ScrapingEngine(
+                    secrets=self.env.secrets,
+                    evidence_dir=self.env.data_dir / "evidence",
+                    state_dir=self.env.data_dir / "sessions",
+                )
+            return self._scraping
+
+    def context(self, name: str) -> ModuleContext:
+        """The context handed to ``name``'s pages and helpers."""
+        return ModuleContext(**self._context_fields(self.module(name)))
+
+    def job_context(self, name: str, job: str, **extra: Any) -> JobContext:
+        """The context handed to one run of one job."""
+        info = self.module(name)
+        assert info.manifest is not None
+        spec = info.manifest.jobs[job]
+        job_config = {key: setting.default for key, setting in spec.config.items()}
+        return JobContext(**self._context_fields(info), job=job, job_config=job_config, **extra)
+
+    def _context_fields(self, info: ModuleInfo) -> dict[str, Any]:
+        if info.manifest is None:
+            raise UnknownModuleError(f"module {info.name!r} cannot be used: {info.error}")
+        return {
+            "name": info.name,
+            "manifest": info.manifest,
+            "settings": self.settings_for(info),
+            "db": self.engine,
+            "log": logging.getLogger(f"nxforge.module.{info.name}"),
+            "storage": self.env.module_data_dir(info.name),
+            "config_dir": self.env.config_dir / (info.manifest.config.folder if info.manifest.config else info.name),
+            "events": self.events,
+            "secrets": self.env.secrets,
+            "timezone": self.timezone,
+            "scraping": self.scraping,
+            "clock": self.clock,
+        }
+
+    def close(self) -> None:
+        """Release the browser and the database pool."""
+        if self._scraping is not None:
+            self._scraping.close()
+            self._scraping = None
+        self.engine.dispose()

@@ -1,0 +1,99 @@
+"""The ``nxforge`` command as a person runs it: a real subprocess, real files, real database."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+from nxforge.environment import Environment
+from tests.conftest import copy_fixture_module
+
+
+def nxforge(env: Environment, *args: str, extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    variables = {
+        **os.environ,
+        "NXFORGE_CONFIG_DIR": str(env.config_dir),
+        "NXFORGE_DATA_DIR": str(env.data_dir),
+        "NXFORGE_MODULES_DIR": str(env.modules_dir),
+        **(extra_env or {}),
+    }
+    if env.database_url_override:
+        variables["NXFORGE_DATABASE_URL"] = env.database_url_override
+    return subprocess.run(
+        [sys.executable, "-m", "nxforge.cli", *args], env=variables, capture_output=True, text=True, timeout=120
+    )
+
+
+def test_config_check_prints_file_line_field(nx_env: Environment) -> None:
+    copy_fixture_module(nx_env, "broken_module")
+    nx_env.core_config_path.write_text("timezone: Europe/Paris\nmodules:\n  enabled: []\n  colour: blue\n")
+    result = nxforge(nx_env, "config", "check")
+    assert result.returncode == 2
+    assert f"{nx_env.core_config_path}:4: modules.colour: unknown field" in result.stdout
+    manifest = nx_env.modules_dir / "broken_module" / "manifest.yaml"
+    assert f"{manifest}:7: colour: unknown field" in result.stdout
+    assert f"{manifest}:12: jobs.run.retries:" in result.stdout
+    assert "problem(s)" in result.stderr
+
+
+def test_config_check_passes_on_good_files(nx_env: Environment) -> None:
+    copy_fixture_module(nx_env, "hello_module")
+    nx_env.core_config_path.write_text("timezone: UTC\n")
+    result = nxforge(nx_env, "config", "check")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "0 problem(s)" in result.stderr
+
+
+def test_modules_list_enable_refusal_and_enable(nx_env: Environment) -> None:
+    for name in ("hello_module", "needs_hello", "broken_module"):
+        copy_fixture_module(nx_env, name)
+    nx_env.core_config_path.write_text(
+        yaml.safe_dump({"modules": {"enabled": [], "settings": {"hello-module": {"token": "${HELLO_TOKEN}"}}}})
+    )
+    listed = nxforge(nx_env, "modules", "list")
+    assert listed.returncode == 0, listed.stderr
+    lines = {line.split()[0]: line for line in listed.stdout.splitlines()[1:]}
+    assert "disabled" in lines["hello-module"] and "1.2.0" in lines["hello-module"]
+    assert "broken" in lines["broken-module"] and "unknown field" in lines["broken-module"]
+
+    refused = nxforge(nx_env, "modules", "enable", "needs-hello")
+    assert refused.returncode == 1
+    assert "requires module 'hello-module', which is disabled: enable 'hello-module' first" in refused.stderr
+
+    enabled = nxforge(nx_env, "modules", "enable", "hello-module", extra_env={"HELLO_TOKEN": "x"})
+    assert enabled.returncode == 0, enabled.stderr
+    assert "2 migration(s) applied" in enabled.stdout
+    relisted = nxforge(nx_env, "modules", "list")
+    assert "enabled" in {line.split()[0]: line for line in relisted.stdout.splitlines()[1:]}["hello-module"]
+
+
+def test_collector_once_exit_status(nx_env: Environment, tmp_path: Path) -> None:
+    copy_fixture_module(nx_env, "hello_module")
+    nx_env.core_config_path.write_text(
+        yaml.safe_dump({"modules": {"enabled": [], "settings": {"hello-module": {"token": "x"}}}})
+    )
+    assert nxforge(nx_env, "modules", "enable", "hello-module").returncode == 0
+    collector = Path(__file__).resolve().parents[2] / "collector.py"
+    variables = {
+        **os.environ,
+        "NXFORGE_CONFIG_DIR": str(nx_env.config_dir),
+        "NXFORGE_DATA_DIR": str(nx_env.data_dir),
+        "NXFORGE_MODULES_DIR": str(nx_env.modules_dir),
+        "NXFORGE_DATABASE_URL": nx_env.database_url_override or "",
+    }
+    ran = subprocess.run([sys.executable, str(collector), "--once"], env=variables, capture_output=True, text=True)
+    assert ran.returncode == 0, ran.stderr
+    assert "hello-module/greet ok" in ran.stdout
+    nx_env.core_config_path.write_text("timezone: Nowhere/Atlantis\n")
+    broken = subprocess.run([sys.executable, str(collector), "--once"], env=variables, capture_output=True, text=True)
+    assert broken.returncode == 2
+    assert "timezone" in broken.stderr
+    unreachable = {**variables, "NXFORGE_DATABASE_URL": "postgresql+psycopg://nobody@127.0.0.1:1/none"}
+    nx_env.core_config_path.write_text("timezone: UTC\n")
+    down = subprocess.run([sys.executable, str(collector), "--once"], env=unreachable, capture_output=True, text=True)
+    assert down.returncode == 3
+    assert "database unreachable" in down.stderr
