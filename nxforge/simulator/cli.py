@@ -1,0 +1,53 @@
+"""``nxforge sim``: run a simulated fleet until Ctrl-C."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import threading
+
+from nxforge.simulator.fleet import make_fleet
+from nxforge.simulator.simulator import Simulator
+
+log = logging.getLogger(__name__)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="nxforge sim", description="Run the meter simulator on 127.0.0.1.")
+    parser.add_argument("--devices", type=int, default=16, help="number of devices (default 16)")
+    parser.add_argument("--port", type=int, default=8780, help="HTTP port (default 8780, 0 = any)")
+    parser.add_argument("--tls-port", type=int, default=8743, help="HTTPS port (default 8743, 0 = any)")
+    parser.add_argument("--seed", type=int, default=0, help="fleet seed (default 0)")
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    return parser
+
+
+def main(argv: list[str] | None = None, stop: threading.Event | None = None) -> int:
+    """Start the simulator, print the devices and block until Ctrl-C (or ``stop`` is set)."""
+    args = build_parser().parse_args(argv)
+    if args.devices < 0:
+        print("--devices must be >= 0")
+        return 2
+    sim = Simulator(make_fleet(args.devices, args.seed), host=args.host, http_port=args.port, https_port=args.tls_port)
+    try:
+        sim.start()
+    except OSError as exc:
+        print(f"cannot start the simulator: {exc}")
+        return 1
+    try:
+        print(f"NxForge meter simulator: {sim.base_url}  {sim.tls_base_url}  (CA: {sim.ca_pem_path})")
+        for spec in sim.devices():
+            print(f"{spec.id:<16} {spec.style:<9} {sim.url_for(spec.id):<48} {spec.username}/{spec.password}")
+        print("Control API: GET /_sim/devices, /_sim/truth/<id>; Ctrl-C to stop.", flush=True)
+        waiter = stop if stop is not None else threading.Event()
+        while not waiter.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        print("stopping")
+    finally:
+        sim.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
