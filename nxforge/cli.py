@@ -119,6 +119,12 @@ def cmd_sim(args: argparse.Namespace) -> int:
     return sim_main(args.rest)
 
 
+def cmd_demo(args: argparse.Namespace) -> int:
+    from nxforge.demo import main as demo_main
+
+    return demo_main(args.rest)
+
+
 def cmd_module_command(args: argparse.Namespace) -> int:
     from nxforge.module_system.loading import resolve_handler
 
@@ -172,6 +178,10 @@ def build_parser() -> argparse.ArgumentParser:
     sim = sub.add_parser("sim", help="the meter simulator on 127.0.0.1", add_help=False)
     sim.add_argument("rest", nargs=argparse.REMAINDER)
     sim.set_defaults(func=cmd_sim)
+
+    demo = sub.add_parser("demo", help="simulated meters, collector and app on SQLite", add_help=False)
+    demo.add_argument("rest", nargs=argparse.REMAINDER)
+    demo.set_defaults(func=cmd_demo)
 
     for name, (module, handler) in sorted(_module_commands().items()):
         command = sub.add_parser(name, help=f"from module {module}", add_help=False)

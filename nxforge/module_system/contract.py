@@ -1,7 +1,8 @@
 """The contract between the core and a module: what module code receives, and what it returns.
 
 This is the only core surface a module may touch. A job handler is ``def run(ctx: JobContext) ->
-dict`` (a small JSON-able summary); a page is ``def render(ctx: ModuleContext, role: str) -> None``.
+dict`` (a small JSON-able summary); a page is ``def render(ctx: ModuleContext, role: str) -> None``;
+a command is ``def command(ctx: ModuleContext, argv: list[str]) -> int`` (the exit status).
 """
 
 from __future__ import annotations
@@ -23,6 +24,13 @@ from nxforge.secrets import SecretStore
 
 if TYPE_CHECKING:
     from nxforge.scraping.engine import ScrapingEngine
+
+
+HOOKS: dict[str, str] = {
+    "demo": "fn(ctx: ModuleContext, simulator: nxforge.simulator.Simulator) -> None: called by `nxforge demo` "
+    "after the simulator starts; writes the module's demo configuration (unless it exists) pointing at it.",
+}
+"""Hooks a manifest may name under ``hooks:``; the core calls them by name with these arguments."""
 
 
 class ScrapingProvider(Protocol):

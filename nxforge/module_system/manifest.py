@@ -189,6 +189,10 @@ class Manifest(Strict):
         default_factory=dict,
         description="extra `nxforge NAME` commands: name -> package.module:function(ctx, argv) -> exit status",
     )
+    hooks: dict[Literal["demo"], str] = Field(
+        default_factory=dict,
+        description="functions the core calls at set moments; see nxforge/module_system/contract.py HOOKS",
+    )
     table_prefix: str | None = Field(default=None, pattern=r"^[a-z]+_$")
 
     @field_validator("name")
@@ -204,11 +208,11 @@ class Manifest(Strict):
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
             raise ValueError(f"page names must be unique in a module; repeated: {', '.join(duplicates)}")
-        for name, handler in self.commands.items():
+        for name, handler in [*self.commands.items(), *self.hooks.items()]:
             if not HANDLER.match(handler) or not KEBAB.match(name):
                 raise ValueError(f"command {name!r}: {handler!r} must be a kebab-case name -> package.module:function")
         handlers = [job.handler for job in self.jobs.values()] + [page.handler for page in self.pages]
-        for handler in [*handlers, *self.commands.values()]:
+        for handler in [*handlers, *self.commands.values(), *self.hooks.values()]:
             if handler.split(".")[0].split(":")[0] != self.package:
                 raise ValueError(f"handler {handler!r} must live in the module's own package {self.package!r}")
         if self.name in self.requires.modules:
