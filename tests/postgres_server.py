@@ -6,6 +6,7 @@ As root, initdb refuses to run, so the server runs as the ``postgres`` system us
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -13,7 +14,10 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-PG_BIN_CANDIDATES = [Path("/usr/lib/postgresql/15/bin"), *sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)]
+PG_BIN_CANDIDATES = [
+    Path("/usr/lib/postgresql/15/bin"),
+    *sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True),
+]
 
 
 def pg_bin() -> Path:
@@ -64,10 +68,8 @@ class PostgresServer:
 
     def stop(self) -> None:
         """Stop the server and delete its files."""
-        try:
+        with contextlib.suppress(subprocess.CalledProcessError):
             self._run(str(pg_bin() / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "stop")
-        except subprocess.CalledProcessError:
-            pass
         shutil.rmtree(self.root, ignore_errors=True)
 
     def pg_ctl(self, action: str) -> None:

@@ -17,7 +17,8 @@ def write(path: Path, text: str) -> Path:
 
 
 def test_valid_core_config(tmp_path: Path) -> None:
-    config = validate_file(write(tmp_path / "nxforge.yaml", "timezone: Europe/Paris\nmodules:\n  enabled: [a]\n"), CoreConfig)
+    path = write(tmp_path / "nxforge.yaml", "timezone: Europe/Paris\nmodules:\n  enabled: [a]\n")
+    config = validate_file(path, CoreConfig)
     assert config.timezone == "Europe/Paris"
     assert config.modules.enabled == ["a"]
 

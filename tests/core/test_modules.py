@@ -118,7 +118,7 @@ def test_cycle_is_refused(platform: Platform, monkeypatch: pytest.MonkeyPatch) -
     data["requires"]["modules"] = ["needs-hello"]
     manifest_path.write_text(yaml.safe_dump(data))
     platform.reload()
-    with pytest.raises(LifecycleError, match="cycle: .*hello-module"):
+    with pytest.raises(LifecycleError, match=r"cycle: .*hello-module"):
         enable_module(platform, "hello-module", "tester")
 
 
@@ -127,7 +127,7 @@ def test_failed_migration_leaves_module_disabled(platform: Platform, monkeypatch
     (platform.env.modules_dir / "hello_module" / "migrations" / "003_bad.sql").write_text(
         "CREATE TABLE hm_x (id INTEGER);\nTHIS IS NOT SQL;\n"
     )
-    with pytest.raises(LifecycleError, match="migration failed: 003_bad.sql: statement 2 of 2"):
+    with pytest.raises(LifecycleError, match=r"migration failed: 003_bad\.sql: statement 2 of 2"):
         enable_module(platform, "hello-module", "tester")
     assert platform.enabled_names == []
     assert "hm_x" not in inspect(platform.engine).get_table_names()
@@ -215,5 +215,5 @@ def test_install_corrupt_zip(platform: Platform, tmp_path: Path) -> None:
     good = make_zip(module_entries())
     archive = tmp_path / "corrupt.zip"
     archive.write_bytes(good[: len(good) // 2])
-    with pytest.raises(LifecycleError, match="not a readable ZIP|corrupt"):
+    with pytest.raises(LifecycleError, match=r"not a readable ZIP|corrupt"):
         install_zip(platform, archive, "tester")
