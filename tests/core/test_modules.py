@@ -217,3 +217,24 @@ def test_install_corrupt_zip(platform: Platform, tmp_path: Path) -> None:
     archive.write_bytes(good[: len(good) // 2])
     with pytest.raises(LifecycleError, match=r"not a readable ZIP|corrupt"):
         install_zip(platform, archive, "tester")
+
+
+def test_job_without_handler_names_the_field(tmp_path: Path) -> None:
+    base = yaml.safe_load((FIXTURES / "modules" / "hello_module" / "manifest.yaml").read_text())
+    del base["jobs"]["greet"]["handler"]
+    folder = tmp_path / "hello_module"
+    folder.mkdir()
+    (folder / "manifest.yaml").write_text(yaml.safe_dump(base, sort_keys=False))
+    (info,) = discover_modules(tmp_path)
+    assert info.error is not None
+    assert "jobs.greet.handler: required field is missing" in info.error
+
+
+def test_handler_naming_a_missing_function_says_so(nx_env: Environment) -> None:
+    from nxforge.module_system.loading import HandlerError, resolve_handler
+
+    copy_fixture_module(nx_env, "hello_module")
+    with pytest.raises(HandlerError, match=r"'hello_module.jobs' has no 'nope'"):
+        resolve_handler(nx_env.modules_dir, "hello_module.jobs:nope")
+    sys.modules.pop("hello_module", None)
+    sys.modules.pop("hello_module.jobs", None)
