@@ -95,19 +95,23 @@ def cmd_modules(args: argparse.Namespace) -> int:
 
 def cmd_collect(args: argparse.Namespace) -> int:
     from nxforge.collector.runner import Collector
+    from nxforge.metrics import serve, write_textfile
 
     platform = _platform()
     filters = {"dry_run": args.dry_run}
     if args.endpoint:
         filters["endpoint"] = args.endpoint
     collector = Collector(platform, module=args.module, job=args.job, filters=filters)
-    collector.install_signal_handlers()
     try:
-        if args.once:
-            runs = collector.run_due(trigger="once")
-            print(f"{len(runs)} job(s) run: " + ", ".join(f"{r.module}/{r.job} {r.status}" for r in runs))
-        else:
-            collector.run_forever()
+        with collector.signals_stop_jobs():
+            if args.once:
+                runs = collector.run_due(trigger="once")
+                print(f"{len(runs)} job(s) run: " + ", ".join(f"{r.module}/{r.job} {r.status}" for r in runs))
+                write_textfile(Path(args.metrics_textfile or platform.env.data_dir / "metrics" / "nxforge.prom"))
+            else:
+                if args.metrics_port:
+                    serve(args.metrics_port, args.metrics_host)
+                collector.run_forever()
     finally:
         platform.close()
     return EXIT_OK
@@ -197,6 +201,11 @@ def add_collect_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--job", help="only this job (runs even if not due)")
     parser.add_argument("--endpoint", action="append", help="only this endpoint id (repeatable)")
     parser.add_argument("--dry-run", action="store_true", help="scrape and print, store nothing")
+    parser.add_argument("--metrics-port", type=int, help="daemon: serve Prometheus metrics on this port")
+    parser.add_argument("--metrics-host", default="127.0.0.1", help="daemon: metrics address (default 127.0.0.1)")
+    parser.add_argument(
+        "--metrics-textfile", help="--once: node_exporter textfile (default data/metrics/nxforge.prom)"
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

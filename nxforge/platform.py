@@ -21,6 +21,7 @@ from nxforge.db.engine import create_db_engine
 from nxforge.db.types import utcnow
 from nxforge.environment import Environment
 from nxforge.events import EventBus
+from nxforge.metrics import ModuleMetrics
 from nxforge.migrations.runner import ensure_core_schema
 from nxforge.module_system.contract import JobContext, ModuleContext
 from nxforge.module_system.discovery import ModuleInfo, discover_modules
@@ -144,6 +145,7 @@ class Platform:
             "timezone": self.timezone,
             "scraping": self.scraping,
             "clock": self.clock,
+            "metrics": ModuleMetrics(info.name),
         }
 
     def close(self) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import socket
 import threading
+import time
 import traceback
 from dataclasses import dataclass, field
 from typing import Any
@@ -13,6 +14,7 @@ from sqlalchemy import insert, update
 
 from nxforge.collector.log_capture import capture_job_log
 from nxforge.db.schema import executions
+from nxforge.metrics import record_job
 from nxforge.module_system.contract import JobContext
 from nxforge.module_system.loading import HandlerError, resolve_handler
 from nxforge.platform import Platform
@@ -114,6 +116,7 @@ def run_job(
     attempts = spec.retries + 1
     run = JobRun(module, job, "failed", 0, 0)
     for attempt in range(1, attempts + 1):
+        started = time.time()
         execution_id = _start_execution(platform, module, job, trigger, attempt)
         extra: dict[str, Any] = {"execution_id": execution_id, "filters": dict(filters or {})}
         if stop_event is not None:
@@ -132,6 +135,8 @@ def run_job(
             else:
                 status, summary, error = _attempt(platform, ctx, handler, spec.timeout_s)
         _finish_execution(platform, execution_id, status, summary, error, lines)
+        finished = time.time()
+        record_job(module, job, status, finished - started, finished)
         run = JobRun(module, job, status, execution_id, attempt, summary or {}, error)
         if status in ("ok", "abandoned") or ctx.should_stop():
             break

@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from types import FrameType
 from typing import Any
@@ -103,15 +105,20 @@ class Collector:
                 runs.append(run)
         return runs
 
-    def install_signal_handlers(self) -> None:
-        """SIGTERM and SIGINT ask running jobs to finish their current item and stop."""
+    @contextmanager
+    def signals_stop_jobs(self) -> Iterator[None]:
+        """While in the block, SIGTERM and SIGINT ask running jobs to finish their current item and stop."""
 
         def stop(signum: int, _frame: FrameType | None) -> None:
             log.warning("received %s: finishing in-flight work, then stopping", signal.Signals(signum).name)
             self.stop_event.set()
 
-        signal.signal(signal.SIGTERM, stop)
-        signal.signal(signal.SIGINT, stop)
+        previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+        try:
+            yield
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
 
     def run_forever(self, tick_s: int = DAEMON_TICK_S) -> None:
         """Daemon mode: check what is due every ``tick_s`` seconds until stopped."""

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine
 
 from nxforge.events import EventBus
+from nxforge.metrics import ModuleMetrics
 from nxforge.module_system.manifest import Manifest
 from nxforge.secrets import SecretStore
 
@@ -67,6 +68,8 @@ class ModuleContext:
     """The scraping engine, launched lazily (a browser only when a browser scrape comes)."""
     clock: Callable[[], datetime]
     """The current UTC time; tests replace it to let a month pass."""
+    metrics: ModuleMetrics
+    """Prometheus metrics labelled with the module's name (scrapes, last success, spool size)."""
 
     def emit(self, kind: str, message: str, severity: str = "info", data: dict[str, Any] | None = None) -> None:
         """Emit an event attributed to this module."""
