@@ -1,0 +1,288 @@
+"""The scrape config: pydantic models that other configs embed (endpoint YAML, the Test form).
+
+Every model forbids unknown keys so a typo is an error with its field path, not a silently
+ignored setting. Secrets stay ``${NAME}`` references here; the engine resolves them at the
+last moment.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+
+from .presets import UnknownPresetError, apply_preset, load_preset
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class LoggedInCheck(_Model):
+    """How to tell the login worked: an element, a text, or the URL; exactly one of them."""
+
+    selector: str | None = None
+    text: str | None = None
+    url_contains: str | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> LoggedInCheck:
+        given = [n for n in ("selector", "text", "url_contains") if getattr(self, n)]
+        if len(given) != 1:
+            raise ValueError("give exactly one of selector, text, url_contains")
+        return self
+
+
+class NoAuth(_Model):
+    """The page needs no login."""
+
+    type: Literal["none"] = "none"
+
+
+class BasicAuth(_Model):
+    """HTTP basic authentication."""
+
+    type: Literal["basic"]
+    username: str
+    password: str
+
+
+class DigestAuth(_Model):
+    """HTTP digest authentication."""
+
+    type: Literal["digest"]
+    username: str
+    password: str
+
+
+class FormAuth(_Model):
+    """A login form; the session is kept and reused until the logged-in check fails."""
+
+    type: Literal["form"]
+    username: str
+    password: str
+    login_url: str | None = Field(None, description="relative to url; absent: the page url shows the form")
+    username_field: str = Field(description="CSS selector (browser) or field name (http)")
+    password_field: str
+    submit: str | None = Field(None, description="CSS selector of the button; absent: press Enter")
+    logged_in: LoggedInCheck | None = Field(
+        None, description="absent: logged in when the page has no password input"
+    )
+    login_failed: LoggedInCheck | None = Field(
+        None, description="browser: how a failed login shows (e.g. a text), to fail fast instead of waiting"
+    )
+    logout_url: str | None = Field(
+        None, description="relative to the page the login lands on; given: log off after every scrape"
+    )
+    keep_session: bool = Field(True, description="reuse the session cookies next time (off with logout_url)")
+    extra_fields: dict[str, str] = Field(default_factory=dict, description="http: more form fields to send")
+
+
+class CookieAuth(_Model):
+    """A fixed session cookie (for devices where a person pastes one)."""
+
+    type: Literal["cookie"]
+    cookie_name: str
+    cookie_value: str
+
+
+class TokenAuth(_Model):
+    """POST credentials to a token URL, read the token with JSONPath, send it as a header."""
+
+    type: Literal["token"]
+    token_url: str = Field(description="relative to url")
+    username: str | None = Field(None, description='fills "{{username}}" in token_body')
+    password: str | None = Field(None, description='fills "{{password}}" in token_body')
+    token_body: dict[str, Any] = Field(default_factory=dict)
+    token_path: str = "$.token"
+    header: str = "Authorization"
+    prefix: str = "Bearer "
+
+    @field_validator("token_path")
+    @classmethod
+    def _jsonpath(cls, path: str) -> str:
+        _compile_jsonpath(path)
+        return path
+
+
+Auth = Annotated[
+    NoAuth | BasicAuth | DigestAuth | FormAuth | CookieAuth | TokenAuth, Field(discriminator="type")
+]
+
+
+class NavigateStep(_Model):
+    """Load a page; a relative url resolves against the current page, like a link."""
+
+    action: Literal["navigate"]
+    url: str
+    timeout_s: float | None = Field(None, gt=0)
+
+
+class ClickStep(_Model):
+    """Click an element (a tab, a menu entry)."""
+
+    action: Literal["click"]
+    selector: str
+    timeout_s: float | None = Field(None, gt=0)
+
+
+class TypeStep(_Model):
+    """Type text into a field; the text may hold ``${NAME}`` references."""
+
+    action: Literal["type"]
+    selector: str
+    text: str
+    timeout_s: float | None = Field(None, gt=0)
+
+
+class WaitStep(_Model):
+    """Wait a fixed time, or until an element or a text appears."""
+
+    action: Literal["wait"]
+    ms: int | None = Field(None, ge=0, le=60_000)
+    selector: str | None = None
+    text: str | None = None
+    timeout_s: float | None = Field(None, gt=0)
+
+    @model_validator(mode="after")
+    def _one(self) -> WaitStep:
+        if sum(x is not None for x in (self.ms, self.selector, self.text)) != 1:
+            raise ValueError("give exactly one of ms, selector, text")
+        return self
+
+
+class SelectStep(_Model):
+    """Choose an option of a <select> by value or by label."""
+
+    action: Literal["select"]
+    selector: str
+    value: str | None = None
+    label: str | None = None
+    timeout_s: float | None = Field(None, gt=0)
+
+    @model_validator(mode="after")
+    def _one(self) -> SelectStep:
+        if (self.value is None) == (self.label is None):
+            raise ValueError("give exactly one of value, label")
+        return self
+
+
+class FrameStep(_Model):
+    """Later steps and values read inside this iframe."""
+
+    action: Literal["frame"]
+    selector: str
+    timeout_s: float | None = Field(None, gt=0)
+
+
+Step = Annotated[
+    NavigateStep | ClickStep | TypeStep | WaitStep | SelectStep | FrameStep, Field(discriminator="action")
+]
+
+
+class ValueSpec(_Model):
+    """Where one named value is on the page and how to turn its text into a number."""
+
+    selector: str = Field(description='"$..." JSONPath, "//..." or "xpath=..." XPath, else CSS')
+    regex: str | None = Field(None, description="group 1 (or `number`) = the number, group 2 (or `unit`)")
+    unit: str | None = Field(None, description="declared unit; the text's own unit converts to it")
+    scale: float = Field(1.0, description="multiplies after unit conversion, e.g. 0.1 for tenths")
+    decimal: Literal[".", ","] | None = Field(None, description="the decimal mark when text is ambiguous")
+    attribute: str | None = Field(None, description="read this attribute instead of the text")
+    min: float | None = None
+    max: float | None = None
+
+    @field_validator("regex")
+    @classmethod
+    def _regex(cls, pattern: str | None) -> str | None:
+        if pattern is None:
+            return None
+        try:
+            compiled = re.compile(pattern)
+        except re.error as exc:
+            raise ValueError(f"not a valid regular expression: {exc}") from exc
+        if compiled.groups == 0:
+            raise ValueError("the regex needs a group around the number, e.g. '([\\d.,]+)\\s*kWh'")
+        return pattern
+
+    @field_validator("selector")
+    @classmethod
+    def _selector(cls, selector: str) -> str:
+        if not selector.strip():
+            raise ValueError("empty selector")
+        if selector.startswith("$"):
+            _compile_jsonpath(selector)
+        return selector
+
+    @property
+    def kind(self) -> Literal["jsonpath", "xpath", "css"]:
+        """Which selector language ``selector`` is written in."""
+        return selector_kind(self.selector)
+
+
+class ScrapeConfig(_Model):
+    """Everything needed to read named values from one endpoint's web page or JSON API."""
+
+    preset: str | None = None
+    url: str
+    engine: Literal["browser", "http"] = "browser"
+    verify_tls: bool = True
+    timeout_s: float = Field(15.0, gt=0, le=600, description="the whole scrape (one attempt)")
+    retries: int = Field(2, ge=0, le=10, description="transient failures only")
+    backoff_s: float = Field(0.5, ge=0, le=60, description="first retry delay; doubles each time")
+    auth: Auth = Field(default_factory=NoAuth)
+    steps: list[Step] = Field(default_factory=list)
+    values: dict[str, ValueSpec] = Field(min_length=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _expand_preset(cls, data: Any) -> Any:
+        return apply_preset(data) if isinstance(data, dict) else data
+
+    @field_validator("preset")
+    @classmethod
+    def _known_preset(cls, name: str | None) -> str | None:
+        if name is not None:
+            try:
+                load_preset(name)
+            except UnknownPresetError as exc:
+                raise ValueError(str(exc)) from exc
+        return name
+
+    @field_validator("url")
+    @classmethod
+    def _absolute(cls, url: str) -> str:
+        if not re.match(r"^https?://[^/\s]+", url):
+            raise ValueError("must be an absolute http:// or https:// URL")
+        return url
+
+    @field_validator("steps")
+    @classmethod
+    def _http_steps(cls, steps: list[Step], info: ValidationInfo) -> list[Step]:
+        if info.data.get("engine") == "http":
+            for index, step in enumerate(steps):
+                if step.action != "navigate":
+                    raise ValueError(
+                        f"steps[{index}]: action `{step.action}` needs engine: browser "
+                        "(the http engine can only navigate)"
+                    )
+        return steps
+
+def selector_kind(selector: str) -> Literal["jsonpath", "xpath", "css"]:
+    """JSONPath for ``$...``, XPath for ``//...``, ``(//...)`` or ``xpath=...``, CSS otherwise."""
+    if selector.startswith("$"):
+        return "jsonpath"
+    if selector.startswith(("//", "xpath=", "(//", "./")):
+        return "xpath"
+    return "css"
+
+
+def _compile_jsonpath(path: str) -> Any:
+    from jsonpath_ng.exceptions import JsonPathLexerError, JsonPathParserError
+    from jsonpath_ng.ext import parse
+
+    try:
+        return parse(path)
+    except (JsonPathLexerError, JsonPathParserError, Exception) as exc:
+        raise ValueError(f"not a valid JSONPath: {exc}") from exc

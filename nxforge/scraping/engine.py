@@ -1,0 +1,235 @@
+"""The scraping engine's synchronous facade, used by the (synchronous) collector and the app.
+
+Inside, one asyncio event loop runs in a background thread for the engine's whole life. Why
+not ``asyncio.run`` per batch: Playwright's browser and httpx's connection pools belong to the
+loop that created them, so a loop per batch would relaunch Chromium and reconnect every time
+(seconds per batch); a long-lived loop keeps one browser and warm pools, and still lets the
+caller stay synchronous. ``on_result`` callbacks run in the caller's thread (a SQLite
+connection made there stays usable).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable, Coroutine, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ConfigDict
+
+from ..secrets import SecretStore
+from .browser import BrowserPool
+from .browser_engine import BrowserEngine
+from .config import ScrapeConfig
+from .context import RunContext, Secrets
+from .document import Document
+from .errors import ScrapeFailure
+from .evidence import write_evidence
+from .http_engine import HttpEngine
+from .reading import suggestions_for
+from .result import Evidence, ReadValue, ScrapeResult, StepTiming, Suggestion
+from .session import SessionStore
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+GRACE_S = 2.0  # the runners enforce timeout_s themselves; this only catches a hung call
+
+
+class ScrapeRequest(BaseModel):
+    """One endpoint to read: its id, its config, and whether to keep evidence even on success."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    key: str
+    config: ScrapeConfig
+    capture_evidence: bool = False
+
+
+class ScrapingEngine:
+    """Reads meters through a browser or plain HTTP with bounded concurrency; thread-safe."""
+
+    def __init__(
+        self,
+        *,
+        secrets: SecretStore,
+        evidence_dir: Path,
+        state_dir: Path,
+        browser_concurrency: int = 4,
+        http_concurrency: int = 64,
+    ) -> None:
+        self.secrets = secrets
+        self.evidence_dir = Path(evidence_dir)
+        self.sessions = SessionStore(Path(state_dir))
+        self._browser_concurrency = browser_concurrency
+        self._http_concurrency = http_concurrency
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="nxforge-scraping", daemon=True)
+        self._thread.start()
+        self._closed = False
+        self._call(self._setup())
+
+    async def _setup(self) -> None:
+        self._browser_slots = asyncio.Semaphore(self._browser_concurrency)
+        self._http_slots = asyncio.Semaphore(self._http_concurrency)
+        self.pool = BrowserPool()
+        self.http = HttpEngine(self.sessions, max_connections=self._http_concurrency)
+        self.browser = BrowserEngine(self.pool, self.http, self.sessions)
+
+    def _call(self, coro: Coroutine[Any, Any, T]) -> T:
+        if self._closed:
+            coro.close()
+            raise RuntimeError("the scraping engine is closed")
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result()
+
+    # -- public API -------------------------------------------------------------------------
+
+    def scrape(self, request: ScrapeRequest) -> ScrapeResult:
+        """Read one endpoint; never raises for a meter problem (see ``ScrapeResult.error``)."""
+        return self._call(self._scrape(request))
+
+    def scrape_many(
+        self,
+        requests: Sequence[ScrapeRequest],
+        on_result: Callable[[ScrapeResult], None] | None = None,
+    ) -> list[ScrapeResult]:
+        """Read many endpoints concurrently; results in request order, each reported as it lands."""
+        done: queue.Queue[tuple[int, ScrapeResult]] = queue.Queue()
+
+        async def one(index: int, request: ScrapeRequest) -> None:
+            done.put((index, await self._scrape(request)))
+
+        async def batch() -> None:
+            await asyncio.gather(*(one(i, r) for i, r in enumerate(requests)))
+
+        if self._closed:
+            raise RuntimeError("the scraping engine is closed")
+        future = asyncio.run_coroutine_threadsafe(batch(), self._loop)
+        results: list[ScrapeResult | None] = [None] * len(requests)
+        for _ in requests:
+            index, result = done.get()
+            results[index] = result
+            if on_result is not None:
+                try:
+                    on_result(result)
+                except Exception:
+                    log.exception("on_result callback failed for %s", result.key)
+        future.result()
+        return [r for r in results if r is not None]
+
+    def suggest(self, request: ScrapeRequest) -> list[Suggestion]:
+        """Elements that look like energy on the endpoint's page (after login and steps).
+
+        Raises ``ScrapeFailure`` when the page cannot be reached.
+        """
+        return self._call(self._suggest(request))
+
+    def close(self) -> None:
+        """Close the browser and the connection pools, and stop the loop thread."""
+        if self._closed:
+            return
+        try:
+            self._call(self._aclose())
+        finally:
+            self._closed = True
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(timeout=10)
+            self._loop.close()
+
+    def __enter__(self) -> ScrapingEngine:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+    # -- inside the loop --------------------------------------------------------------------
+
+    async def _aclose(self) -> None:
+        await self.pool.aclose()
+        await self.http.aclose()
+
+    async def _attempt(self, request: ScrapeRequest, secrets: Secrets, suggest_only: bool = False
+                       ) -> tuple[RunContext, dict[str, ReadValue] | None, ScrapeFailure | None]:
+        config = request.config
+        slots = self._browser_slots if config.engine == "browser" else self._http_slots
+        async with slots:
+            ctx = RunContext(request.key, config, secrets, request.capture_evidence,
+                             deadline=time.monotonic() + config.timeout_s)
+            try:
+                if config.engine == "browser":
+                    coro = self.browser.run(ctx, suggest_only=suggest_only)
+                else:
+                    coro = self.http.run(ctx)
+                values = await asyncio.wait_for(coro, config.timeout_s + GRACE_S)
+                return ctx, values, None
+            except ScrapeFailure as failure:
+                return ctx, None, failure
+            except TimeoutError:
+                return ctx, None, ScrapeFailure(
+                    "timeout", f"the scrape took longer than timeout_s={config.timeout_s:g}s",
+                    hint="the device is slow or busy; raise timeout_s if it is always this slow")
+            except Exception as exc:
+                log.exception("unexpected error scraping %s", request.key)
+                return ctx, None, ScrapeFailure("step_failed", f"unexpected error: {type(exc).__name__}: "
+                                                f"{secrets.redact(str(exc))[:300]}")
+
+    async def _scrape(self, request: ScrapeRequest) -> ScrapeResult:
+        config = request.config
+        started_at = datetime.now(UTC)
+        started = time.monotonic()
+        secrets = Secrets(self.secrets)
+        timings: list[StepTiming] = []
+        attempts = 0
+        while True:
+            attempts += 1
+            ctx, values, failure = await self._attempt(request, secrets)
+            prefix = f"attempt {attempts}: " if attempts > 1 else ""
+            timings += [StepTiming(name=prefix + t.name, seconds=t.seconds) for t in ctx.timings]
+            if failure is None or not failure.transient or attempts > config.retries:
+                break
+            delay = config.backoff_s * 2 ** (attempts - 1)
+            log.info("%s: %s; retrying in %.1fs", request.key, secrets.redact(failure.message), delay)
+            await asyncio.sleep(delay)
+        evidence = Evidence()
+        if failure is not None or request.capture_evidence:
+            try:
+                evidence = await asyncio.to_thread(
+                    write_evidence, self.evidence_dir, request.key, started_at, ctx.snapshot, secrets)
+            except OSError as exc:
+                log.warning("could not write evidence for %s: %s", request.key, exc)
+        error = None
+        if failure is not None:
+            error = failure.to_error().model_copy(update={
+                "message": secrets.redact(failure.message),
+                "hint": secrets.redact(failure.hint) if failure.hint else None,
+            })
+            log.info("%s failed (%s): %s", request.key, error.error_class, error.message)
+        else:
+            log.debug("%s read %s", request.key, {k: v.value for k, v in (values or {}).items()})
+        return ScrapeResult(
+            key=request.key, ok=failure is None, values=values or {}, error=error, timings=timings,
+            evidence=evidence, started_at=started_at, duration_s=round(time.monotonic() - started, 4),
+            engine=config.engine, attempts=attempts,
+        )
+
+    async def _suggest(self, request: ScrapeRequest) -> list[Suggestion]:
+        secrets = Secrets(self.secrets)
+        config = request.config
+        if config.engine == "http":
+            # Read nothing: run the http flow with no values wanted and look at the last page.
+            probe = config.model_copy(update={"values": {}})
+            request = request.model_copy(update={"config": probe})
+        ctx, _, failure = await self._attempt(request, secrets, suggest_only=True)
+        if failure is not None and not (config.engine == "http" and failure.error_class in
+                                        ("selector_not_found", "pattern_no_match", "not_a_number", "implausible")):
+            failure.message = secrets.redact(failure.message)
+            raise failure
+        document = Document(ctx.snapshot.url, ctx.snapshot.source)
+        return suggestions_for(document, limit=10)

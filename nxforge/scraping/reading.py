@@ -1,0 +1,53 @@
+"""Reading every configured value from a page, and the messages when a selector misses."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from .config import ScrapeConfig, ValueSpec
+from .document import Document
+from .errors import ScrapeFailure
+from .result import ReadValue, Suggestion
+from .suggest import suggest_html, suggest_json
+from .values import interpret_json, interpret_text
+
+
+def read_values(config: ScrapeConfig, document: Document) -> dict[str, ReadValue]:
+    """All values of ``config`` from one fetched document (http engine, JSON in the browser)."""
+    values: dict[str, ReadValue] = {}
+    for name, spec in config.values.items():
+        found, content = document.find(spec)
+        if not found:
+            raise selector_not_found(name, spec, document.url, lambda: suggestions_for(document))
+        if spec.kind == "jsonpath":
+            values[name] = interpret_json(name, spec, content)
+        else:
+            values[name] = interpret_text(name, spec, str(content))
+    return values
+
+
+def suggestions_for(document: Document, limit: int = 3) -> list[Suggestion]:
+    """Energy-looking elements of a document, HTML or JSON."""
+    try:
+        if document.is_json:
+            return suggest_json(document.json(), limit)
+        return suggest_html(document.text, limit)
+    except ScrapeFailure:
+        return []
+
+
+def selector_not_found(
+    name: str, spec: ValueSpec, url: str, suggestions: Callable[[], list[Suggestion]]
+) -> ScrapeFailure:
+    """The error for a selector that matched nothing, naming what the page does have."""
+    found = suggestions()
+    if found:
+        listed = ", ".join(f"`{s.selector}` ({s.text})" for s in found)
+        tail = f"; elements that look like energy: {listed}: try Suggest"
+    else:
+        tail = "; nothing on the page looks like an energy reading (wrong page, or login needed?)"
+    return ScrapeFailure(
+        "selector_not_found",
+        f"value `{name}`: the selector `{spec.selector}` matched nothing on {url}{tail}",
+        hint="open the evidence page source, or run Suggest from the Test button",
+    )

@@ -1,0 +1,80 @@
+"""Kept login sessions: cookies (and a bearer token) per endpoint, in memory and on disk.
+
+One file per endpoint key under ``state_dir``, mode 600, in Playwright's storage-state shape
+(``cookies``, ``origins``) so both engines read the same file. Never the password: cookie
+values that contain a known secret are dropped before saving.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import re
+import threading
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+
+def safe_name(key: str) -> str:
+    """A file-name-safe, collision-free form of an endpoint key."""
+    readable = re.sub(r"[^A-Za-z0-9._-]", "_", key)[:60]
+    return f"{readable}-{hashlib.sha256(key.encode()).hexdigest()[:8]}"
+
+
+class SessionStore:
+    """Reads and writes per-endpoint session state; safe to share between threads."""
+
+    def __init__(self, state_dir: Path) -> None:
+        self.state_dir = state_dir
+        self._memory: dict[str, dict[str, Any]] = {}
+        self._lock = threading.Lock()
+
+    def path(self, key: str) -> Path:
+        """Where ``key``'s state lives."""
+        return self.state_dir / f"{safe_name(key)}.json"
+
+    def load(self, key: str) -> dict[str, Any] | None:
+        """The saved state (``cookies``, ``origins``, optional ``token``), or None."""
+        with self._lock:
+            if key in self._memory:
+                return self._memory[key]
+        path = self.path(key)
+        try:
+            state = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError) as exc:
+            log.warning("ignoring unreadable session state %s: %s", path, exc)
+            return None
+        if not isinstance(state, dict):
+            return None
+        with self._lock:
+            self._memory[key] = state
+        return state
+
+    def save(self, key: str, cookies: list[dict[str, Any]], token: str | None, secrets: set[str]) -> None:
+        """Keep the session for next time (atomically, mode 600)."""
+        kept = [c for c in cookies if not any(s and s in str(c.get("value", "")) for s in secrets)]
+        state: dict[str, Any] = {"cookies": kept, "origins": []}
+        if token and not any(s and s in token for s in secrets):
+            state["token"] = token
+        with self._lock:
+            self._memory[key] = state
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        path = self.path(key)
+        tmp = path.with_suffix(f".tmp{os.getpid()}.{threading.get_ident()}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(state, handle)
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, path)
+
+    def clear(self, key: str) -> None:
+        """Forget the session (after a failed check, or a log-off)."""
+        with self._lock:
+            self._memory.pop(key, None)
+        self.path(key).unlink(missing_ok=True)

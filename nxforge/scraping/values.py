@@ -1,0 +1,99 @@
+"""From the text (or JSON number) a selector found to a ``ReadValue``: regex, parse, unit, scale.
+
+Shared by both engines so that a config reads the same number whichever engine runs it.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .config import ValueSpec
+from .errors import NoValueError, ScrapeFailure
+from .numbers import (
+    UNIT_PATTERN,
+    canonical_unit,
+    convert,
+    is_energy_unit,
+    is_sentinel,
+    parse_number,
+    parse_reading,
+)
+from .result import ReadValue
+
+_UNIT_WORDS = re.compile(rf"\s*\b(?:{UNIT_PATTERN})\s*$", re.IGNORECASE)
+_LABEL = re.compile(r"^[^\d:=]*[:=]")  # "Energy:" in "Energy: --- kWh"
+
+
+def normalize_text(text: str) -> str:
+    """Collapse runs of whitespace (incl. no-break spaces) so messages and regexes see one line."""
+    return " ".join(text.replace("\u00a0", " ").split())
+
+
+def looks_like_no_value(text: str) -> bool:
+    """A placeholder, possibly with its unit still printed next to it (``--- kWh``)."""
+    without_unit = _UNIT_WORDS.sub("", text)
+    without_label = _LABEL.sub("", without_unit)
+    return is_sentinel(text) or is_sentinel(without_unit) or is_sentinel(without_label)
+
+
+def interpret_text(name: str, spec: ValueSpec, text: str) -> ReadValue:
+    """Apply the value's regex and number rules to the text found on the page."""
+    raw = normalize_text(text)
+    if looks_like_no_value(raw):
+        raise NoValueError(raw)
+    if spec.regex:
+        pattern = re.compile(spec.regex)
+        match = pattern.search(raw)
+        if match is None:
+            raise ScrapeFailure(
+                "pattern_no_match",
+                f"value `{name}`: the text `{raw[:120]}` found by `{spec.selector}` "
+                f"does not match the regex `{spec.regex}`",
+                hint="the page layout or units may have changed; try Suggest for a new selector and regex",
+            )
+        groups = pattern.groupindex
+        number_text = match.group("number") if "number" in groups else match.group(1)
+        if "unit" in groups:
+            unit_text = match.group("unit")
+        else:
+            unit_text = match.group(2) if pattern.groups >= 2 and "number" not in groups else None
+        number = parse_number(number_text or "", spec.decimal)
+        unit = canonical_unit(unit_text) if unit_text else None
+    else:
+        quantity = parse_reading(raw, spec.decimal)
+        number, unit = quantity.value, quantity.unit
+    return finish(name, spec, number, unit, raw)
+
+
+def interpret_json(name: str, spec: ValueSpec, found: object) -> ReadValue:
+    """A JSONPath match: numbers are taken as they are, strings go through the text rules."""
+    if found is None:
+        raise NoValueError("null")
+    if isinstance(found, bool):
+        raise ScrapeFailure("not_a_number", f"value `{name}`: `{spec.selector}` is a boolean ({found})")
+    if isinstance(found, int | float):
+        if found == -1:
+            raise NoValueError(str(found))
+        return finish(name, spec, float(found), None, str(found))
+    if isinstance(found, str):
+        return interpret_text(name, spec, found)
+    raise ScrapeFailure(
+        "not_a_number",
+        f"value `{name}`: `{spec.selector}` points at a JSON {type(found).__name__}, not a number",
+        hint="point the JSONPath at the number itself",
+    )
+
+
+def finish(name: str, spec: ValueSpec, number: float, text_unit: str | None, raw: str) -> ReadValue:
+    """Convert to the declared unit, scale, and refuse values no meter would show."""
+    value = convert(number, text_unit, spec.unit) * spec.scale
+    unit = spec.unit or text_unit or ""
+    if is_energy_unit(unit) and value < 0:
+        raise ScrapeFailure(
+            "implausible", f"value `{name}`: an energy counter cannot be negative ({raw[:80]})"
+        )
+    if spec.min is not None and value < spec.min:
+        raise ScrapeFailure("implausible", f"value `{name}` = {value:g} {unit} is below the minimum {spec.min:g}")
+    if spec.max is not None and value > spec.max:
+        raise ScrapeFailure("implausible", f"value `{name}` = {value:g} {unit} is above the maximum {spec.max:g}")
+    return ReadValue(value=value, unit=unit, raw_text=raw[:200])
