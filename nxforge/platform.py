@@ -25,6 +25,7 @@ from nxforge.metrics import ModuleMetrics
 from nxforge.migrations.runner import ensure_core_schema
 from nxforge.module_system.contract import JobContext, ModuleContext
 from nxforge.module_system.discovery import ModuleInfo, discover_modules
+from nxforge.notifications import NotificationService
 
 if TYPE_CHECKING:
     from nxforge.scraping.engine import ScrapingEngine
@@ -55,9 +56,18 @@ class Platform:
         ensure_core_schema(self.engine)
 
     @cached_property
+    def notifications(self) -> NotificationService:
+        """Alerts and deliveries of this process; its worker starts only when channels exist."""
+        return NotificationService(
+            self.engine, self.core.notifications, self.env.secrets, site_name=self.core.site_name, clock=self.clock
+        )
+
+    @cached_property
     def events(self) -> EventBus:
-        """The process's event bus."""
-        return EventBus(self.engine)
+        """The process's event bus; alert events on it become notifications."""
+        bus = EventBus(self.engine)
+        self.notifications.attach(bus)
+        return bus
 
     @property
     def timezone(self) -> ZoneInfo:
@@ -149,7 +159,9 @@ class Platform:
         }
 
     def close(self) -> None:
-        """Release the browser and the database pool."""
+        """Send pending notifications, release the browser and the database pool."""
+        if "notifications" in self.__dict__:
+            self.notifications.close(timeout_s=10)
         if self._scraping is not None:
             self._scraping.close()
             self._scraping = None

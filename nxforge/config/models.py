@@ -7,6 +7,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from nxforge.notifications.config import NotificationsConfig
+
 
 class StrictModel(BaseModel):
     """Base for every config model: unknown keys are errors, so a typo never passes silently."""
@@ -34,7 +36,7 @@ class CoreConfig(StrictModel):
     timezone: str = "UTC"
     database: DatabaseSection = Field(default_factory=DatabaseSection)
     modules: ModulesSection = Field(default_factory=ModulesSection)
-    notifications: dict[str, Any] = Field(default_factory=dict)
+    notifications: NotificationsConfig = Field(default_factory=NotificationsConfig)
 
     @field_validator("timezone")
     @classmethod

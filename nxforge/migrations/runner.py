@@ -16,6 +16,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine, delete, insert, select
 
+import nxforge.notifications.tables  # noqa: F401  (registers alerts and notification_attempts on metadata)
 from nxforge.db.schema import metadata, module_migrations
 from nxforge.db.types import utcnow
 from nxforge.migrations.splitter import split_sql

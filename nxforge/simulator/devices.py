@@ -33,6 +33,8 @@ STYLES: tuple[str, ...] = (
     "panel-eu",
     "plain",
 )
+#: Environmental sensor styles (temperatures, humidity): not meters, so ``make_fleet`` skips them.
+SENSOR_STYLES: tuple[str, ...] = ("bmc", "envprobe")
 #: Styles served on the HTTPS listener.
 TLS_STYLES: frozenset[str] = frozenset({"eaton-g4"})
 
@@ -46,6 +48,10 @@ TRANSIENT_FAULTS: dict[str, dict[str, Any]] = {
     "session_limit": {},
     "sentinel": {"value": "-1"},
     "stale": {},
+    # Thermal profile (sensor styles, see thermal.py): a hot rack, a value wobbling, wet air.
+    "overheat": {"celsius": 45.0},
+    "wobble": {"amplitude": 1.0, "period_s": 120.0},
+    "humid": {"percent": 80.0},
 }
 #: Faults that are one-off events in the counter's history.
 EVENT_FAULTS: dict[str, dict[str, Any]] = {
@@ -71,12 +77,14 @@ class DeviceSpec:
     password: str = "secret"
     rollover_kwh: float | None = None
     inlets: int = 2
+    temperature_c: float = 22.0
+    humidity_pct: float = 45.0
 
     def __post_init__(self) -> None:
         if not _ID_RE.match(self.id):
             raise ValueError(f"device id {self.id!r} must match {_ID_RE.pattern}")
-        if self.style not in STYLES:
-            raise ValueError(f"unknown style {self.style!r}; choose from {', '.join(STYLES)}")
+        if self.style not in STYLES and self.style not in SENSOR_STYLES:
+            raise ValueError(f"unknown style {self.style!r}; choose from {', '.join(STYLES + SENSOR_STYLES)}")
         if self.power_kw < 0:
             raise ValueError("power_kw must be >= 0")
         if self.rollover_kwh is not None and self.rollover_kwh <= 0:

@@ -1,0 +1,1 @@
+"""Temperature monitor: rack sensors read on a schedule, with alerts that do not flap."""

@@ -1,0 +1,36 @@
+"""Temperatures now: a heat-map grid of racks per location, and every sensor's last value."""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+
+from nxforge.module_system.contract import ModuleContext
+from temperature_monitor.pages import configured_sensors
+from temperature_monitor.queries import current_state, rack_grid
+
+LEVEL_MARK = {"ok": "", "warning": " ⚠", "critical": " ⛔", "unknown": " ?"}
+
+
+def render(ctx: ModuleContext, role: str) -> None:
+    """One heat-map per location (racks across, hottest inlet per rack), then the table."""
+    import streamlit as st
+
+    st.title("Temperatures now")
+    sensors = configured_sensors(ctx)
+    if not sensors:
+        st.info(f"No sensors configured: add YAML files under {ctx.config_dir}.")
+        return
+    current = current_state(ctx.db, sensors)
+    kind = st.selectbox("Sensor kind", sorted(set(current["kind"].to_list())), index=0)
+    grid = rack_grid(current, kind)
+    for location in grid["location"].unique(maintain_order=True).to_list():
+        cells = grid.filter(grid["location"] == location)
+        labels = [f"{v:.1f}{LEVEL_MARK.get(lv, '')}" if v is not None else "–"
+                  for v, lv in zip(cells["value"].to_list(), cells["level"].to_list(), strict=True)]
+        figure = go.Figure(go.Heatmap(
+            x=cells["rack"].to_list(), y=[location], z=[cells["value"].to_list()], text=[labels],
+            texttemplate="%{text}", colorscale="RdYlBu_r", zmin=15, zmax=40, colorbar={"title": "°C"},
+        ))
+        figure.update_layout(height=180, margin={"l": 10, "r": 10, "t": 30, "b": 10}, title=location)
+        st.plotly_chart(figure, use_container_width=True)
+    st.dataframe(current, hide_index=True)

@@ -1,0 +1,82 @@
+"""Query functions the pages render (plain functions returning Polars frames; tests call them directly)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import polars as pl
+from sqlalchemy import Engine, select
+
+from temperature_monitor.config import SensorInfo
+from temperature_monitor.tables import alert_log, readings, sensor_state
+
+CURRENT_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
+    "sensor_id": pl.String, "name": pl.String, "kind": pl.String, "location": pl.String, "rack": pl.String,
+    "value": pl.Float64, "unit": pl.String, "at": pl.Datetime("us", "UTC"), "level": pl.String,
+    "direction": pl.String,
+}
+
+
+def current_state(db: Engine, sensors: list[SensorInfo]) -> pl.DataFrame:
+    """One row per configured sensor: its last value and alert level (``unknown`` when never read)."""
+    with db.connect() as conn:
+        states = {row.sensor_id: row for row in conn.execute(select(sensor_state))}
+    rows = []
+    for sensor in sensors:
+        state = states.get(sensor.id)
+        rows.append({
+            "sensor_id": sensor.id, "name": sensor.name, "kind": sensor.kind, "location": sensor.location,
+            "rack": sensor.rack, "value": state.last_value if state else None, "unit": sensor.unit,
+            "at": state.last_at if state else None, "level": state.level if state else "unknown",
+            "direction": state.direction if state else None,
+        })
+    return pl.DataFrame(rows, schema=CURRENT_SCHEMA)
+
+
+def rack_grid(current: pl.DataFrame, kind: str = "inlet") -> pl.DataFrame:
+    """Location x rack of the hottest ``kind`` sensor per rack: the heat-map the Current page draws."""
+    return (
+        current.filter(pl.col("kind") == kind)
+        .group_by("location", "rack")
+        .agg(pl.col("value").max().alias("value"), pl.col("level").sort_by("value", descending=True).first())
+        .sort("location", "rack")
+    )
+
+
+def trend(db: Engine, sensor_ids: list[str], start: datetime, end: datetime) -> pl.DataFrame:
+    """Readings of ``sensor_ids`` in [start, end), failed reads left out (columns at, sensor_id, value)."""
+    query = (
+        select(readings.c.at, readings.c.sensor_id, readings.c.value)
+        .where(readings.c.sensor_id.in_(sensor_ids), readings.c.at >= start, readings.c.at < end,
+               readings.c.value.is_not(None))
+        .order_by(readings.c.at)
+    )
+    with db.connect() as conn:
+        rows = [row._asdict() for row in conn.execute(query)]
+    return pl.DataFrame(rows, schema={"at": pl.Datetime("us", "UTC"), "sensor_id": pl.String, "value": pl.Float64})
+
+
+def thresholds(sensors: list[SensorInfo]) -> pl.DataFrame:
+    """The limits of each sensor in long form (sensor_id, direction, level, limit), to draw on charts."""
+    rows = [
+        {"sensor_id": s.id, "direction": direction, "level": level, "limit": s.rule.limit(direction, level)}
+        for s in sensors for direction in ("high", "low") for level in ("warning", "critical")
+        if s.rule.limit(direction, level) is not None
+    ]
+    return pl.DataFrame(rows, schema={"sensor_id": pl.String, "direction": pl.String, "level": pl.String,
+                                      "limit": pl.Float64})
+
+
+def alert_history(db: Engine, since: datetime | None = None, limit: int = 500) -> pl.DataFrame:
+    """Transitions (raised, escalated, deescalated, recovered), newest first."""
+    query = select(alert_log).order_by(alert_log.c.at.desc(), alert_log.c.id.desc()).limit(limit)
+    if since is not None:
+        query = query.where(alert_log.c.at >= since)
+    with db.connect() as conn:
+        rows = [row._asdict() for row in conn.execute(query)]
+    schema: dict[str, pl.DataType | type[pl.DataType]] = {
+        "id": pl.Int64, "at": pl.Datetime("us", "UTC"), "sensor_id": pl.String, "transition": pl.String,
+        "level": pl.String, "direction": pl.String, "value": pl.Float64, "threshold": pl.Float64,
+        "message": pl.String,
+    }
+    return pl.DataFrame(rows, schema=schema)
