@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy.exc import OperationalError
 
 from nxforge.audit import default_actor
+from nxforge.auth.cli import add_users_parser
 from nxforge.config.errors import ConfigError
 from nxforge.secrets import MissingSecretError
 
@@ -175,6 +176,8 @@ def build_parser() -> argparse.ArgumentParser:
     modules.add_argument("name", nargs="?", help="module name (or ZIP path for install)")
     modules.set_defaults(func=cmd_modules)
 
+    add_users_parser(sub)
+
     collect = sub.add_parser("collect", help="run the collector (same as collector.py)")
     add_collect_arguments(collect)
     collect.set_defaults(func=cmd_collect)
@@ -211,7 +214,12 @@ def add_collect_arguments(parser: argparse.ArgumentParser) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script; returns the exit status."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown and not hasattr(args, "rest"):
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+    if unknown:
+        # Commands that hand their arguments on (sim, demo, module commands) parse them themselves.
+        args.rest = [*unknown, *args.rest]
     _setup_logging(args.verbose)
     try:
         return int(args.func(args))

@@ -15,13 +15,15 @@ import threading
 from pathlib import Path
 
 from nxforge.collector.runner import Collector
+from nxforge.environment import SECRETS_FILE, Environment
 from nxforge.migrations.runner import migrate_module
 from nxforge.module_system.loading import resolve_handler
 from nxforge.platform import Platform
-from nxforge.simulator import Simulator, make_fleet
+from nxforge.simulator import DeviceSpec, Simulator, make_fleet
 
 log = logging.getLogger(__name__)
 
+DEMO_SECRET = "NXFORGE_DEMO_PASSWORD"
 APP_FILE = Path(__file__).resolve().parent.parent / "streamlit_app.py"
 
 
@@ -57,11 +59,33 @@ def start_app(port: int) -> subprocess.Popen[bytes]:
     return subprocess.Popen(command, env=dict(os.environ))
 
 
+def demo_devices(meters: int, sensor_racks: int = 4) -> list[DeviceSpec]:
+    """Meters of every style, plus a BMC and a probe per rack for the temperature monitor."""
+    sensors = []
+    for rack in range(sensor_racks):
+        sensors.append(DeviceSpec(id=f"bmc-r{rack + 1:02d}", style="bmc", temperature_c=21.0 + rack))
+        sensors.append(DeviceSpec(id=f"probe-r{rack + 1:02d}", style="envprobe", temperature_c=22.0 + rack))
+    return [*make_fleet(meters), *sensors]
+
+
+def ensure_demo_secret(env: Environment) -> None:
+    """The simulated devices' password, as a secret reference the demo configs use."""
+    secrets_file = env.config_dir / SECRETS_FILE
+    existing = secrets_file.read_text(encoding="utf-8") if secrets_file.exists() else ""
+    if DEMO_SECRET not in existing:
+        secrets_file.parent.mkdir(parents=True, exist_ok=True)
+        with secrets_file.open("a", encoding="utf-8") as handle:
+            handle.write(f"{DEMO_SECRET}: {DeviceSpec(id='x', style='plain').password}\n")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the demo until Ctrl-C; returns the exit status."""
     args = build_parser().parse_args(argv)
-    simulator = Simulator(make_fleet(args.devices), http_port=args.sim_port, https_port=args.sim_tls_port).start()
-    platform = Platform()
+    env = Environment.from_environ()
+    ensure_demo_secret(env)
+    devices = demo_devices(args.devices)
+    simulator = Simulator(devices, http_port=args.sim_port, https_port=args.sim_tls_port).start()
+    platform = Platform(env)
     app: subprocess.Popen[bytes] | None = None
     try:
         prepare(platform, simulator)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from nxforge.auth.users import USERS_FILE, UsersDocument
 from nxforge.config.errors import ConfigError, ConfigProblem
 from nxforge.config.loader import validate_file
 from nxforge.config.models import CoreConfig
@@ -34,6 +35,10 @@ def check_all(env: Environment) -> tuple[list[Path], list[ConfigProblem]]:
         problems += found
         if not found:
             core = validate_file(env.core_config_path, CoreConfig)
+    users_path = env.config_dir / USERS_FILE
+    if users_path.exists():
+        checked.append(users_path)
+        problems += _problems_of(users_path, UsersDocument)
     enabled = set(core.modules.enabled) if core else set()
     modules = discover_modules(env.modules_dir)
     known = {info.name for info in modules}

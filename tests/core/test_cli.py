@@ -97,3 +97,10 @@ def test_collector_once_exit_status(nx_env: Environment, tmp_path: Path) -> None
     down = subprocess.run([sys.executable, str(collector), "--once"], env=unreachable, capture_output=True, text=True)
     assert down.returncode == 3
     assert "database unreachable" in down.stderr
+
+
+def test_config_check_reports_users_file_problems(nx_env: Environment) -> None:
+    (nx_env.config_dir / "users.yaml").write_text("users:\n  ada:\n    role: wizard\n")
+    result = nxforge(nx_env, "config", "check")
+    assert result.returncode == 2
+    assert f"{nx_env.config_dir / 'users.yaml'}:" in result.stdout

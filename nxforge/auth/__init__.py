@@ -1,0 +1,25 @@
+"""Users, roles and login: who may see which page.
+
+Users live in ``config/users.yaml`` with bcrypt hashes and one role each; the app keeps the
+logged-in user in its session state and builds the page list from that role.
+"""
+
+from nxforge.auth.passwords import PasswordError, hash_password, verify_password
+from nxforge.auth.roles import ROLES, Role, can_see, parse_role
+from nxforge.auth.users import USERS_FILE, User, UserError, UserRecord, UsersDocument, UserStore
+
+__all__ = [
+    "ROLES",
+    "USERS_FILE",
+    "PasswordError",
+    "Role",
+    "User",
+    "UserError",
+    "UserRecord",
+    "UserStore",
+    "UsersDocument",
+    "can_see",
+    "hash_password",
+    "parse_role",
+    "verify_password",
+]

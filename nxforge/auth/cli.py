@@ -1,0 +1,99 @@
+"""``nxforge users add|passwd|role|list``: manage ``config/users.yaml`` from a terminal.
+
+Passwords are read with a hidden prompt (twice) or from standard input with ``--password-stdin``
+so they never appear in the shell history or the process list.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import logging
+import sys
+from typing import Any
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from nxforge.auth.passwords import PasswordError
+from nxforge.auth.roles import ROLES
+from nxforge.auth.users import USERS_FILE, UserError, UserStore
+from nxforge.environment import Environment
+
+log = logging.getLogger(__name__)
+
+
+def _store() -> UserStore:
+    return UserStore(Environment.from_environ().config_dir / USERS_FILE)
+
+
+def _read_password(args: argparse.Namespace) -> str:
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    first = getpass.getpass("Password: ")
+    if getpass.getpass("Repeat password: ") != first:
+        raise PasswordError("the two passwords differ")
+    return first
+
+
+def _audit(action: str, target: str, detail: dict[str, Any] | None = None) -> None:
+    """Record the change in the audit log when the database is reachable; the file change stands either way."""
+    from nxforge.audit import default_actor, record_audit
+    from nxforge.platform import Platform
+
+    try:
+        platform = Platform()
+        try:
+            record_audit(platform.engine, default_actor(), action, target, detail)
+        finally:
+            platform.close()
+    except SQLAlchemyError as exc:
+        log.warning("%s %s done, but not audited: database unreachable (%s)", action, target, exc)
+
+
+def cmd_users(args: argparse.Namespace) -> int:
+    """Run one ``nxforge users`` action; returns the exit status."""
+    store = _store()
+    try:
+        if args.action == "list":
+            print(f"{'USERNAME':20} {'ROLE':8} {'NAME':28} EMAIL")
+            for user in store.users():
+                print(f"{user.username:20} {user.role:8} {user.name:28} {user.email or ''}")
+        elif args.action == "add":
+            password = None if args.oidc_only else _read_password(args)
+            store.add(args.username, password, args.role, name=args.name or "", email=args.email)
+            _audit("user.add", args.username, {"role": args.role})
+            print(f"user {args.username} added with role {args.role}")
+        elif args.action == "passwd":
+            store.set_password(args.username, _read_password(args))
+            _audit("user.passwd", args.username)
+            print(f"password of {args.username} changed")
+        elif args.action == "role":
+            store.set_role(args.username, args.role)
+            _audit("user.role", args.username, {"role": args.role})
+            print(f"{args.username} is now {args.role}")
+    except (UserError, PasswordError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def add_users_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """Add ``users`` to the ``nxforge`` sub-commands; returns the parser it added."""
+    users = subparsers.add_parser("users", help=f"manage {USERS_FILE}: add, passwd, role, list")
+    actions = users.add_subparsers(dest="action", required=True)
+    actions.add_parser("list", help="list users and their roles")
+    add = actions.add_parser("add", help="add a user (asks for the password)")
+    add.add_argument("username")
+    add.add_argument("--role", choices=ROLES, default="viewer")
+    add.add_argument("--name", help="display name")
+    add.add_argument("--email", help="matched against the identity when OIDC login is configured")
+    add.add_argument("--oidc-only", action="store_true", help="no password: the user logs in through OIDC")
+    add.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    passwd = actions.add_parser("passwd", help="set a user's password")
+    passwd.add_argument("username")
+    passwd.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    role = actions.add_parser("role", help="change a user's role")
+    role.add_argument("username")
+    role.add_argument("role", choices=ROLES)
+    users.set_defaults(func=cmd_users)
+    return users

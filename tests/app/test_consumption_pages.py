@@ -1,0 +1,66 @@
+"""The consumption monitor's pages in AppTest with the real module and real readings."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+import streamlit as st
+
+from nxforge.auth.session import SESSION_USER
+from nxforge.environment import Environment
+from tests.app.conftest import APP_FILE, open_page, texts, write_core_config, write_users
+from tests.app.consumption_site import MODULES_DIR, START, seed_consumption
+
+pytestmark = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+
+
+@pytest.fixture
+def cm_site(nx_env: Environment, monkeypatch: pytest.MonkeyPatch) -> Iterator[Environment]:
+    monkeypatch.setenv("NXFORGE_MODULES_DIR", str(MODULES_DIR))
+    monkeypatch.setenv("NXFORGE_LOG_LEVEL", "WARNING")
+    env = Environment.from_environ()
+    write_core_config(env, [])
+    write_users(env)
+    seed_consumption(env, endpoints=30)
+    yield env
+    st.cache_data.clear()
+    st.cache_resource.clear()
+
+
+def app(username: str):  # type: ignore[no-untyped-def]
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(APP_FILE), default_timeout=60)
+    at.session_state[SESSION_USER] = username
+    return at
+
+
+def test_live_is_the_default_page_and_lists_every_endpoint(cm_site: Environment) -> None:
+    at = app("viewer").run()
+    assert not at.exception
+    assert at.title[0].value == "Live status"
+    table = at.dataframe[0].value
+    assert len(table) == 30
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["failing"] == "3"  # ep-0000, ep-0011, ep-0022 failed their last read
+    at.multiselect(key="live-status").select("failing").run()
+    assert len(at.dataframe[0].value) == 3
+
+
+def test_reports_for_finance_and_not_for_viewer(cm_site: Environment) -> None:
+    at = open_page(app("finance").run(), "consumption-monitor-reports")
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.title[0].value == "Billing reports"
+    assert "Traceback" not in texts(at.error)
+    assert len(at.download_button) == 4
+    viewer = open_page(app("viewer").run(), "consumption-monitor-reports")
+    assert viewer.title[0].value == "Live status"
+
+
+def test_history_draws_a_chart(cm_site: Environment) -> None:
+    at = open_page(app("ops").run(), "consumption-monitor-history")
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.title[0].value == "History"
+    _ = START + timedelta(hours=1)
