@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import re
 from datetime import time
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 KEBAB = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 HANDLER = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
@@ -30,6 +30,16 @@ def parse_duration(value: str | int | float) -> float:
     if not match:
         raise ValueError(f"{value!r} is not a duration; write e.g. 30s, 15m, 2h or 1d")
     return float(match["number"]) * UNIT_SECONDS[match["unit"]]
+
+
+def _reference_shape(value: str) -> str:
+    if not HANDLER.match(value):
+        raise ValueError(f"{value!r} is not package.module:name")
+    return value
+
+
+Reference = Annotated[str, AfterValidator(_reference_shape)]
+"""A ``package.module:name`` reference to a function or class in the module's package."""
 
 
 class Strict(BaseModel):
@@ -80,7 +90,7 @@ class JobSpec(Strict):
 
     title: str
     description: str = ""
-    handler: str
+    handler: Reference
     schedule: str | None = Field(default=None, description="15m, 1h, 'daily 02:00', or null for manual")
     timeout: str | float = "10m"
     retries: int = Field(default=0, ge=0, le=10)
@@ -89,13 +99,6 @@ class JobSpec(Strict):
         description="true when the job claims its own work rows, so several collectors may run it at once",
     )
     config: dict[str, SettingSpec] = Field(default_factory=dict)
-
-    @field_validator("handler")
-    @classmethod
-    def _handler_shape(cls, value: str) -> str:
-        if not HANDLER.match(value):
-            raise ValueError(f"{value!r} is not package.module:function")
-        return value
 
     @field_validator("schedule")
     @classmethod
@@ -125,18 +128,11 @@ class PageSpec(Strict):
 
     name: str = Field(pattern=r"^[a-z][a-z0-9-]*$")
     title: str
-    handler: str
+    handler: Reference
     icon: str | None = None
     roles: list[Role] = Field(default_factory=lambda: list(ALL_ROLES))
     order: int = 100
     default: bool = False
-
-    @field_validator("handler")
-    @classmethod
-    def _handler_shape(cls, value: str) -> str:
-        if not HANDLER.match(value):
-            raise ValueError(f"{value!r} is not package.module:function")
-        return value
 
 
 class Requirements(Strict):
@@ -159,14 +155,7 @@ class ConfigFiles(Strict):
     """The module's own YAML files under ``config/<folder>/``, each validated by ``model``."""
 
     folder: str
-    model: str
-
-    @field_validator("model")
-    @classmethod
-    def _model_shape(cls, value: str) -> str:
-        if not HANDLER.match(value):
-            raise ValueError(f"{value!r} is not package.module:ClassName")
-        return value
+    model: Reference
 
 
 class Manifest(Strict):
