@@ -1,0 +1,113 @@
+"""The corrected counter C(t) of every endpoint at one instant, from index look-ups only.
+
+For each endpoint: the two last usable readings before t, the two first at or after t, and
+the last reading of any outcome before t (for its running totals). Each is a correlated
+``ORDER BY read_at LIMIT 1`` sub-select on ``(endpoint_id, read_at)``: one index probe each,
+whatever the reading interval, on SQLite and PostgreSQL alike. Then Polars evaluates C(t):
+exact, interpolated between the bracketing readings, extrapolated from two on one side (at
+most ``max_extrapolation_s``), held (one reading on one side only), or none.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+import polars as pl
+from sqlalchemy import Connection, ScalarSelect, select
+
+from consumption_monitor.tables import endpoint, reading
+
+SLOTS = ("b1", "b2", "a1", "a2", "latest")
+ID_CHUNK = 5000
+
+
+def _slot(slot: str, t: datetime) -> ScalarSelect[int]:
+    r = reading.alias(f"r_{slot}")
+    query = select(r.c.id).where(r.c.endpoint_id == endpoint.c.id)
+    if slot != "latest":
+        query = query.where(r.c.corrected_kwh.is_not(None))
+    if slot.startswith("a"):
+        query = query.where(r.c.read_at >= t).order_by(r.c.read_at.asc())
+    else:
+        query = query.where(r.c.read_at < t).order_by(r.c.read_at.desc())
+    offset = 1 if slot.endswith("2") else 0
+    return query.limit(1).offset(offset).scalar_subquery().correlate(endpoint)
+
+
+def _reading_rows(conn: Connection, ids: list[int]) -> dict[int, tuple[float, float | None, int, int, int, float]]:
+    rows: dict[int, tuple[float, float | None, int, int, int, float]] = {}
+    for index in range(0, len(ids), ID_CHUNK):
+        chunk = ids[index:index + ID_CHUNK]
+        query = select(reading.c.id, reading.c.read_at, reading.c.corrected_kwh, reading.c.cum_good,
+                       reading.c.cum_failed, reading.c.cum_events, reading.c.cum_estimated_kwh
+                       ).where(reading.c.id.in_(chunk))
+        for row in conn.execute(query):
+            rows[row.id] = (row.read_at.timestamp(), row.corrected_kwh, row.cum_good, row.cum_failed,
+                            row.cum_events, row.cum_estimated_kwh)
+    return rows
+
+
+def lookup(conn: Connection, t: datetime, endpoint_ids: Sequence[str] | None = None) -> pl.DataFrame:
+    """The raw look-ups at ``t``: per endpoint, time and counter of each slot, and running totals."""
+    query = select(endpoint.c.id.label("endpoint_id"), *(_slot(slot, t).label(slot) for slot in SLOTS))
+    if endpoint_ids is not None:
+        query = query.where(endpoint.c.id.in_(list(endpoint_ids)))
+    found = list(conn.execute(query))
+    ids = sorted({getattr(row, slot) for row in found for slot in SLOTS if getattr(row, slot) is not None})
+    details = _reading_rows(conn, ids)
+    columns: dict[str, list[object]] = {"endpoint_id": [row.endpoint_id for row in found]}
+    for slot in ("b1", "b2", "a1", "a2"):
+        picked = [details.get(getattr(row, slot)) for row in found]
+        columns[f"{slot}_t"] = [p[0] if p else None for p in picked]
+        columns[f"{slot}_c"] = [p[1] if p else None for p in picked]
+    anys = [details.get(row.latest) for row in found]
+    for position, name in ((2, "cum_good"), (3, "cum_failed"), (4, "cum_events")):
+        columns[name] = [p[position] if p else 0 for p in anys]
+    columns["cum_estimated_kwh"] = [p[5] if p else 0.0 for p in anys]
+    schema = {"endpoint_id": pl.String, **{f"{s}_{k}": pl.Float64 for s in ("b1", "b2", "a1", "a2") for k in "tc"},
+              "cum_good": pl.Int64, "cum_failed": pl.Int64, "cum_events": pl.Int64, "cum_estimated_kwh": pl.Float64}
+    return pl.DataFrame(columns, schema=schema).with_columns(pl.lit(t.timestamp()).alias("t"))
+
+
+def _slope(c1: str, t1: str, c2: str, t2: str) -> pl.Expr:
+    return (pl.col(c1) - pl.col(c2)) / (pl.col(t1) - pl.col(t2))
+
+
+def evaluate(raw: pl.DataFrame, max_extrapolation_s: float) -> pl.DataFrame:
+    """C(t) per endpoint with how it was obtained and how much of it is an estimate."""
+    t = pl.col("t")
+    exact = pl.col("a1_t") == t
+    bracket = pl.col("b1_t").is_not_null() & pl.col("a1_t").is_not_null()
+    forward = pl.col("b1_t").is_not_null() & pl.col("b2_t").is_not_null()
+    backward = pl.col("a1_t").is_not_null() & pl.col("a2_t").is_not_null()
+    forward_span = pl.min_horizontal(t - pl.col("b1_t"), pl.lit(max_extrapolation_s))
+    backward_span = pl.min_horizontal(pl.col("a1_t") - t, pl.lit(max_extrapolation_s))
+    interpolated = pl.col("b1_c") + (pl.col("a1_c") - pl.col("b1_c")) * (t - pl.col("b1_t")) / (
+        pl.col("a1_t") - pl.col("b1_t"))
+    forward_c = pl.col("b1_c") + _slope("b1_c", "b1_t", "b2_c", "b2_t") * forward_span
+    backward_c = pl.col("a1_c") - _slope("a2_c", "a2_t", "a1_c", "a1_t") * backward_span
+    return raw.with_columns(
+        pl.when(exact).then(pl.col("a1_c"))
+        .when(bracket).then(interpolated)
+        .when(forward).then(forward_c)
+        .when(backward).then(backward_c)
+        .when(pl.col("b1_t").is_not_null()).then(pl.col("b1_c"))
+        .when(pl.col("a1_t").is_not_null()).then(pl.col("a1_c"))
+        .otherwise(None).alias("c"),
+        pl.when(exact).then(pl.lit("exact"))
+        .when(bracket).then(pl.lit("interpolated"))
+        .when(forward | backward).then(pl.lit("extrapolated"))
+        .when(pl.col("b1_t").is_not_null() | pl.col("a1_t").is_not_null()).then(pl.lit("held"))
+        .otherwise(pl.lit("none")).alias("method"),
+    ).with_columns(
+        pl.when(pl.col("method") == "extrapolated")
+        .then((pl.col("c") - pl.coalesce(pl.col("b1_c"), pl.col("a1_c"))).abs())
+        .otherwise(0.0).alias("estimated_kwh"),
+    )
+
+
+def counter_at(conn: Connection, t: datetime, max_extrapolation_s: float,
+               endpoint_ids: Sequence[str] | None = None) -> pl.DataFrame:
+    """C(t) for every endpoint (or those given): endpoint_id, c, method, estimated_kwh, totals, b1_t, a1_t."""
+    return evaluate(lookup(conn, t, endpoint_ids), max_extrapolation_s)

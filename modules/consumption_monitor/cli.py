@@ -1,0 +1,154 @@
+"""``nxforge billing | meter-swap | correction | endpoints``: each ``fn(ctx, argv) -> exit status``."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import logging
+import sys
+from datetime import datetime
+from pathlib import Path
+
+from consumption_monitor import exports
+from consumption_monitor.billing import billing_by_client, billing_by_endpoint
+from consumption_monitor.config import load_endpoints
+from consumption_monitor.corrections import UnknownEndpointError, record_correction, record_swap
+from consumption_monitor.periods import PeriodError
+from consumption_monitor.settings import MonitorSettings
+from consumption_monitor.status import live_status
+from consumption_monitor.sync import sync_endpoints
+from nxforge.config.errors import ConfigError
+from nxforge.module_system.contract import ModuleContext
+
+log = logging.getLogger(__name__)
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def _aware(text: str) -> datetime:
+    value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if value.tzinfo is None:
+        raise argparse.ArgumentTypeError(f"{text!r} has no time zone: add Z or an offset such as +02:00")
+    return value
+
+
+def billing_table_bytes(ctx: ModuleContext, month: str, by: str, fmt: str) -> bytes:
+    """The billing table as the CLI writes it: the app's download buttons call this too."""
+    settings = MonitorSettings.from_context(ctx)
+    try:
+        clients = load_endpoints(ctx.config_dir).clients
+    except ConfigError as exc:
+        log.warning("endpoint YAML has problems; billing without client prices:\n%s", exc)
+        clients = {}
+    compute = billing_by_client if by == "client" else billing_by_endpoint
+    table = compute(ctx.db, month, settings.timezone, ctx.clock(), clients=clients,
+                    max_extrapolation_s=settings.max_extrapolation_s)
+    if fmt == "csv":
+        return exports.to_csv(table, settings.timezone)
+    if fmt == "xlsx":
+        return exports.to_xlsx(table, settings.timezone, sheet=f"{month} by {by}")
+    return (exports.to_text(table, settings.timezone) + "\n").encode("utf-8")
+
+
+def billing(ctx: ModuleContext, argv: list[str]) -> int:
+    """``nxforge billing --month YYYY-MM [--by endpoint|client] [--format csv|xlsx|table] [-o FILE]``."""
+    parser = argparse.ArgumentParser(prog="nxforge billing", description="The monthly billing table.")
+    parser.add_argument("--month", required=True, help="YYYY-MM in the billing time zone")
+    parser.add_argument("--by", choices=["endpoint", "client"], default="endpoint")
+    parser.add_argument("--format", choices=["csv", "xlsx", "table"], default=None,
+                        help="default: table on a terminal, else from the -o suffix")
+    parser.add_argument("-o", "--output", type=Path, help="write to this file instead of stdout")
+    args = parser.parse_args(argv)
+    fmt = args.format or (args.output.suffix.lstrip(".") if args.output and args.output.suffix in (".csv", ".xlsx")
+                          else "table")
+    if fmt == "xlsx" and args.output is None:
+        print("error: xlsx needs -o FILE", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        content = billing_table_bytes(ctx, args.month, args.by, fmt)
+    except PeriodError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.output:
+        args.output.write_bytes(content)
+        print(f"wrote {args.output}", file=sys.stderr)
+    else:
+        sys.stdout.write(content.decode("utf-8"))
+    return EXIT_OK
+
+
+def _event_parser(prog: str, description: str) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=prog, description=description)
+    parser.add_argument("endpoint", help="endpoint id")
+    parser.add_argument("--at", required=True, type=_aware, help="when, ISO 8601 with zone (e.g. 2026-04-01T10:00Z)")
+    parser.add_argument("--why", required=True, help="reason, kept with the record")
+    parser.add_argument("--who", default=None, help="who did it (default: your login name)")
+    return parser
+
+
+def meter_swap(ctx: ModuleContext, argv: list[str]) -> int:
+    """``nxforge meter-swap ENDPOINT --at ISO --old-final KWH --new-initial KWH --why TEXT [--who NAME]``."""
+    parser = _event_parser("nxforge meter-swap", "Record a meter replacement; later readings are recomputed.")
+    parser.add_argument("--old-final", required=True, type=float, help="the old meter's last kWh")
+    parser.add_argument("--new-initial", required=True, type=float, help="the new meter's first kWh")
+    args = parser.parse_args(argv)
+    try:
+        recorded = record_swap(ctx.db, args.endpoint, at=args.at, old_final_kwh=args.old_final,
+                               new_initial_kwh=args.new_initial, who=args.who or getpass.getuser(), why=args.why,
+                               recorded_at=ctx.clock())
+    except (UnknownEndpointError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    print(f"swap recorded for {args.endpoint}; {recorded.recomputed} reading(s) recomputed")
+    return EXIT_OK
+
+
+def correction(ctx: ModuleContext, argv: list[str]) -> int:
+    """``nxforge correction ENDPOINT --at ISO --delta KWH --why TEXT [--who NAME]``."""
+    parser = _event_parser("nxforge correction", "Add (or remove) kWh from a time on; later readings are recomputed.")
+    parser.add_argument("--delta", required=True, type=float, help="kWh to add (negative to remove)")
+    args = parser.parse_args(argv)
+    try:
+        recorded = record_correction(ctx.db, args.endpoint, at=args.at, delta_kwh=args.delta,
+                                     who=args.who or getpass.getuser(), why=args.why, recorded_at=ctx.clock())
+    except (UnknownEndpointError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    print(f"correction recorded for {args.endpoint}; {recorded.recomputed} reading(s) recomputed")
+    return EXIT_OK
+
+
+def endpoints(ctx: ModuleContext, argv: list[str]) -> int:
+    """``nxforge endpoints [--status] [--sync]``: list endpoints from the YAML, or their live status."""
+    parser = argparse.ArgumentParser(prog="nxforge endpoints", description="Endpoints and their status.")
+    parser.add_argument("--status", action="store_true", help="last reading, errors, next due (from the database)")
+    parser.add_argument("--sync", action="store_true", help="mirror the YAML into the database first")
+    args = parser.parse_args(argv)
+    settings = MonitorSettings.from_context(ctx)
+    try:
+        loaded = load_endpoints(ctx.config_dir)
+    except ConfigError as exc:
+        print(f"configuration error:\n{exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.sync:
+        report = sync_endpoints(ctx.db, loaded, now=ctx.clock(), tz=settings.timezone,
+                                default_poll_s=settings.default_poll_s, default_rollover_kwh=settings.rollover_kwh)
+        print(f"synced: {len(report.added)} added, {len(report.updated)} updated, {len(report.retired)} retired")
+    if not args.status:
+        print(f"{'ID':28} {'CLIENT':18} {'FEED':4} {'POLL':>6} {'ENGINE':7} SOURCE")
+        for item in loaded.endpoints:
+            path, line = loaded.source[item.id]
+            poll = item.poll_interval_s(settings.default_poll_s)
+            state = "" if item.enabled else " (disabled)"
+            print(f"{item.id:28} {item.client:18} {item.feed or '':4} {poll:>5.0f}s {item.scrape.engine:7} "
+                  f"{path.name}:{line}{state}")
+        return EXIT_OK
+    table = live_status(ctx.db, ctx.clock(), settings.max_stale_s)
+    print(f"{'ID':28} {'STATUS':9} {'LAST OK (site time)':20} {'KWH':>12}  ERROR")
+    for row in table.iter_rows(named=True):
+        last = row["last_success_at"].astimezone(settings.timezone).strftime("%Y-%m-%d %H:%M") \
+            if row["last_success_at"] else "-"
+        kwh = f"{row['corrected_kwh']:.1f}" if row["corrected_kwh"] is not None else "-"
+        error = f"{row['last_error_class']}: {row['last_error']}"[:90] if row["last_error_class"] else ""
+        print(f"{row['endpoint_id']:28} {row['status']:9} {last:20} {kwh:>12}  {error}")
+    return EXIT_OK

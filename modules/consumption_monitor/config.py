@@ -1,0 +1,191 @@
+"""The endpoint YAML: ``config/consumption-monitor/*.yaml``, each with ``endpoints:`` and ``clients:``.
+
+Validation errors name file:line:field (through the core loader), a duplicate id across files
+names both places, and a literal password is refused: a literal in YAML would end up in git,
+in the form editor and in exported configs; a ``${NAME}`` reference never does.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from nxforge.config.errors import ConfigError, ConfigProblem
+from nxforge.config.loader import LoadedYaml, load_yaml, validate_loaded
+from nxforge.module_system.manifest import parse_duration
+from nxforge.scraping import ScrapeConfig
+from nxforge.secrets import is_reference
+
+log = logging.getLogger(__name__)
+
+SLUG = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
+SECRET_FIELDS = ("password", "cookie_value")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ClientTerms(_Strict):
+    """A client's price: amount = kWh x overhead_factor x rate_per_kwh."""
+
+    name: str = Field(min_length=1)
+    rate_per_kwh: float | None = Field(None, ge=0)
+    currency: str = "EUR"
+    overhead_factor: float = Field(1.0, gt=0, description="PUE-style multiplier applied before the rate")
+
+
+class ClientPeriod(_Strict):
+    """The client an endpoint bills to from a date (site time, midnight) on."""
+
+    client: str = Field(min_length=1)
+    from_: date = Field(alias="from")
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class Endpoint(_Strict):
+    """One meter or PDU feed to read and bill."""
+
+    id: str = Field(description="stable key (slug): readings are stored under it; never reuse one")
+    name: str
+    client: str = Field(min_length=1)
+    client_history: list[ClientPeriod] = Field(default_factory=list)
+    location: str = ""
+    type: str = "PowerMeter"
+    vendor: str = ""
+    enabled: bool = True
+    poll_interval: str | None = Field(None, description="15m, 1h ...; absent: the module's default")
+    circuit_max_kw: float | None = Field(None, gt=0, description="circuit rating: larger jumps are implausible")
+    feed: Literal["A", "B"] | None = None
+    rollover_kwh: float | None = Field(None, ge=0, description="overrides the module setting; 0 = never wraps")
+    scrape: ScrapeConfig
+
+    @field_validator("id")
+    @classmethod
+    def _slug(cls, value: str) -> str:
+        if not SLUG.match(value):
+            raise ValueError(f"{value!r} is not a slug: use lower-case letters, digits, '.', '_' or '-'")
+        return value
+
+    @field_validator("poll_interval")
+    @classmethod
+    def _duration(cls, value: str | None) -> str | None:
+        if value is not None and parse_duration(value) < 10:
+            raise ValueError("poll_interval must be at least 10s")
+        return value
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_literal_secrets(cls, data: Any) -> Any:
+        auth = data.get("scrape", {}).get("auth") if isinstance(data, dict) else None
+        if isinstance(auth, dict):
+            for key in SECRET_FIELDS:
+                value = auth.get(key)
+                if isinstance(value, str) and value and not is_reference(value):
+                    raise ValueError(
+                        f"scrape.auth.{key} is a literal; write a reference such as ${{PDU_PASSWORD}} "
+                        "and set it in the environment or config/secrets.yaml"
+                    )
+        return data
+
+    @model_validator(mode="after")
+    def _history_ordered(self) -> Endpoint:
+        dates = [period.from_ for period in self.client_history]
+        if dates != sorted(dates) or len(set(dates)) != len(dates):
+            raise ValueError("client_history must list distinct dates in increasing order")
+        if self.client_history and self.client_history[-1].client != self.client:
+            raise ValueError("the last client_history entry must be the current client")
+        return self
+
+    def poll_interval_s(self, default_s: float) -> float:
+        """The poll interval in seconds, the module default when not given."""
+        return parse_duration(self.poll_interval) if self.poll_interval else default_s
+
+
+class EndpointsFile(_Strict):
+    """One YAML file: endpoints and optionally client prices."""
+
+    endpoints: list[Endpoint] = Field(default_factory=list)
+    clients: list[ClientTerms] = Field(default_factory=list)
+
+
+@dataclass
+class EndpointSet:
+    """Every endpoint and client of every file, with where each was defined."""
+
+    endpoints: list[Endpoint] = field(default_factory=list)
+    clients: dict[str, ClientTerms] = field(default_factory=dict)
+    source: dict[str, tuple[Path, int | None]] = field(default_factory=dict)
+    files: list[Path] = field(default_factory=list)
+
+    def by_id(self) -> dict[str, Endpoint]:
+        """Endpoints keyed by id."""
+        return {endpoint.id: endpoint for endpoint in self.endpoints}
+
+
+def validate_text(path: Path, text: str) -> tuple[EndpointsFile, LoadedYaml]:
+    """Validate one file's text (the form editor calls this before saving); raises ConfigError."""
+    loaded = load_yaml(path, text)
+    return validate_loaded(loaded, EndpointsFile), loaded
+
+
+def load_endpoints(folder: Path) -> EndpointSet:
+    """Load and check every ``*.yaml`` in ``folder``; all problems of all files in one ConfigError."""
+    result = EndpointSet()
+    problems: list[ConfigProblem] = []
+    if not folder.is_dir():
+        log.warning("no endpoint folder %s: nothing to read", folder)
+        return result
+    for path in sorted(folder.glob("*.yaml")):
+        try:
+            parsed, loaded = validate_text(path, path.read_text(encoding="utf-8"))
+        except ConfigError as exc:
+            problems += exc.problems
+            continue
+        result.files.append(path)
+        for index, endpoint in enumerate(parsed.endpoints):
+            line = loaded.line_of(("endpoints", index, "id"))
+            if endpoint.id in result.source:
+                other_path, other_line = result.source[endpoint.id]
+                problems.append(
+                    ConfigProblem(
+                        path, line, f"endpoints.{index}.id",
+                        f"duplicate endpoint id {endpoint.id!r}: already defined at {other_path}:{other_line}",
+                    )
+                )
+                continue
+            result.source[endpoint.id] = (path, line)
+            result.endpoints.append(endpoint)
+        for index, client in enumerate(parsed.clients):
+            if client.name in result.clients:
+                line = loaded.line_of(("clients", index, "name"))
+                problems.append(ConfigProblem(path, line, f"clients.{index}.name", f"client {client.name!r} twice"))
+            result.clients[client.name] = client
+    if problems:
+        raise ConfigError(problems)
+    return result
+
+
+def dump_endpoints_file(content: EndpointsFile) -> str:
+    """YAML text for a file, as the form editor saves it (references stay references)."""
+    data = content.model_dump(mode="json", by_alias=True, exclude_none=True, exclude_defaults=True)
+    for endpoint in data.get("endpoints", []):
+        endpoint.setdefault("scrape", {})
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+
+
+def save_endpoints_file(path: Path, text: str) -> EndpointsFile:
+    """Validate ``text`` then write it atomically; invalid text raises ConfigError and writes nothing."""
+    parsed, _ = validate_text(path, text)
+    temporary = path.with_suffix(".yaml.tmp")
+    temporary.write_text(text, encoding="utf-8")
+    temporary.replace(path)
+    return parsed

@@ -1,0 +1,141 @@
+"""Corrected counters: turn what a meter displays into a monotonic kWh counter. Pure functions.
+
+corrected = raw + offset. The offset changes when the meter's own counter breaks continuity:
+
+* **rollover** (a drop while the previous value was within one interval's worth of energy of
+  the configured maximum): offset += rollover_kwh. Exact: nothing is estimated.
+* **reset** (any other drop larger than ``drop_tolerance_kwh``): the meter restarted from 0 at
+  an unknown moment since the previous reading. We carry prev_raw into the offset and, for the
+  energy between the previous reading and the reset (which no meter recorded), add an estimate:
+  the power just before (measured, or the slope of the last two good readings) times the elapsed
+  time, minus what the meter counted since the reset (never negative). That estimate is kept on
+  the reading (``estimated_kwh``) and reported by billing as its estimated share, so finance can
+  see it; without it every reset would silently lose up to one poll interval of energy.
+* **implausible** (a rise implying more than ``circuit_max_kw`` x margin): stored, left out
+  (corrected None), and the next reading is compared with the last *good* one.
+* **swap** and **correction** are recorded by ops (``cm_meter_event``) and applied with
+  ``apply_swap`` / ``apply_correction`` at their time.
+* A drop within ``drop_tolerance_kwh`` is display jitter: the corrected counter holds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Literal
+
+Event = Literal["reset", "rollover", "swap", "implausible"]
+PLAUSIBILITY_MARGIN = 1.2
+RESOLUTION_SLACK_KWH = 0.2  # two display steps of 0.1 kWh: rounding never makes a read implausible
+
+
+@dataclass(frozen=True)
+class CounterRules:
+    """Per-endpoint rules: where the counter wraps, what the circuit can carry."""
+
+    rollover_kwh: float | None = None
+    circuit_max_kw: float | None = None
+    margin: float = PLAUSIBILITY_MARGIN
+    drop_tolerance_kwh: float = 0.5
+    rollover_guess_fraction: float = 0.99  # without a circuit rating: "near the max" = above 99 % of it
+
+    def max_energy_kwh(self, hours: float) -> float | None:
+        """The most energy the circuit can carry in ``hours`` (with margin), None when unrated."""
+        if self.circuit_max_kw is None:
+            return None
+        return self.circuit_max_kw * self.margin * max(hours, 0.0) + RESOLUTION_SLACK_KWH
+
+
+@dataclass(frozen=True)
+class CounterState:
+    """The last good reading (or a swap/correction after it): what the next one is compared with."""
+
+    read_at: datetime
+    raw_kwh: float
+    corrected_kwh: float
+    offset_kwh: float
+    rate_kw: float | None = None
+    """Power just before, for estimating energy lost in a reset: measured, else the last slope."""
+
+
+@dataclass(frozen=True)
+class Corrected:
+    """What to store with a new reading."""
+
+    corrected_kwh: float | None
+    offset_kwh: float
+    event: Event | None = None
+    estimated_kwh: float = 0.0
+
+    @property
+    def usable(self) -> bool:
+        """True when the reading counts for billing."""
+        return self.corrected_kwh is not None
+
+
+def _hours(earlier: datetime, later: datetime) -> float:
+    return (later - earlier).total_seconds() / 3600.0
+
+
+def correct(state: CounterState | None, raw_kwh: float, read_at: datetime, rules: CounterRules) -> Corrected:
+    """The corrected counter for a new raw value, given the state after the last good reading."""
+    if raw_kwh < 0:
+        return Corrected(None, state.offset_kwh if state else 0.0, "implausible")
+    if state is None:
+        return Corrected(raw_kwh, 0.0)
+    hours = _hours(state.read_at, read_at)
+    limit = rules.max_energy_kwh(hours)
+    delta = raw_kwh - state.raw_kwh
+    if delta >= -rules.drop_tolerance_kwh:
+        if limit is not None and delta > limit:
+            return Corrected(None, state.offset_kwh, "implausible")
+        return Corrected(max(raw_kwh + state.offset_kwh, state.corrected_kwh), state.offset_kwh)
+    if rules.rollover_kwh and _looks_like_rollover(state.raw_kwh, raw_kwh, rules, limit):
+        offset = state.offset_kwh + rules.rollover_kwh
+        return Corrected(raw_kwh + offset, offset, "rollover")
+    estimated = 0.0
+    if state.rate_kw is not None and state.rate_kw > 0:
+        estimated = max(0.0, state.rate_kw * hours - raw_kwh)
+        if limit is not None:
+            estimated = min(estimated, limit)
+    offset = state.offset_kwh + state.raw_kwh + estimated
+    return Corrected(raw_kwh + offset, offset, "reset", estimated)
+
+
+def _looks_like_rollover(prev_raw: float, raw_kwh: float, rules: CounterRules, limit: float | None) -> bool:
+    assert rules.rollover_kwh
+    wrapped = rules.rollover_kwh - prev_raw + raw_kwh
+    if limit is not None:
+        return 0 <= wrapped <= limit
+    return prev_raw >= rules.rollover_kwh * rules.rollover_guess_fraction
+
+
+def advance(state: CounterState | None, raw_kwh: float, read_at: datetime, result: Corrected,
+            power_w: float | None = None) -> CounterState | None:
+    """The state after storing a reading: unchanged when it was not usable."""
+    if result.corrected_kwh is None:
+        return state
+    rate: float | None = power_w / 1000.0 if power_w is not None and power_w >= 0 else None
+    if rate is None and state is not None and result.event is None:
+        hours = _hours(state.read_at, read_at)
+        if hours > 0:
+            rate = (result.corrected_kwh - state.corrected_kwh) / hours
+    if rate is None and state is not None:
+        rate = state.rate_kw
+    return CounterState(read_at, raw_kwh, result.corrected_kwh, result.offset_kwh, rate)
+
+
+def apply_swap(state: CounterState | None, at: datetime, old_final_kwh: float, new_initial_kwh: float) -> CounterState:
+    """A new meter from ``at``: the old one's final value continues as the new one's initial value."""
+    offset = state.offset_kwh if state else 0.0
+    corrected = old_final_kwh + offset
+    if state is not None:
+        corrected = max(corrected, state.corrected_kwh)
+    return CounterState(at, new_initial_kwh, corrected, corrected - new_initial_kwh, state.rate_kw if state else None)
+
+
+def apply_correction(state: CounterState | None, at: datetime, delta_kwh: float) -> CounterState | None:
+    """A manual correction: every later corrected value moves by ``delta_kwh``."""
+    if state is None:
+        return None
+    return replace(state, corrected_kwh=state.corrected_kwh + delta_kwh, offset_kwh=state.offset_kwh + delta_kwh)

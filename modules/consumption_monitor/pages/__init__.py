@@ -1,0 +1,1 @@
+"""Streamlit pages of the consumption monitor (written by the app engineer)."""

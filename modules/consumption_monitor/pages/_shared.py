@@ -1,0 +1,59 @@
+"""What the consumption pages share: settings, cached queries and the page's clock, read one way."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import polars as pl
+import streamlit as st
+from sqlalchemy import Engine
+
+from consumption_monitor.billing import billing_by_endpoint
+from consumption_monitor.periods import current_month
+from consumption_monitor.settings import MonitorSettings
+from consumption_monitor.status import live_status
+from nxforge.module_system.contract import ModuleContext
+
+LIVE_TTL_S = 20
+BILLING_TTL_S = 60
+
+
+def database_key(engine: Engine) -> str:
+    """The part of a cache key that says which database (never the password)."""
+    return engine.url.render_as_string(hide_password=True)
+
+
+@st.cache_data(ttl=LIVE_TTL_S, show_spinner=False)
+def cached_live(_engine: Engine, database: str, minute: datetime, max_stale_s: float) -> pl.DataFrame:
+    """Live status, recomputed at most once per ``LIVE_TTL_S`` for everyone watching."""
+    return live_status(_engine, minute, max_stale_s)
+
+
+@st.cache_data(ttl=BILLING_TTL_S, show_spinner=False)
+def cached_month_to_date(
+    _engine: Engine, database: str, minute: datetime, tz_name: str, max_ext: float
+) -> pl.DataFrame:
+    """kWh per endpoint since the start of the current billing month."""
+    from zoneinfo import ZoneInfo
+
+    tz = ZoneInfo(tz_name)
+    table = billing_by_endpoint(_engine, current_month(tz, minute), tz, minute, max_extrapolation_s=max_ext)
+    return table.select("endpoint_id", pl.col("kwh").cast(pl.Float64).alias("month_kwh"))
+
+
+def settings_of(ctx: ModuleContext) -> MonitorSettings:
+    """The module's typed settings."""
+    return MonitorSettings.from_context(ctx)
+
+
+def minute_now(ctx: ModuleContext) -> datetime:
+    """The context's clock rounded down to the minute: a stable cache key."""
+    return ctx.clock().replace(second=0, microsecond=0)
+
+
+def options_of(frame: pl.DataFrame, column: str) -> list[Any]:
+    """Distinct non-empty values of ``column``, sorted, for filter widgets."""
+    if column not in frame.columns or frame.is_empty():
+        return []
+    return sorted(v for v in frame[column].unique().to_list() if v not in (None, ""))

@@ -1,0 +1,109 @@
+"""Query functions for the live and history pages: plain functions returning Polars frames."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+import polars as pl
+from sqlalchemy import Engine, and_, select
+
+from consumption_monitor.tables import endpoint, meter_event, reading
+
+LIVE_COLUMNS = ["endpoint_id", "name", "client", "location", "feed", "type", "vendor", "enabled", "retired",
+                "status", "last_attempt_at", "last_success_at", "next_due_at", "raw_kwh", "corrected_kwh",
+                "power_w", "last_error_class", "last_error", "evidence_path"]
+
+
+def live_status(engine: Engine, now: datetime, max_stale_s: float = 3600.0, include_retired: bool = False
+                ) -> pl.DataFrame:
+    """One row per endpoint: status ok|failing|stale|never|disabled|retired, last values and last error."""
+    last = reading.alias("last")
+    latest_id = (select(reading.c.id).where(reading.c.endpoint_id == endpoint.c.id)
+                 .order_by(reading.c.read_at.desc()).limit(1).scalar_subquery().correlate(endpoint))
+    good_id = (select(reading.c.id).where(reading.c.endpoint_id == endpoint.c.id, reading.c.corrected_kwh.is_not(None))
+               .order_by(reading.c.read_at.desc()).limit(1).scalar_subquery().correlate(endpoint))
+    good = reading.alias("good")
+    query = (
+        select(endpoint.c.id.label("endpoint_id"), endpoint.c.name, endpoint.c.client, endpoint.c.location,
+               endpoint.c.feed, endpoint.c.type, endpoint.c.vendor, endpoint.c.enabled, endpoint.c.retired_at,
+               endpoint.c.last_attempt_at, endpoint.c.last_success_at, endpoint.c.next_due_at,
+               good.c.raw_kwh, good.c.corrected_kwh, good.c.power_w, good.c.read_at.label("last_good_at"),
+               last.c.id.label("last_id"), last.c.success.label("last_ok"),
+               last.c.error_class.label("last_error_class"), last.c.error_message.label("last_error"),
+               last.c.evidence_path)
+        .select_from(endpoint.outerjoin(last, last.c.id == latest_id).outerjoin(good, good.c.id == good_id))
+        .order_by(endpoint.c.id)
+    )
+    if not include_retired:
+        query = query.where(endpoint.c.retired_at.is_(None))
+    with engine.connect() as conn:
+        rows = [row._asdict() for row in conn.execute(query)]
+    stale_before = now - timedelta(seconds=max_stale_s)
+    for row in rows:
+        row["retired"] = row.pop("retired_at") is not None
+        if row["retired"]:
+            row["status"] = "retired"
+        elif not row["enabled"]:
+            row["status"] = "disabled"
+        elif row["last_id"] is None:
+            row["status"] = "never"
+        elif not row["last_ok"]:
+            row["status"] = "failing"
+        elif row["last_good_at"] is None or row["last_good_at"] < stale_before:
+            row["status"] = "stale"
+        else:
+            row["status"] = "ok"
+        for helper in ("last_ok", "last_id", "last_good_at"):
+            row.pop(helper, None)
+        if row["status"] in ("ok", "stale"):
+            row["last_error_class"] = row["last_error"] = None
+    return pl.DataFrame(rows, schema_overrides={"last_attempt_at": pl.Datetime("us", "UTC"),
+                                                "last_success_at": pl.Datetime("us", "UTC"),
+                                                "next_due_at": pl.Datetime("us", "UTC")},
+                        infer_schema_length=None).select(LIVE_COLUMNS) if rows else pl.DataFrame(
+        schema={c: pl.String for c in LIVE_COLUMNS})
+
+
+def history(engine: Engine, endpoint_ids: list[str], start: datetime, end: datetime,
+            include_failed: bool = False) -> pl.DataFrame:
+    """Readings of some endpoints in [start, end): read_at, corrected and raw kWh, power, event, errors."""
+    query = (
+        select(reading.c.endpoint_id, reading.c.read_at, reading.c.success, reading.c.raw_kwh,
+               reading.c.corrected_kwh, reading.c.power_w, reading.c.voltage_v, reading.c.event,
+               reading.c.error_class, reading.c.error_message)
+        .where(reading.c.endpoint_id.in_(endpoint_ids), and_(reading.c.read_at >= start, reading.c.read_at < end))
+        .order_by(reading.c.endpoint_id, reading.c.read_at)
+    )
+    if not include_failed:
+        query = query.where(reading.c.success.is_(True))
+    with engine.connect() as conn:
+        rows = [tuple(row) for row in conn.execute(query)]
+    schema: dict[str, Any] = {"endpoint_id": pl.String, "read_at": pl.Datetime("us", "UTC"), "success": pl.Boolean,
+              "raw_kwh": pl.Float64, "corrected_kwh": pl.Float64, "power_w": pl.Float64, "voltage_v": pl.Float64,
+              "event": pl.String, "error_class": pl.String, "error_message": pl.String}
+    return pl.DataFrame(rows, schema=schema, orient="row")
+
+
+def power_series(engine: Engine, endpoint_ids: list[str], start: datetime, end: datetime) -> pl.DataFrame:
+    """Average kW between consecutive usable readings (what the history chart plots): endpoint_id, at, kw."""
+    readings = history(engine, endpoint_ids, start, end).filter(pl.col("corrected_kwh").is_not_null())
+    return (
+        readings.sort("endpoint_id", "read_at")
+        .with_columns(
+            ((pl.col("corrected_kwh").diff().over("endpoint_id"))
+             / (pl.col("read_at").diff().over("endpoint_id").dt.total_seconds() / 3600)).alias("kw")
+        )
+        .filter(pl.col("kw").is_not_null())
+        .select("endpoint_id", pl.col("read_at").alias("at"), "kw")
+    )
+
+
+def meter_events(engine: Engine, endpoint_id: str | None = None) -> pl.DataFrame:
+    """Recorded swaps and corrections, newest first (the endpoints page lists them)."""
+    query = select(meter_event).order_by(meter_event.c.at.desc())
+    if endpoint_id is not None:
+        query = query.where(meter_event.c.endpoint_id == endpoint_id)
+    with engine.connect() as conn:
+        rows = [row._asdict() for row in conn.execute(query)]
+    return pl.DataFrame(rows, infer_schema_length=None)

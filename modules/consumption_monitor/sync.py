@@ -1,0 +1,107 @@
+"""Mirror the endpoint YAML into ``cm_endpoint``: insert new, update changed, retire removed.
+
+Readings are never deleted: a removed endpoint only gets ``retired_at`` (and comes back if it
+reappears). Client changes are appended to ``cm_client_assignment`` so past months keep
+billing the client who was there.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, time
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Connection, Engine, insert, select, update
+
+from consumption_monitor.config import Endpoint, EndpointSet
+from consumption_monitor.tables import client_assignment, endpoint
+
+log = logging.getLogger(__name__)
+
+SINCE_ALWAYS = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+@dataclass
+class SyncReport:
+    """What a sync changed, by endpoint id."""
+
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    retired: list[str] = field(default_factory=list)
+    reclients: list[str] = field(default_factory=list)
+
+
+def config_hash(item: Endpoint) -> str:
+    """A fingerprint of the endpoint's YAML, to update only what changed."""
+    dumped = json.dumps(item.model_dump(mode="json", by_alias=True), sort_keys=True)
+    return hashlib.sha256(dumped.encode()).hexdigest()
+
+
+def _row_values(item: Endpoint, default_poll_s: float, default_rollover_kwh: float | None) -> dict[str, object]:
+    rollover = item.rollover_kwh if item.rollover_kwh is not None else default_rollover_kwh
+    return {
+        "name": item.name, "client": item.client, "location": item.location, "feed": item.feed,
+        "type": item.type, "vendor": item.vendor, "poll_interval_s": item.poll_interval_s(default_poll_s),
+        "circuit_max_kw": item.circuit_max_kw, "rollover_kwh": rollover or None, "enabled": item.enabled,
+        "config_hash": config_hash(item),
+    }
+
+
+def desired_assignments(item: Endpoint, tz: ZoneInfo) -> list[tuple[datetime, str]]:
+    """(valid_from UTC, client) pairs the YAML implies; history dates are midnights in site time."""
+    periods = [(datetime.combine(p.from_, time(0), tzinfo=tz).astimezone(UTC), p.client) for p in item.client_history]
+    if not periods:
+        return [(SINCE_ALWAYS, item.client)]
+    return periods
+
+
+def _sync_assignments(conn: Connection, item: Endpoint, tz: ZoneInfo, now: datetime) -> bool:
+    existing = {
+        (row.valid_from, row.client)
+        for row in conn.execute(select(client_assignment).where(client_assignment.c.endpoint_id == item.id))
+    }
+    if item.client_history:
+        missing = [pair for pair in desired_assignments(item, tz) if pair not in existing]
+    elif not existing:
+        missing = [(SINCE_ALWAYS, item.client)]
+    else:
+        current = max(existing, key=lambda pair: pair[0])[1]
+        missing = [(now, item.client)] if current != item.client else []
+    for valid_from, client in missing:
+        conn.execute(insert(client_assignment).values(
+            endpoint_id=item.id, client=client, valid_from=valid_from, recorded_at=now))
+    return bool(missing)
+
+
+def sync_endpoints(engine: Engine, endpoints: EndpointSet, *, now: datetime, tz: ZoneInfo,
+                   default_poll_s: float, default_rollover_kwh: float | None) -> SyncReport:
+    """Bring ``cm_endpoint`` and client assignments in line with the YAML, in one transaction."""
+    report = SyncReport()
+    wanted = endpoints.by_id()
+    with engine.begin() as conn:
+        rows = {row.id: row for row in conn.execute(select(endpoint.c.id, endpoint.c.config_hash,
+                                                           endpoint.c.retired_at, endpoint.c.rollover_kwh,
+                                                           endpoint.c.poll_interval_s))}
+        for endpoint_id, item in wanted.items():
+            values = _row_values(item, default_poll_s, default_rollover_kwh)
+            row = rows.get(endpoint_id)
+            if row is None:
+                conn.execute(insert(endpoint).values(id=endpoint_id, **values))
+                report.added.append(endpoint_id)
+            elif (row.config_hash != values["config_hash"] or row.retired_at is not None
+                  or row.rollover_kwh != values["rollover_kwh"] or row.poll_interval_s != values["poll_interval_s"]):
+                conn.execute(update(endpoint).where(endpoint.c.id == endpoint_id).values(retired_at=None, **values))
+                report.updated.append(endpoint_id)
+            if _sync_assignments(conn, item, tz, now):
+                report.reclients.append(endpoint_id)
+        for endpoint_id, row in rows.items():
+            if endpoint_id not in wanted and row.retired_at is None:
+                conn.execute(update(endpoint).where(endpoint.c.id == endpoint_id).values(retired_at=now))
+                report.retired.append(endpoint_id)
+    if report.added or report.updated or report.retired:
+        log.info("endpoints synced: %d added, %d updated, %d retired",
+                 len(report.added), len(report.updated), len(report.retired))
+    return report

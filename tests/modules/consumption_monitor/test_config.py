@@ -1,0 +1,89 @@
+"""Endpoint YAML: presets, file:line errors, duplicate ids across files, literal passwords refused."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from consumption_monitor.config import dump_endpoints_file, load_endpoints, save_endpoints_file, validate_text
+from nxforge.config.errors import ConfigError
+
+GOOD = """\
+clients:
+  - {name: acme, rate_per_kwh: 0.21, overhead_factor: 1.4}
+endpoints:
+  - id: rack1-a
+    name: Rack 1 feed A
+    client: acme
+    feed: A
+    poll_interval: 15m
+    circuit_max_kw: 7.4
+    scrape: {preset: plain, url: "http://127.0.0.1:8780/d/plain-007/"}
+  - id: rack1-b
+    name: Rack 1 feed B
+    client: globex
+    client_history: [{client: acme, from: 2026-01-01}, {client: globex, from: 2026-04-10}]
+    scrape:
+      preset: apc-nmc1
+      url: "http://127.0.0.1:8780/d/apc-nmc1-001/"
+      auth: {type: basic, username: apc, password: "${APC_PASSWORD}"}
+"""
+
+
+def test_loads_presets_clients_and_sources(tmp_path: Path) -> None:
+    (tmp_path / "site.yaml").write_text(GOOD)
+    loaded = load_endpoints(tmp_path)
+    assert [e.id for e in loaded.endpoints] == ["rack1-a", "rack1-b"]
+    assert loaded.endpoints[0].scrape.engine == "http" and "total_kwh" in loaded.endpoints[0].scrape.values
+    assert loaded.endpoints[1].scrape.auth.password == "${APC_PASSWORD}"  # type: ignore[union-attr]
+    assert loaded.clients["acme"].rate_per_kwh == 0.21
+    assert loaded.source["rack1-b"] == (tmp_path / "site.yaml", 11)
+    assert loaded.endpoints[0].poll_interval_s(60) == 900 and loaded.endpoints[1].poll_interval_s(60) == 60
+
+
+def test_errors_name_file_line_and_field(tmp_path: Path) -> None:
+    bad = GOOD.replace("    feed: A\n", "    feed: C\n    colour: red\n")
+    (tmp_path / "site.yaml").write_text(bad)
+    with pytest.raises(ConfigError) as caught:
+        load_endpoints(tmp_path)
+    text = str(caught.value)
+    assert f"{tmp_path / 'site.yaml'}:7: endpoints.0.feed:" in text
+    assert f"{tmp_path / 'site.yaml'}:8: endpoints.0.colour: unknown field" in text
+
+
+def test_duplicate_ids_across_files_name_both_places(tmp_path: Path) -> None:
+    (tmp_path / "a.yaml").write_text(GOOD)
+    (tmp_path / "b.yaml").write_text("endpoints:\n" + GOOD.split("endpoints:\n")[1].split("  - id: rack1-b")[0])
+    with pytest.raises(ConfigError) as caught:
+        load_endpoints(tmp_path)
+    assert f"{tmp_path / 'b.yaml'}:2: endpoints.0.id: duplicate endpoint id 'rack1-a': already defined at " \
+           f"{tmp_path / 'a.yaml'}:4" in str(caught.value)
+
+
+def test_literal_password_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as caught:
+        validate_text(tmp_path / "x.yaml", GOOD.replace('"${APC_PASSWORD}"', "hunter2"))
+    assert "scrape.auth.password is a literal" in str(caught.value)
+    assert "hunter2" not in str(caught.value)
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    ("id: rack1-a", "id: Rack 1"),
+    ("from: 2026-04-10", "from: 2025-04-10"),
+    ("client: globex\n    client_history", "client: initech\n    client_history"),
+    ("poll_interval: 15m", "poll_interval: fast"),
+])
+def test_field_rules(tmp_path: Path, change: str, message: str) -> None:
+    with pytest.raises(ConfigError):
+        validate_text(tmp_path / "x.yaml", GOOD.replace(change, message))
+
+
+def test_save_validates_then_round_trips(tmp_path: Path) -> None:
+    target = tmp_path / "site.yaml"
+    with pytest.raises(ConfigError):
+        save_endpoints_file(target, "endpoints: [{id: x}]")
+    assert not target.exists()
+    parsed = save_endpoints_file(target, GOOD)
+    again, _ = validate_text(target, dump_endpoints_file(parsed))
+    assert again == parsed
