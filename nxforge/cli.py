@@ -130,6 +130,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return demo_main(args.rest)
 
 
+def cmd_schema(args: argparse.Namespace) -> int:
+    from nxforge.schemas import main as schema_main
+
+    return schema_main(args.rest)
+
+
 def cmd_module_command(args: argparse.Namespace) -> int:
     from nxforge.module_system.loading import resolve_handler
 
@@ -185,6 +191,10 @@ def build_parser() -> argparse.ArgumentParser:
     sim = sub.add_parser("sim", help="the meter simulator on 127.0.0.1", add_help=False)
     sim.add_argument("rest", nargs=argparse.REMAINDER)
     sim.set_defaults(func=cmd_sim)
+
+    schema = sub.add_parser("schema", help="write the JSON Schemas of every YAML file into schemas/", add_help=False)
+    schema.add_argument("rest", nargs=argparse.REMAINDER)
+    schema.set_defaults(func=cmd_schema)
 
     demo = sub.add_parser("demo", help="simulated meters, collector and app on SQLite", add_help=False)
     demo.add_argument("rest", nargs=argparse.REMAINDER)

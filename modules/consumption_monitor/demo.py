@@ -64,7 +64,10 @@ def write_demo_config(ctx: ModuleContext, simulator: Any) -> None:
         "endpoints": [_endpoint(i, spec, simulator.url_for(spec.id)) for i, spec in enumerate(meters)],
     }
     target.parent.mkdir(parents=True, exist_ok=True)
-    header = "# Written by `nxforge demo` for the simulator; delete it to have it written again.\n"
+    header = (
+        "# yaml-language-server: $schema=../../schemas/consumption-monitor.schema.json\n"
+        "# Written by `nxforge demo` for the simulator; delete it to have it written again.\n"
+    )
     target.write_text(header + yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
     from consumption_monitor.collect import sync_now
 

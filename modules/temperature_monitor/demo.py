@@ -48,5 +48,8 @@ def write_demo_config(ctx: ModuleContext, simulator: Any) -> None:
         "devices": devices,
     }
     target.parent.mkdir(parents=True, exist_ok=True)
-    header = "# Written by `nxforge demo` for the simulator; delete it to have it written again.\n"
+    header = (
+        "# yaml-language-server: $schema=../../schemas/temperature-monitor.schema.json\n"
+        "# Written by `nxforge demo` for the simulator; delete it to have it written again.\n"
+    )
     target.write_text(header + yaml.safe_dump(document, sort_keys=False), encoding="utf-8")

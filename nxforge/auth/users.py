@@ -28,7 +28,10 @@ log = logging.getLogger(__name__)
 
 USERS_FILE = "users.yaml"
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._@-]{0,63}$")
-HEADER = "# NxForge users. Manage with: nxforge users add|passwd|role|list (never store a password here)\n"
+HEADER = (
+    "# yaml-language-server: $schema=../schemas/users.schema.json\n"
+    "# NxForge users. Manage with: nxforge users add|passwd|role|list (never store a password here)\n"
+)
 
 
 class UserError(ValueError):

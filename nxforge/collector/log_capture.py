@@ -33,13 +33,18 @@ def capture_job_log(module: str, thread_name: str) -> Iterator[list[str]]:
     """Collect records from the job's thread and from the module's logger while the block runs."""
     handler = _JobLogHandler(thread_name, f"nxforge.module.{module}")
     root = logging.getLogger()
-    previous_level = root.level
+    module_logger = logging.getLogger(f"nxforge.module.{module}")
+    previous_levels = (root.level, module_logger.level)
     if root.level > logging.INFO or root.level == logging.NOTSET:
         root.setLevel(logging.INFO)
+    # The module's own lines are kept at INFO even where a quieter level is set for "nxforge".
+    if module_logger.getEffectiveLevel() > logging.INFO:
+        module_logger.setLevel(logging.INFO)
     root.addHandler(handler)
     try:
         yield handler.lines
     finally:
         root.removeHandler(handler)
-        root.setLevel(previous_level)
+        root.setLevel(previous_levels[0])
+        module_logger.setLevel(previous_levels[1])
 

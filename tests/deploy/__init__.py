@@ -1,0 +1,1 @@
+"""Deployment recipes in deploy/, each run for real where this machine allows."""
