@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine
 
 from nxforge.db.types import utcnow
+from nxforge.metrics import NOTIFICATION_FAILURES
 from nxforge.notifications import outbox
 from nxforge.notifications.channels import Channel, DeliveryError
 from nxforge.notifications.config import RetryPolicy
@@ -156,6 +157,7 @@ class Notifier:
         return 1
 
     def _failed(self, delivery: outbox.Delivery, error: str, permanent: bool) -> int:
+        NOTIFICATION_FAILURES.labels(delivery.channel).inc()
         if permanent or delivery.attempt >= self._retry.attempts:
             self._give_up(delivery, error)
             return 0

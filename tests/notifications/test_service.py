@@ -12,6 +12,7 @@ from sqlalchemy import Engine, select
 
 from nxforge.db.schema import events
 from nxforge.events import EventBus
+from nxforge.metrics import REGISTRY
 from nxforge.migrations.runner import ensure_core_schema
 from nxforge.notifications import ModuleAlerts, NotificationService
 from nxforge.notifications.tables import alerts, notification_attempts
@@ -104,9 +105,12 @@ def test_notices_are_deduplicated_within_the_interval(hook_service: Any, webhook
 def test_failing_channel_is_retried_with_backoff(hook_service: Any, webhook: WebhookReceiver, engine: Engine) -> None:
     service, module_alerts = hook_service
     webhook.failures = 2
+    failures_before = REGISTRY.get_sample_value("nxforge_notification_failures_total", {"channel": "hook"}) or 0.0
     module_alerts.raise_alert("r03-inlet", "critical", "hot", kind="temperature.high")
     assert service.flush(5)
     assert len(webhook.bodies) == 1
+    failures_after = REGISTRY.get_sample_value("nxforge_notification_failures_total", {"channel": "hook"})
+    assert failures_after == failures_before + 2
     with engine.connect() as conn:
         row = conn.execute(select(notification_attempts)).one()
     assert row.status == "sent" and row.attempts == 3 and "HTTP 503" in row.last_error
