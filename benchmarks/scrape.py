@@ -4,6 +4,10 @@ Run by hand: ``python benchmarks/scrape.py [--sizes 50 500] [--engines http brow
 The simulator runs in a separate process so it does not share the GIL with the engine.
 Targets on a 2-core box: http >= 300 endpoints/s; browser (isolated context per endpoint)
 >= 9/s, more with kept sessions.
+
+Every row prints the 1-minute load average when it started (other work on the machine skews
+the figures: compare rows measured at similar load) and the peak RSS of this process and its
+children (Chromium included, the simulator excluded) during that row.
 """
 
 from __future__ import annotations
@@ -40,12 +44,19 @@ class RssSampler(threading.Thread):
     def __init__(self) -> None:
         super().__init__(daemon=True)
         self.peak_kib = 0
+        self.row_peak_kib = 0
         self._halt = threading.Event()
 
     def run(self) -> None:
         while not self._halt.is_set():
-            self.peak_kib = max(self.peak_kib, tree_rss_kib(os.getpid()))
-            self._halt.wait(0.5)
+            rss = tree_rss_kib(os.getpid())
+            self.peak_kib = max(self.peak_kib, rss)
+            self.row_peak_kib = max(self.row_peak_kib, rss)
+            self._halt.wait(0.25)
+
+    def new_row(self) -> None:
+        """Start measuring the peak of the next row."""
+        self.row_peak_kib = tree_rss_kib(os.getpid())
 
     def stop(self) -> int:
         self._halt.set()
@@ -100,7 +111,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[50, 500])
     parser.add_argument("--engines", nargs="+", default=["http", "browser"], choices=["http", "browser"])
+    parser.add_argument("--modes", nargs="+", default=["no login", "login", "kept session"],
+                        choices=["no login", "login", "kept session"])
     parser.add_argument("--browser-concurrency", type=int, default=4)
+    parser.add_argument("--http-concurrency", type=int, default=64)
+    parser.add_argument("--per-host", type=int, default=8, help="per_host_concurrency of the engine")
     args = parser.parse_args()
 
     urls: Any = multiprocessing.Queue()
@@ -110,23 +125,35 @@ def main() -> None:
     base = urls.get(timeout=60)
     sampler = RssSampler()
     sampler.start()
-    print(f"{'engine':8} {'style':7} {'mode':14} {'size':>5} {'endpoints/s':>12} {'failed':>6}")
+    print(f"browser_concurrency={args.browser_concurrency} http_concurrency={args.http_concurrency} "
+          f"per_host={args.per_host}")
+    print(f"{'engine':8} {'style':7} {'mode':14} {'size':>5} {'endpoints/s':>12} {'failed':>6} {'load1':>6} "
+          f"{'peak MiB':>9}")
+    styles = {"no login": "plain", "login": "sentry", "kept session": "sentry"}
     with tempfile.TemporaryDirectory() as tmp, ScrapingEngine(
         secrets=SecretStore(environ={"BENCH_PASSWORD": PASSWORD}), evidence_dir=Path(tmp) / "evidence",
         state_dir=Path(tmp) / "state", browser_concurrency=args.browser_concurrency,
+        http_concurrency=args.http_concurrency, per_host_concurrency=args.per_host,
     ) as engine:
         for name in args.engines:
-            if name == "browser":  # launch Chromium before timing
-                engine.scrape_many(requests_for(base, "browser", "plain", 1, "warmup"))
+            # Warm up before timing: Chromium's launch, the connection pool, the parsers.
+            engine.scrape_many(requests_for(base, name, "plain", 8, f"warmup-{name}"))
             for size in args.sizes:
-                for style, mode in (("plain", "no login"), ("sentry", "login"), ("sentry", "kept session")):
+                for mode in args.modes:
+                    style = styles[mode]
+                    if mode == "kept session" and "login" not in args.modes:
+                        engine.scrape_many(requests_for(base, name, style, size, f"{name}-{size}"))
                     # "kept session" repeats the keys of the "login" run, so their cookies are reused
-                    rate, failed = measure(engine, requests_for(base, name, style, size, f"{name}-{size}"))
-                    print(f"{name:8} {style:7} {mode:14} {size:5d} {rate:12.1f} {failed:6d}", flush=True)
+                    requests = requests_for(base, name, style, size, f"{name}-{size}")
+                    load = os.getloadavg()[0]
+                    sampler.new_row()
+                    rate, failed = measure(engine, requests)
+                    print(f"{name:8} {style:7} {mode:14} {size:5d} {rate:12.1f} {failed:6d} {load:6.2f} "
+                          f"{sampler.row_peak_kib / 1024:9.0f}", flush=True)
     peak = sampler.stop()
     stop.set()
     sim.join(timeout=10)
-    print(f"peak RSS (engine process + Chromium, simulator excluded): {peak / 1024:.0f} MiB")
+    print(f"peak RSS overall (engine process + Chromium, simulator excluded): {peak / 1024:.0f} MiB")
 
 
 if __name__ == "__main__":

@@ -2,19 +2,27 @@
 
 Reads what only a browser can: values filled by JavaScript, tabs, selects, iframes. Values are
 polled briefly because meters often print a placeholder (``---``) until their XHR returns.
+
+Each page gets a ``PageGuard`` (a CDP session of its own): it caps every response at
+``max_body_bytes`` (Content-Length first, then bytes as they arrive) and closes the page's
+context when a device sends too much, and it blocks images, fonts and media, which no reading
+needs. Navigations wait for ``domcontentloaded`` (scripts have run; values are polled anyway).
+Evidence is bounded in time and size so a hung or huge page cannot stall the failure path.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
+import re
 import time
 from typing import Any
 from urllib.parse import urljoin
 
+from playwright.async_api import BrowserContext, CDPSession, Frame, Page
 from playwright.async_api import Error as PlaywrightError
-from playwright.async_api import Frame, Page
 from playwright.async_api import TimeoutError as PlaywrightTimeout
 
 from .auth import fetch_token
@@ -33,7 +41,7 @@ from .config import (
 from .context import RunContext, Snapshot
 from .document import find_json
 from .errors import ScrapeFailure
-from .http_engine import HttpEngine
+from .http_engine import MAX_BODY_BYTES, HttpEngine, redirect_loop, size_text
 from .reading import selector_not_found
 from .result import ReadValue
 from .session import SessionStore
@@ -45,6 +53,24 @@ log = logging.getLogger(__name__)
 VALUE_WAIT_S = 3.0  # how long a value may take to be filled in by the page's script
 LOGIN_WAIT_S = 8.0
 POLL_S = 0.05
+SNAPSHOT_S = 1.5  # evidence after a timeout must fit in the engine's grace period
+MAX_SOURCE_CHARS = 200_000
+EVIDENCE_CHARS = 100_000  # what is kept of a page closed for being too big
+#: Control characters and replacement marks: what binary bytes become once a browser decodes them.
+BINARY_CHARS = re.compile("[\x00-\x08\x0e-\x1f\x7f\ufffd]")
+CHROMIUM_MAX_REDIRECTS = 20
+#: Never needed to read a value; blocked in every page (Network.setBlockedURLs patterns).
+BLOCKED_URLS = [
+    f"*.{ext}{tail}"
+    for ext in ("png", "jpg", "jpeg", "gif", "webp", "bmp", "ico", "svg", "woff", "woff2", "ttf", "otf", "eot",
+                "mp4", "webm", "ogg", "mp3", "wav", "avi")
+    for tail in ("", "?*")
+]
+SOURCE_JS = """(max) => {
+  const root = document.documentElement;
+  const html = root ? root.outerHTML : '';
+  return html.length > max ? html.slice(0, max) + `\n<!-- truncated by NxForge at ${max} characters -->` : html;
+}"""
 # Reading in the page's own world is ~10x cheaper than a Playwright locator on a fresh context
 # (no selector engine to inject); Playwright-only selectors fall back to locators.
 READ_JS = """([selector, kind, attribute]) => {
@@ -57,6 +83,27 @@ READ_JS = """([selector, kind, attribute]) => {
     return e.value;
   return e.textContent || '';
 }"""
+FILL_JS = """(fields) => {
+  const inputs = fields.map(([selector]) => document.querySelector(selector));
+  const usable = (e) => e instanceof HTMLInputElement && !e.disabled && !e.readOnly && e.getClientRects().length > 0
+    && getComputedStyle(e).visibility !== 'hidden';
+  if (!inputs.every(usable)) return false;
+  // The prototype's setter, so frameworks that track the value (React) see the change.
+  const setValue = Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, 'value').set;
+  fields.forEach(([, value], i) => {
+    const e = inputs[i];
+    e.focus();
+    setValue.call(e, value);
+    e.dispatchEvent(new Event('input', {bubbles: true}));
+    e.dispatchEvent(new Event('change', {bubbles: true}));
+  });
+  return true;
+}"""
+FORM_BACK_JS = """(selector) => {
+  if (document.readyState !== 'complete') return false;
+  const e = document.querySelector(selector);
+  return !!e && e.value === '';
+}"""
 CLEAR_INPUTS_JS = """(secrets) => {
   for (const el of document.querySelectorAll('input, textarea')) {
     if (el.type === 'password' || secrets.some((s) => s && el.value.includes(s))) el.value = '';
@@ -67,10 +114,13 @@ CLEAR_INPUTS_JS = """(secrets) => {
 class BrowserEngine:
     """Runs browser scrapes on the shared browser."""
 
-    def __init__(self, pool: BrowserPool, http: HttpEngine, sessions: SessionStore) -> None:
+    def __init__(self, pool: BrowserPool, http: HttpEngine, sessions: SessionStore,
+                 max_body_bytes: int = MAX_BODY_BYTES, block_resources: bool = True) -> None:
         self.pool = pool
         self.http = http
         self.sessions = sessions
+        self.max_body_bytes = max_body_bytes
+        self.block_resources = block_resources
 
     async def run(self, ctx: RunContext, suggest_only: bool = False) -> dict[str, ReadValue]:
         """Open a context, log in when needed, run the steps, read values; evidence on failure."""
@@ -96,6 +146,8 @@ class BrowserEngine:
         landing: str | None = None
         try:
             page = await context.new_page()
+            guard = PageGuard(ctx, self.max_body_bytes)
+            await guard.attach(context, page, self.block_resources)
             if isinstance(auth, CookieAuth):
                 await context.add_cookies([{"name": auth.cookie_name, "url": config.url,
                                             "value": ctx.secrets.resolve_secret(auth.cookie_value)}])
@@ -114,16 +166,17 @@ class BrowserEngine:
                     ctx.snapshot = Snapshot(url=frame.url, source=await frame.content())
                     return {}
                 values = await read_values(frame, ctx)
+                ctx.raise_if_aborted()
                 ctx.mark("values")
                 if keep:
                     self.sessions.save(ctx.key, [dict(c) for c in await context.cookies()], token, ctx.secrets.values)
                 if ctx.capture_evidence:
-                    await snapshot(page, ctx)
+                    await bounded_snapshot(page, ctx, guard)
                 return values
             except ScrapeFailure as failure:
                 if failure.error_class == "auth_failed":
                     self.sessions.clear(ctx.key)
-                await snapshot(page, ctx)
+                await bounded_snapshot(page, ctx, guard)
                 raise
             finally:
                 if isinstance(auth, FormAuth) and auth.logout_url and landing:
@@ -133,6 +186,90 @@ class BrowserEngine:
                 await context.close()
             except PlaywrightError as exc:
                 log.debug("context close for %s: %s", ctx.key, exc)
+
+
+class PageGuard:
+    """Bounds what one page may download, and blocks images, fonts and media.
+
+    Works on a CDP session of its own: ``Network.responseReceived`` gives each response's
+    Content-Length, ``Network.dataReceived`` the decoded bytes as they arrive (so a body with
+    no length, streamed forever, is caught too). Past the limit it records the failure in
+    ``ctx.abort``, keeps the start of the page as evidence and closes the page's context:
+    whatever waits on it (a navigation that would only end at the deadline) returns at once and
+    raises it.
+    """
+
+    def __init__(self, ctx: RunContext, limit: int) -> None:
+        self.ctx = ctx
+        self.limit = limit
+        self.session: CDPSession | None = None
+        self.page: Page | None = None
+        self._received: dict[str, int] = {}
+        self._urls: dict[str, str] = {}
+        self._stopping: asyncio.Task[None] | None = None
+
+    async def attach(self, context: BrowserContext, page: Page, block_resources: bool) -> None:
+        """Start watching ``page`` (before its first navigation)."""
+        session = await context.new_cdp_session(page)
+        session.on("Network.responseReceived", self._on_response)
+        session.on("Network.dataReceived", self._on_data)
+        # No body buffering for this session: it only counts bytes.
+        await session.send("Network.enable", {"maxTotalBufferSize": 0, "maxResourceBufferSize": 0})
+        if block_resources:
+            await session.send("Network.setBlockedURLs", {"urls": BLOCKED_URLS})
+        self.session, self.page = session, page
+
+    def _on_response(self, event: dict[str, Any]) -> None:
+        response = event.get("response") or {}
+        url = str(response.get("url", ""))
+        self._urls[str(event.get("requestId"))] = url
+        for name, value in (response.get("headers") or {}).items():
+            if name.lower() == "content-length" and str(value).isdigit() and int(value) > self.limit:
+                self._trip(url, f"announced a {size_text(int(value))} response", keep_source=False)
+
+    def _on_data(self, event: dict[str, Any]) -> None:
+        request_id = str(event.get("requestId"))
+        total = self._received.get(request_id, 0) + int(event.get("dataLength") or 0)
+        self._received[request_id] = total
+        if total > self.limit:
+            self._trip(self._urls.get(request_id, self.ctx.config.url), f"sent more than {size_text(self.limit)}")
+
+    def _trip(self, url: str, what: str, keep_source: bool = True) -> None:
+        if self.ctx.abort is not None:
+            return
+        self.ctx.abort = ScrapeFailure(
+            "step_failed",
+            f"{self.ctx.secrets.redact(url)} {what}; NxForge reads at most {size_text(self.limit)} per response "
+            "and stopped loading the page",
+            hint="a meter's pages are a few kB: check the url, or the device is streaming garbage (restart it)",
+        )
+        self._stopping = asyncio.ensure_future(self._halt(url, keep_source))
+
+    async def _halt(self, url: str, keep_source: bool) -> None:
+        """Keep the start of what arrived as evidence (when asked), then close the page."""
+        page = self.page
+        if page is None:
+            return
+        note = f"\n<!-- NxForge closed this page: {self.ctx.abort.message if self.ctx.abort else ''} -->"
+        source = ""
+        if keep_source:  # a busy renderer may not answer: never wait long for it
+            with contextlib.suppress(TimeoutError, PlaywrightError):
+                source = str(await asyncio.wait_for(page.evaluate(SOURCE_JS, EVIDENCE_CHARS), 0.5))
+        self.ctx.snapshot = Snapshot(url=url, source=source + note)
+        try:
+            # The whole context: closing only the page can wait for the busy renderer until the deadline.
+            await page.context.close()
+        except PlaywrightError as exc:
+            log.debug("closing the oversized page of %s: %s", self.ctx.key, exc.message.splitlines()[0])
+
+    async def stop(self) -> None:
+        """Stop every navigation and fetch in progress (a hung or oversized load)."""
+        if self.session is None:
+            return
+        try:
+            await self.session.send("Page.stopLoading")
+        except PlaywrightError as exc:
+            log.debug("stopLoading for %s: %s", self.ctx.key, exc.message.splitlines()[0])
 
 
 def _keeps_session(config: ScrapeConfig) -> bool:
@@ -145,14 +282,19 @@ def _keeps_session(config: ScrapeConfig) -> bool:
 async def goto(page: Page, ctx: RunContext, url: str, step_index: int | None, timeout_s: float | None = None) -> None:
     """Load a page; network errors and HTTP error statuses become classified failures."""
     shown = ctx.secrets.redact(url)
+    budget = ctx.remaining(timeout_s)
     try:
-        response = await page.goto(url, wait_until="load", timeout=ctx.remaining(timeout_s) * 1000)
+        response = await page.goto(url, wait_until="domcontentloaded", timeout=budget * 1000)
     except PlaywrightTimeout:
-        raise ScrapeFailure("timeout", f"{shown} did not finish loading in time",
-                            hint="the device is slow; raise timeout_s if it is always this slow",
-                            step_index=step_index) from None
+        ctx.raise_if_aborted()
+        raise ScrapeFailure("timeout", f"{shown} did not finish loading within {budget:.1f}s "
+                            f"(what was left of timeout_s={ctx.config.timeout_s:g}s)",
+                            hint="the device is hung, slow or trickling its answer; raise timeout_s only if "
+                            "it is always this slow", step_index=step_index) from None
     except PlaywrightError as exc:
+        ctx.raise_if_aborted()
         raise classify_browser_error(exc, shown, step_index) from None
+    ctx.raise_if_aborted()
     if response is None:
         return
     status = response.status
@@ -170,6 +312,14 @@ async def goto(page: Page, ctx: RunContext, url: str, step_index: int | None, ti
 def classify_browser_error(exc: PlaywrightError, url: str, step_index: int | None) -> ScrapeFailure:
     """Chromium's net::ERR_* names to our error classes."""
     first = exc.message.splitlines()[0] if exc.message else type(exc).__name__
+    if "ERR_TOO_MANY_REDIRECTS" in first:
+        return redirect_loop(url, f"more than {CHROMIUM_MAX_REDIRECTS} times", None, step_index)
+    if "Download is starting" in first:
+        return ScrapeFailure(
+            "selector_not_found",
+            f"{url} answered a file download (binary content), not a page: no value can be read from it",
+            hint="check the url (a download, image or firmware link?) and that the device is the one the "
+            "config is written for", step_index=step_index)
     if "ERR_CERT" in first or "ERR_SSL" in first:
         return ScrapeFailure("tls", f"TLS failed for {url}: {first}",
                              hint="self-signed certificate? set verify_tls: false for this endpoint")
@@ -222,8 +372,9 @@ async def _form_login(page: Page, ctx: RunContext, auth: FormAuth) -> None:
     username = ctx.secrets.resolve(auth.username)
     password = ctx.secrets.resolve_secret(auth.password)
     try:
-        await page.locator(auth.username_field).first.fill(username, timeout=ctx.remaining(5.0) * 1000)
-        await page.locator(auth.password_field).first.fill(password, timeout=ctx.remaining(5.0) * 1000)
+        if not await _fill_at_once(page, [(auth.username_field, username), (auth.password_field, password)]):
+            await page.locator(auth.username_field).first.fill(username, timeout=ctx.remaining(5.0) * 1000)
+            await page.locator(auth.password_field).first.fill(password, timeout=ctx.remaining(5.0) * 1000)
         if auth.submit:
             await page.locator(auth.submit).first.click(timeout=ctx.remaining(5.0) * 1000)
         else:
@@ -250,8 +401,30 @@ async def _form_login(page: Page, ctx: RunContext, auth: FormAuth) -> None:
     raise login_refused(ctx, page.url, await _visible_text(page))
 
 
+async def _fill_at_once(page: Page, fields: list[tuple[str, str]]) -> bool:
+    """Fill visible, editable inputs in one round trip, with the events a typing user causes.
+
+    ``locator.fill`` costs several round trips per field (~100 ms each on a busy box); when a
+    field is missing, hidden, not an input, or the selector is Playwright-only, this returns
+    False and the caller fills with locators, which also wait for late-rendered forms.
+    """
+    try:
+        return bool(await page.evaluate(FILL_JS, fields))
+    except PlaywrightError:
+        return False
+
+
 async def _login_form_back(page: Page, auth: FormAuth) -> bool:
-    """A fresh, empty password field after submitting means the device showed the form again."""
+    """A fresh, empty password field after submitting means the device showed the form again.
+
+    One round trip in the page (no auto-waiting locator: while the page navigates that would
+    wait up to its timeout on every poll); Playwright-only selectors fall back to a locator.
+    """
+    try:
+        return bool(await page.evaluate(FORM_BACK_JS, auth.password_field))
+    except PlaywrightError as exc:
+        if "SyntaxError" not in exc.message:
+            return False  # the page is navigating: ask again
     try:
         field = page.locator(auth.password_field)
         return await field.count() > 0 and await field.first.input_value(timeout=500) == "" and \
@@ -310,6 +483,7 @@ async def run_step(page: Page, frame: Frame, step: Step, index: int, ctx: RunCon
             await inner.wait_for_load_state("load", timeout=timeout_ms)
             return inner
     except PlaywrightTimeout:
+        ctx.raise_if_aborted()
         ctx.check_deadline(described)
         raise ScrapeFailure(
             "step_failed", f"{described} on {ctx.secrets.redact(frame.url)}: waited "
@@ -317,8 +491,10 @@ async def run_step(page: Page, frame: Frame, step: Step, index: int, ctx: RunCon
             hint="check the selector in the page source (evidence), or add a wait step", step_index=index,
         ) from None
     except PlaywrightError as exc:
+        ctx.raise_if_aborted()
         raise ScrapeFailure("step_failed", f"{described}: {ctx.secrets.redact(exc.message.splitlines()[0])}",
                             step_index=index) from None
+    ctx.raise_if_aborted()
     return frame
 
 
@@ -326,6 +502,7 @@ async def read_values(frame: Frame, ctx: RunContext) -> dict[str, ReadValue]:
     """Read every value in ``frame``, giving each a short grace time to be filled in."""
     values: dict[str, ReadValue] = {}
     for name, spec in ctx.config.values.items():
+        ctx.raise_if_aborted()
         if spec.kind == "jsonpath":
             values[name] = await _read_json(frame, name, spec)
         else:
@@ -375,10 +552,18 @@ async def _read_element(frame: Frame, name: str, spec: ValueSpec, ctx: RunContex
                 last_failure = failure
         if time.monotonic() >= deadline:
             break
+        ctx.raise_if_aborted()
         await asyncio.sleep(POLL_S)
     if last_failure is not None:
         raise last_failure
-    html = await frame.content()
+    html = str(await frame.evaluate(SOURCE_JS, MAX_SOURCE_CHARS))
+    if len(BINARY_CHARS.findall(html, 0, 65536)) > 64:
+        raise ScrapeFailure(
+            "selector_not_found",
+            f"{ctx.secrets.redact(frame.url)} shows binary content (the browser replaced undecodable bytes): "
+            "no value can be read from it",
+            hint="check the url (a download, image or firmware link?) and that the device is the one the "
+            "config is written for")
     raise selector_not_found(name, spec, frame.url, lambda: suggest_html(html, 3))
 
 
@@ -394,24 +579,38 @@ async def _locator_text(frame: Frame, spec: ValueSpec) -> str | None:
         " || e instanceof HTMLSelectElement) ? e.value : (e.textContent || '')"))
 
 
-async def snapshot(page: Page, ctx: RunContext) -> None:
-    """Keep the page source (frames included) and a screenshot taken after clearing secret inputs."""
+async def bounded_snapshot(page: Page, ctx: RunContext, guard: PageGuard | None = None) -> None:
+    """``snapshot`` with loads stopped first and a time limit: a hung page must not hang the failure."""
+    if ctx.abort is not None:
+        return  # the guard closed the page and kept what evidence there was
+    if guard is not None:
+        await guard.stop()  # a navigation still pending (blackhole, trickle) would block the screenshot
+    budget = min(ctx.remaining() + SNAPSHOT_S, 5.0)
+    try:
+        await asyncio.wait_for(snapshot(page, ctx, budget), budget)
+    except TimeoutError:
+        log.info("evidence for %s abandoned after %.1fs", ctx.key, budget)
+        if not ctx.snapshot.source:
+            ctx.snapshot = Snapshot(url=page.url, source="<!-- the page did not respond in time for evidence -->")
+
+
+async def snapshot(page: Page, ctx: RunContext, budget_s: float = 5.0) -> None:
+    """Keep the page source (frames included, each bounded) and a screenshot taken after clearing secret inputs."""
     raw_secrets = sorted(s for s in ctx.secrets.values if s)
     source, png = "", None
+    ctx.snapshot = Snapshot(url=page.url, source="")
     try:
-        for frame in page.frames:
+        parts: list[str] = []
+        for index, frame in enumerate(page.frames):
             try:
                 await frame.evaluate(CLEAR_INPUTS_JS, raw_secrets)
+                html = str(await frame.evaluate(SOURCE_JS, MAX_SOURCE_CHARS))
             except PlaywrightError:
                 continue
-        png = await page.screenshot(type="png", timeout=5000)
-        parts = [await page.content()]
-        for frame in page.frames[1:]:
-            try:
-                parts.append(f"\n<!-- frame {frame.url} -->\n{await frame.content()}")
-            except PlaywrightError:
-                continue
+            parts.append(html if index == 0 else f"\n<!-- frame {frame.url} -->\n{html}")
         source = "".join(parts)
+        ctx.snapshot = Snapshot(url=page.url, source=source)  # kept even if the screenshot fails
+        png = await page.screenshot(type="png", timeout=budget_s * 1000)
     except PlaywrightError as exc:
         log.info("evidence for %s incomplete: %s", ctx.key, exc.message.splitlines()[0])
     ctx.snapshot = Snapshot(url=page.url, source=source, screenshot=png)

@@ -92,12 +92,19 @@ class RunContext:
     deadline: float
     timings: list[StepTiming] = field(default_factory=list)
     snapshot: Snapshot = field(default_factory=Snapshot)
+    #: Set from outside the running code (the browser's size guard) to stop the scrape with this failure.
+    abort: ScrapeFailure | None = None
     _phase_start: float = field(default_factory=time.monotonic)
 
     def remaining(self, cap: float | None = None) -> float:
         """Seconds left before the scrape's deadline (at least a sliver, at most ``cap``)."""
         left = max(0.05, self.deadline - time.monotonic())
         return min(left, cap) if cap is not None else left
+
+    def raise_if_aborted(self) -> None:
+        """Raise the failure a guard recorded (a page larger than allowed ...), if any."""
+        if self.abort is not None:
+            raise self.abort
 
     def check_deadline(self, what: str) -> None:
         """Raise ``timeout`` when the whole-scrape budget is spent."""

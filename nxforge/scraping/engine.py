@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict
 
@@ -31,7 +32,7 @@ from .context import RunContext, Secrets
 from .document import Document
 from .errors import ScrapeFailure
 from .evidence import write_evidence
-from .http_engine import HttpEngine
+from .http_engine import MAX_BODY_BYTES, HttpEngine
 from .reading import suggestions_for
 from .result import Evidence, ReadValue, ScrapeResult, StepTiming, Suggestion
 from .session import SessionStore
@@ -63,12 +64,21 @@ class ScrapingEngine:
         state_dir: Path,
         browser_concurrency: int = 4,
         http_concurrency: int = 64,
+        per_host_concurrency: int = 8,
+        max_body_bytes: int = MAX_BODY_BYTES,
     ) -> None:
+        """``per_host_concurrency`` caps the scrapes running at once against one scheme://host:port,
+        whatever the engine: a meter's embedded web server handles a few connections at best,
+        and a small pool per host keeps httpx's per-request pool scan short.
+        """
         self.secrets = secrets
         self.evidence_dir = Path(evidence_dir)
         self.sessions = SessionStore(Path(state_dir))
         self._browser_concurrency = browser_concurrency
         self._http_concurrency = http_concurrency
+        self._max_body_bytes = max_body_bytes
+        self._per_host = per_host_concurrency
+        self._host_slots: dict[str, asyncio.Semaphore] = {}
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="nxforge-scraping", daemon=True)
         self._thread.start()
@@ -79,8 +89,9 @@ class ScrapingEngine:
         self._browser_slots = asyncio.Semaphore(self._browser_concurrency)
         self._http_slots = asyncio.Semaphore(self._http_concurrency)
         self.pool = BrowserPool()
-        self.http = HttpEngine(self.sessions, max_connections=self._http_concurrency)
-        self.browser = BrowserEngine(self.pool, self.http, self.sessions)
+        self.http = HttpEngine(self.sessions, max_connections=self._http_concurrency,
+                               max_body_bytes=self._max_body_bytes)
+        self.browser = BrowserEngine(self.pool, self.http, self.sessions, max_body_bytes=self._max_body_bytes)
 
     def _call(self, coro: Coroutine[Any, Any, T]) -> T:
         if self._closed:
@@ -159,15 +170,16 @@ class ScrapingEngine:
                        ) -> tuple[RunContext, dict[str, ReadValue] | None, ScrapeFailure | None]:
         config = request.config
         slots = self._browser_slots if config.engine == "browser" else self._http_slots
-        async with slots:
+        # The host slot first: scrapes queued for one busy host must not hold engine slots.
+        async with self._host_slot(config.url), slots:
             ctx = RunContext(request.key, config, secrets, request.capture_evidence,
                              deadline=time.monotonic() + config.timeout_s)
             try:
-                if config.engine == "browser":
-                    coro = self.browser.run(ctx, suggest_only=suggest_only)
-                else:
-                    coro = self.http.run(ctx)
-                values = await asyncio.wait_for(coro, config.timeout_s + GRACE_S)
+                async with asyncio.timeout(config.timeout_s + GRACE_S):
+                    if config.engine == "browser":
+                        values = await self.browser.run(ctx, suggest_only=suggest_only)
+                    else:
+                        values = await self.http.run(ctx)
                 return ctx, values, None
             except ScrapeFailure as failure:
                 return ctx, None, failure
@@ -180,6 +192,14 @@ class ScrapingEngine:
                 return ctx, None, ScrapeFailure("step_failed", f"unexpected error: {type(exc).__name__}: "
                                                 f"{secrets.redact(str(exc))[:300]}")
 
+    def _host_slot(self, url: str) -> asyncio.Semaphore:
+        parts = urlsplit(url)
+        origin = f"{parts.scheme}://{parts.netloc}"
+        slot = self._host_slots.get(origin)
+        if slot is None:
+            slot = self._host_slots[origin] = asyncio.Semaphore(self._per_host)
+        return slot
+
     async def _scrape(self, request: ScrapeRequest) -> ScrapeResult:
         config = request.config
         started_at = datetime.now(UTC)
@@ -190,8 +210,10 @@ class ScrapingEngine:
         while True:
             attempts += 1
             ctx, values, failure = await self._attempt(request, secrets)
-            prefix = f"attempt {attempts}: " if attempts > 1 else ""
-            timings += [StepTiming(name=prefix + t.name, seconds=t.seconds) for t in ctx.timings]
+            if attempts == 1:
+                timings += ctx.timings
+            else:
+                timings += [StepTiming(name=f"attempt {attempts}: {t.name}", seconds=t.seconds) for t in ctx.timings]
             if failure is None or not failure.transient or attempts > config.retries:
                 break
             delay = config.backoff_s * 2 ** (attempts - 1)
@@ -211,7 +233,7 @@ class ScrapingEngine:
                 "hint": secrets.redact(failure.hint) if failure.hint else None,
             })
             log.info("%s failed (%s): %s", request.key, error.error_class, error.message)
-        else:
+        elif log.isEnabledFor(logging.DEBUG):
             log.debug("%s read %s", request.key, {k: v.value for k, v in (values or {}).items()})
         return ScrapeResult(
             key=request.key, ok=failure is None, values=values or {}, error=error, timings=timings,

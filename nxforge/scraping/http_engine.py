@@ -1,11 +1,19 @@
 """The http engine: httpx for pages and JSON APIs, an order of magnitude cheaper than a browser.
 
-One pooled transport per TLS mode is shared by every scrape; each scrape gets its own light
-``AsyncClient`` on top so cookies never leak from one endpoint to another.
+One ``AsyncClient`` (and its connection pool) per TLS mode is shared by every scrape; each
+scrape works on a shallow copy of it with its own cookie jar and auth, so cookies never leak
+from one endpoint to another and nothing heavy is built per scrape.
+
+Hostile devices are bounded here: every request runs under a whole-request deadline (httpx's
+timeouts are per read, so a device trickling one byte a second would never trip them), bodies
+are capped at ``max_body_bytes`` (checked against Content-Length first, then while streaming),
+and binary answers are refused with a message instead of being parsed as HTML.
 """
 
 from __future__ import annotations
 
+import asyncio
+import copy
 import logging
 import ssl
 from typing import Any
@@ -24,29 +32,42 @@ from .session import SessionStore
 
 log = logging.getLogger(__name__)
 
+
 MAX_BODY_BYTES = 5 * 1024 * 1024
 MAX_REDIRECTS = 5
 USER_AGENT = "NxForge/0.1 (meter reader)"
+EVIDENCE_PREFIX_CHARS = 100_000  # how much of an oversized page the evidence keeps
+BINARY_TYPES = ("image/", "audio/", "video/", "font/", "application/octet-stream", "application/zip",
+                "application/gzip", "application/x-gzip", "application/pdf", "application/x-tar")
 
 
 class HttpEngine:
-    """Runs http-engine scrapes; owns the shared connection pools."""
+    """Runs http-engine scrapes; owns the shared clients and their connection pools."""
 
-    def __init__(self, sessions: SessionStore, max_connections: int = 64) -> None:
+    def __init__(self, sessions: SessionStore, max_connections: int = 64,
+                 max_body_bytes: int = MAX_BODY_BYTES) -> None:
         self.sessions = sessions
+        self.max_body_bytes = max_body_bytes
         limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
-        self._transports = {
-            True: httpx.AsyncHTTPTransport(verify=ssl.create_default_context(), limits=limits),
-            False: httpx.AsyncHTTPTransport(verify=False, limits=limits),
+        self._clients = {
+            verify: httpx.AsyncClient(
+                transport=httpx.AsyncHTTPTransport(verify=ssl.create_default_context() if verify else False,
+                                                   limits=limits),
+                follow_redirects=True,
+                max_redirects=MAX_REDIRECTS,
+                headers={"User-Agent": USER_AGENT},
+                trust_env=False,
+            )
+            for verify in (True, False)
         }
 
     async def aclose(self) -> None:
         """Close the pooled connections."""
-        for transport in self._transports.values():
-            await transport.aclose()
+        for client in self._clients.values():
+            await client.aclose()
 
     def client(self, ctx: RunContext, cookies: list[dict[str, Any]] | None = None) -> httpx.AsyncClient:
-        """A per-scrape client (own cookie jar) on the shared pool."""
+        """A per-scrape view of the shared client: own cookie jar and auth, shared pool."""
         auth: httpx.Auth | None = None
         cfg_auth = ctx.config.auth
         if isinstance(cfg_auth, BasicAuth | DigestAuth):
@@ -55,14 +76,12 @@ class HttpEngine:
             auth = httpx.BasicAuth(username, password) if isinstance(cfg_auth, BasicAuth) else httpx.DigestAuth(
                 username, password
             )
-        client = httpx.AsyncClient(
-            transport=self._transports[ctx.config.verify_tls],
-            auth=auth,
-            follow_redirects=True,
-            max_redirects=MAX_REDIRECTS,
-            headers={"User-Agent": USER_AGENT},
-            trust_env=False,
-        )
+        # A shallow copy shares the transport, headers and settings (none of which a scrape
+        # changes) and is ~6x cheaper than building an AsyncClient per scrape.
+        client = copy.copy(self._clients[ctx.config.verify_tls])
+        client.cookies = httpx.Cookies()
+        if auth is not None:  # the shared client has none
+            client.auth = auth
         for cookie in cookies or []:
             client.cookies.set(cookie["name"], cookie["value"], domain=cookie.get("domain", ""),
                                path=cookie.get("path", "/"))
@@ -83,28 +102,89 @@ class HttpEngine:
         timeout_s: float | None = None,
         **kwargs: Any,
     ) -> tuple[httpx.Response, Document]:
-        """One request, body size bounded; network trouble becomes a classified failure."""
-        ctx.check_deadline(f"before {method} {ctx.secrets.redact(url)}")
-        timeout = ctx.remaining(timeout_s)
+        """One request, bounded in time (whole request) and size; trouble becomes a classified failure."""
+        shown = ctx.secrets.redact(url)
+        ctx.check_deadline(f"before {method} {shown}")
+        budget = ctx.remaining(timeout_s)
         ctx.snapshot = Snapshot(url=url, source=f"<!-- no response yet from {method} {url} -->")
+        body = bytearray()
+        response: httpx.Response | None = None
         try:
-            async with client.stream(method, url, timeout=timeout, **kwargs) as response:
-                body = bytearray()
-                async for chunk in response.aiter_bytes():
-                    body += chunk
-                    if len(body) > MAX_BODY_BYTES:
-                        raise ScrapeFailure(
-                            "step_failed", f"{ctx.secrets.redact(url)} sent more than {MAX_BODY_BYTES} bytes",
-                            step_index=step_index,
-                        )
+            async with asyncio.timeout(budget):
+                async with client.stream(method, url, timeout=budget, **kwargs) as response:
+                    self._check_declaredsize_text(response, ctx, shown, step_index)
+                    async for chunk in response.aiter_bytes():
+                        body += chunk
+                        if len(body) > self.max_body_bytes:
+                            raise self._too_big(response, ctx, body, shown, step_index)
+        except TimeoutError:
+            raise self._deadline_failure(response, ctx, body, shown, budget, step_index) from None
         except httpx.HTTPError as exc:
-            raise classify_http_error(exc, ctx.secrets.redact(url), step_index) from None
+            raise classify_http_error(exc, shown, step_index) from None
+        content_type = response.headers.get("content-type", "")
+        if response.status_code < 400 and looks_binary(content_type, body):
+            raise self._binary(response, ctx, body, shown, step_index)
         text = body.decode(response.encoding or "utf-8", errors="replace")
-        document = Document(str(response.url), text, response.headers.get("content-type", ""))
+        document = Document(str(response.url), text, content_type)
         ctx.snapshot = Snapshot(url=document.url, source=text)
-        log.debug("%s %s -> %s (%d bytes)", method, ctx.secrets.redact(str(response.url)), response.status_code,
-                  len(body))
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("%s %s -> %s (%d bytes)", method, ctx.secrets.redact(str(response.url)), response.status_code,
+                      len(body))
         return response, document
+
+    def _check_declaredsize_text(self, response: httpx.Response, ctx: RunContext, shown: str,
+                             step_index: int | None) -> None:
+        declared = response.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > self.max_body_bytes:
+            ctx.snapshot = Snapshot(url=str(response.url), source=(
+                f"<!-- NxForge did not read this page: it declares {int(declared)} bytes "
+                f"(Content-Length), more than the {self.max_body_bytes} bytes allowed -->"))
+            raise ScrapeFailure(
+                "step_failed",
+                f"{shown} announced a {size_text(int(declared))} page; NxForge reads at most "
+                f"{size_text(self.max_body_bytes)} and did not download it",
+                hint="a meter's status page is a few kB: check that the url points at it (not a log, "
+                "export or firmware file)", step_index=step_index)
+
+    def _too_big(self, response: httpx.Response, ctx: RunContext, body: bytearray, shown: str,
+                 step_index: int | None) -> ScrapeFailure:
+        prefix = bytes(body[:EVIDENCE_PREFIX_CHARS]).decode(response.encoding or "utf-8", errors="replace")
+        ctx.snapshot = Snapshot(url=str(response.url), source=(
+            f"{prefix}\n<!-- truncated by NxForge: the device kept sending past {self.max_body_bytes} bytes -->"))
+        declared = response.headers.get("content-length")
+        how = "with no Content-Length" if declared is None else f"although it declared {declared} bytes"
+        return ScrapeFailure(
+            "step_failed",
+            f"{shown} sent more than {size_text(self.max_body_bytes)} ({how}); NxForge stopped reading",
+            hint="a meter's status page is a few kB: check the url, or the device is streaming garbage "
+            "(restart it)", step_index=step_index)
+
+    def _deadline_failure(self, response: httpx.Response | None, ctx: RunContext, body: bytearray, shown: str,
+                          budget: float, step_index: int | None) -> ScrapeFailure:
+        if response is None:
+            what = "it accepted the connection but sent no complete response headers"
+        else:
+            what = f"it answered HTTP {response.status_code} but sent only {len(body)} bytes of the body"
+            ctx.snapshot = Snapshot(url=str(response.url), source=(
+                bytes(body[:EVIDENCE_PREFIX_CHARS]).decode(response.encoding or "utf-8", errors="replace")
+                + "\n<!-- incomplete: the device stopped or trickled; NxForge gave up at the deadline -->"))
+        return ScrapeFailure(
+            "timeout", f"{shown} did not finish answering within {budget:.1f}s ({what})",
+            hint="the device is hung or trickling its answer; raise timeout_s only if it is always this slow",
+            step_index=step_index)
+
+    def _binary(self, response: httpx.Response, ctx: RunContext, body: bytearray, shown: str,
+                step_index: int | None) -> ScrapeFailure:
+        content_type = response.headers.get("content-type") or "no Content-Type"
+        ctx.snapshot = Snapshot(url=str(response.url), source=(
+            f"<!-- binary response not kept: {len(body)} bytes of {content_type}, "
+            f"starting {bytes(body[:16]).hex(' ')} -->"))
+        return ScrapeFailure(
+            "selector_not_found",
+            f"{shown} answered binary content ({content_type}, {size_text(len(body))}), not an HTML page or JSON: "
+            "no value can be read from it",
+            hint="check the url (a download, image or firmware link?) and that the device is the one the "
+            "config is written for", step_index=step_index)
 
     async def run(self, ctx: RunContext) -> dict[str, ReadValue]:
         """Load, log in when needed, navigate, read values; keeps the session for next time."""
@@ -174,8 +254,14 @@ class HttpEngine:
 
     async def _logout(self, client: httpx.AsyncClient, ctx: RunContext, url: str) -> None:
         """Log off so one-session-at-a-time devices accept the next login; failures only logged."""
+        budget = min(3.0, ctx.config.timeout_s)
         try:
-            await client.get(url, timeout=min(3.0, ctx.config.timeout_s))
+            async with asyncio.timeout(budget):
+                async with client.stream("GET", url, timeout=budget) as response:
+                    async for _ in response.aiter_raw():
+                        pass  # drain so the connection can be reused; bounded by the deadline
+        except TimeoutError:
+            log.info("log-off from %s took longer than %.1fs; abandoned", ctx.key, budget)
         except httpx.HTTPError as exc:
             log.info("log-off from %s failed: %s", ctx.key, ctx.secrets.redact(str(exc)))
 
@@ -239,9 +325,36 @@ def classify_http_error(exc: httpx.HTTPError, url: str, step_index: int | None) 
         return ScrapeFailure("tls", f"TLS failed for {url}: {text}",
                              hint="self-signed certificate? set verify_tls: false for this endpoint")
     if isinstance(exc, httpx.TooManyRedirects):
-        return ScrapeFailure("step_failed", f"{url} redirected more than {MAX_REDIRECTS} times",
-                             hint="a login loop? check auth", step_index=step_index)
+        try:
+            last: str | None = str(exc.request.url)
+        except RuntimeError:
+            last = None
+        return redirect_loop(url, f"more than {MAX_REDIRECTS} times", last, step_index)
     if isinstance(exc, httpx.TransportError):
         return ScrapeFailure("unreachable", f"could not read {url}: {text}",
                              hint="is the device on, and the address and port right?")
     return ScrapeFailure("step_failed", f"request to {url} failed: {text}", step_index=step_index)
+
+
+def redirect_loop(url: str, how_many: str, last: str | None, step_index: int | None) -> ScrapeFailure:
+    """The failure for a redirect loop, the same from both engines."""
+    where = f" (the last hop went to {last})" if last else ""
+    return ScrapeFailure(
+        "step_failed", f"{url} redirected {how_many}{where}: a redirect loop, so the page was never reached",
+        hint="open the url in a browser: a wrong scheme or path, a login that keeps sending you back, "
+        "or cookies the device refuses are the usual causes", step_index=step_index)
+
+
+def looks_binary(content_type: str, body: bytes | bytearray) -> bool:
+    """True for a binary body: a binary media type, or NUL bytes (never in HTML, JSON or text)."""
+    kind, _, params = content_type.lower().partition(";")
+    if kind.strip().startswith(BINARY_TYPES):
+        return True
+    if "utf-16" in params or "utf-32" in params:
+        return False  # NUL bytes are normal there
+    return b"\x00" in body[:8192]
+
+
+def size_text(count: int) -> str:
+    """A byte count for messages."""
+    return f"{count / (1024 * 1024):.1f} MB" if count >= 1024 * 1024 else f"{count} bytes"

@@ -63,6 +63,8 @@ class SessionStore:
         if token and not any(s and s in token for s in secrets):
             state["token"] = token
         with self._lock:
+            if self._memory.get(key) == state:
+                return  # unchanged (the usual case with a kept session): no disk write
             self._memory[key] = state
         self.state_dir.mkdir(parents=True, exist_ok=True)
         path = self.path(key)

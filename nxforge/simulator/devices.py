@@ -52,7 +52,16 @@ TRANSIENT_FAULTS: dict[str, dict[str, Any]] = {
     "overheat": {"celsius": 45.0},
     "wobble": {"amplitude": 1.0, "period_s": 120.0},
     "humid": {"percent": 80.0},
+    # Hostile devices (docs/simulator.md, "Hostile responses"): the scraper must bound them.
+    "huge": {"mb": 50.0},
+    "endless": {"max_s": 600.0},
+    "endless_redirect": {"status": 302},
+    "binary": {"size": 65536, "content_type": "application/octet-stream"},
+    "slowloris": {"interval": 1.0, "phase": "body"},
+    "blackhole": {"max_s": 600.0},
 }
+#: Faults the server answers at the socket level (it takes over the connection).
+HOSTILE_FAULTS: tuple[str, ...] = ("blackhole", "slowloris", "huge", "endless")
 #: Faults that are one-off events in the counter's history.
 EVENT_FAULTS: dict[str, dict[str, Any]] = {
     "reset": {},
@@ -245,6 +254,7 @@ class DeviceRuntime:
             p = float(merged["p"])
             if not 0.0 <= p <= 1.0:
                 raise ValueError("flaky p must be within [0, 1]")
+        _check_hostile(name, merged)
         if name == "stale":
             frozen = self.displayed_kwh()
         with self._lock:
@@ -306,3 +316,20 @@ class DeviceRuntime:
             self._events.append(event)
             self._events.sort(key=lambda e: e.at)
         log.info("device %s: %s event, counter %.1f -> %.1f", self.spec.id, kind, before, after)
+
+
+def _check_hostile(name: str, params: dict[str, Any]) -> None:
+    """Reject parameters that would make a hostile fault meaningless or crash the server."""
+    if name == "huge" and not 0 < float(params["mb"]) <= 4096:
+        raise ValueError("huge mb must be within (0, 4096]")
+    if name in ("endless", "blackhole") and float(params["max_s"]) <= 0:
+        raise ValueError(f"{name} max_s must be positive")
+    if name == "endless_redirect" and int(params["status"]) not in (301, 302, 303, 307, 308):
+        raise ValueError("endless_redirect status must be a redirect status (301, 302, 303, 307, 308)")
+    if name == "binary" and not 0 < int(params["size"]) <= 64 * 1024 * 1024:
+        raise ValueError("binary size must be within (0, 64 MiB]")
+    if name == "slowloris":
+        if float(params["interval"]) <= 0:
+            raise ValueError("slowloris interval must be positive")
+        if params["phase"] not in ("headers", "body"):
+            raise ValueError("slowloris phase must be 'headers' or 'body'")

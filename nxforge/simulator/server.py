@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import random
 import socket
 import ssl
 import struct
@@ -20,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
 from nxforge.simulator import control
+from nxforge.simulator.devices import HOSTILE_FAULTS, DeviceRuntime
 from nxforge.simulator.messages import Request, Response, html, not_found, page, redirect
 from nxforge.simulator.styles import STYLE_HANDLERS
 
@@ -31,6 +33,25 @@ log = logging.getLogger(__name__)
 
 class _Abort(Exception):
     """Raised to drop a connection without a response (the ``down`` fault)."""
+
+
+class _Hostile(Exception):
+    """Raised to take the connection over for a hostile fault (blackhole, slowloris, huge, endless)."""
+
+    def __init__(self, kind: str, params: dict[str, Any], dev: DeviceRuntime, request: Request) -> None:
+        super().__init__(kind)
+        self.kind = kind
+        self.params = params
+        self.dev = dev
+        self.request = request
+
+
+CHUNK = 64 * 1024
+#: What a hostile page is padded with: harmless markup that parses (and costs) like real HTML.
+FILLER = ("<p class=\"pad\">" + "lorem ipsum dolor sit amet " * 40 + "</p>\n").encode()
+FILLER_CHUNK = FILLER * (CHUNK // len(FILLER) + 1)
+#: A binary body starts like a PNG (NUL bytes early, as in any real binary file).
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"
 
 
 class SimServer(ThreadingHTTPServer):
@@ -111,6 +132,11 @@ class _Handler(BaseHTTPRequestHandler):
         except _Abort:
             self._drop()
             return
+        except _Hostile as hostile:
+            self.close_connection = True
+            with contextlib.suppress(OSError):  # the client gave up, as it should
+                self._hostile(hostile)
+            return
         except Exception:
             log.exception("simulator failed on %s %s", self.command, self.path)
             response = html(page("500", "<h1>500 Internal Server Error</h1>"), 500)
@@ -130,22 +156,92 @@ class _Handler(BaseHTTPRequestHandler):
             return not_found()
         if not slash:
             return redirect(f"/d/{device_id}/", 301)
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        request = Request(
+            self.command, rest, parse_qs(query, keep_blank_values=True), headers, body, f"/d/{device_id}/"
+        )
         if dev.has_faults():
             if dev.fault("down") is not None:
                 raise _Abort
+            for kind in HOSTILE_FAULTS:
+                params = dev.fault(kind)
+                if params is not None:
+                    raise _Hostile(kind, params, dev, request)
             slow = dev.fault("slow")
             if slow is not None:
                 time.sleep(float(slow["delay"]))
             status = dev.flaky_status()
             if status is not None:
                 return html(page(str(status), f"<h1>{status} Service Unavailable</h1>"), status)
-        headers = {k.lower(): v for k, v in self.headers.items()}
-        request = Request(
-            self.command, rest, parse_qs(query, keep_blank_values=True), headers, body, f"/d/{device_id}/"
-        )
+            loop = dev.fault("endless_redirect")
+            if loop is not None:
+                # A new URL every time, so a client cannot spot the loop by seeing one URL twice.
+                hop = int(rest.rsplit("/", 1)[-1]) + 1 if rest.startswith("loop/") else 1
+                return redirect(f"/d/{device_id}/loop/{hop}", int(loop["status"]))
+            binary = dev.fault("binary")
+            if binary is not None:
+                return Response(200, _binary_body(device_id, int(binary["size"])), str(binary["content_type"]))
         return STYLE_HANDLERS[dev.spec.style].handle(dev, request)
 
+    # ----- hostile faults: each takes the connection over and ends it --------------------------
+    def _hostile(self, hostile: _Hostile) -> None:
+        params = hostile.params
+        if hostile.kind == "blackhole":
+            self._blackhole(float(params["max_s"]))
+        elif hostile.kind == "slowloris":
+            response = STYLE_HANDLERS[hostile.dev.spec.style].handle(hostile.dev, hostile.request)
+            self._slowloris(response, float(params["interval"]), str(params["phase"]))
+        elif hostile.kind == "huge":
+            self._stream(int(float(params["mb"]) * 1024 * 1024), None)
+        else:  # endless
+            self._stream(None, float(params["max_s"]))
+
+    def _blackhole(self, max_s: float) -> None:
+        """Keep the connection open and say nothing until the client (or ``stop()``) hangs up."""
+        deadline = time.monotonic() + max_s
+        self.connection.settimeout(min(1.0, max_s))
+        while time.monotonic() < deadline:
+            try:
+                if not self.connection.recv(1024):
+                    return  # the client closed
+            except TimeoutError:
+                continue
+
+    def _slowloris(self, response: Response, interval: float, phase: str) -> None:
+        """Send a real response one byte per ``interval`` seconds (from the head, or the body)."""
+        head, body = self._encode(response)
+        if phase == "body":
+            self.connection.sendall(head)
+            trickled = body
+        else:
+            trickled = head + body
+        for index in range(len(trickled)):
+            self.connection.sendall(trickled[index : index + 1])
+            time.sleep(interval)
+
+    def _stream(self, length: int | None, max_s: float | None) -> None:
+        """An HTML page of ``length`` bytes (with Content-Length), or with no length, never ending."""
+        lines = ["HTTP/1.1 200 OK", "Content-Type: text/html; charset=utf-8", "Cache-Control: no-store"]
+        lines.append(f"Content-Length: {length}" if length is not None else "Connection: close")
+        start = b"<!DOCTYPE html>\n<html><head><title>Status</title></head><body>\n"
+        self.connection.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + start)
+        if self.command == "HEAD":
+            return
+        sent = len(start)
+        deadline = time.monotonic() + max_s if max_s is not None else None
+        while length is None or sent < length:
+            chunk = FILLER_CHUNK if length is None else FILLER_CHUNK[: min(CHUNK, length - sent)]
+            self.connection.sendall(chunk)
+            sent += len(chunk)
+            if deadline is not None and time.monotonic() > deadline:
+                return
+
     def _send(self, response: Response) -> None:
+        head, body = self._encode(response)
+        self.wfile.write(head if self.command == "HEAD" else head + body)
+
+    def _encode(self, response: Response) -> tuple[bytes, bytes]:
+        """The response's head (status line and headers) and body, as bytes."""
         try:
             phrase = HTTPStatus(response.status).phrase
         except ValueError:
@@ -160,10 +256,16 @@ class _Handler(BaseHTTPRequestHandler):
         if self.close_connection:
             lines.append("Connection: close")
         head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
-        self.wfile.write(head if self.command == "HEAD" else head + response.body)
+        return head, response.body
 
     def _drop(self) -> None:
         """Close the socket with a reset and no response, like a device that is gone."""
         self.close_connection = True
         with contextlib.suppress(OSError):
             self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+
+
+def _binary_body(seed: str, size: int) -> bytes:
+    """Deterministic bytes that look like a binary file (a PNG header, then noise)."""
+    noise = random.Random(seed).randbytes(max(0, size - len(PNG_MAGIC)))
+    return (PNG_MAGIC + noise)[:size]

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import threading
 import time
 from datetime import timedelta
 
 import httpx
 import pytest
 
-from nxforge.simulator import SimClock, Simulator
+from nxforge.simulator import DeviceSpec, SimClock, Simulator
 
 from .conftest import INITIAL_KWH, POWER_KW, dev_id
 
@@ -134,3 +136,97 @@ def test_faults_over_control_api(sim: Simulator, client: httpx.Client) -> None:
     assert client.post(api, json={"fault": "slow", "bogus": 1}).status_code == 400
     assert client.post(api, content=b"[]").status_code == 400
     assert client.post(f"{sim.base_url}/_sim/fault/ghost", json={"fault": "down"}).status_code == 404
+
+
+# ----- hostile faults ------------------------------------------------------------------------
+
+
+def test_huge_declares_its_length_and_streams_it(sim: Simulator) -> None:
+    sim.device(PLAIN).set_fault("huge", mb=3)
+    with httpx.Client(timeout=5) as client, client.stream("GET", sim.url_for(PLAIN)) as response:
+        assert int(response.headers["content-length"]) == 3 * 1024 * 1024
+        assert response.headers["content-type"].startswith("text/html")
+        assert sum(len(chunk) for chunk in response.iter_bytes()) == 3 * 1024 * 1024
+
+
+def test_endless_streams_without_a_length_until_the_client_leaves(sim: Simulator) -> None:
+    sim.device(PLAIN).set_fault("endless")
+    read = 0
+    with httpx.Client(timeout=5) as client, client.stream("GET", sim.url_for(PLAIN)) as response:
+        assert "content-length" not in response.headers
+        for chunk in response.iter_bytes():
+            read += len(chunk)
+            if read > 8 * 1024 * 1024:
+                break
+    assert read > 8 * 1024 * 1024
+    assert httpx.get(sim.url_for(dev_id("geist")) + "api/dev").status_code == 200  # the server is fine
+
+
+def test_endless_redirect_never_repeats_a_url(sim: Simulator, client: httpx.Client) -> None:
+    sim.device(PLAIN).set_fault("endless_redirect")
+    seen = []
+    url = sim.url_for(PLAIN)
+    for _ in range(5):
+        response = client.get(url)
+        assert response.status_code == 302
+        url = str(response.url.join(response.headers["location"]))
+        seen.append(url)
+    assert len(set(seen)) == 5 and seen[-1].endswith("/loop/5")
+    with pytest.raises(httpx.TooManyRedirects):
+        client.get(sim.url_for(PLAIN), follow_redirects=True)
+
+
+def test_binary_is_deterministic_bytes(sim: Simulator, client: httpx.Client) -> None:
+    sim.device(PLAIN).set_fault("binary", size=1000, content_type="text/html")
+    first = client.get(sim.url_for(PLAIN))
+    assert first.headers["content-type"] == "text/html" and len(first.content) == 1000
+    assert first.content.startswith(b"\x89PNG\r\n\x1a\n\x00")
+    assert client.get(sim.url_for(PLAIN)).content == first.content
+
+
+@pytest.mark.parametrize("phase", ["headers", "body"])
+def test_slowloris_trickles_below_any_read_timeout(sim: Simulator, phase: str) -> None:
+    sim.device(PLAIN).set_fault("slowloris", interval=0.02, phase=phase)
+    started = time.perf_counter()
+    with httpx.Client(timeout=0.5) as client:  # every read gets a byte well within 0.5 s
+        response = client.get(sim.url_for(PLAIN))
+    elapsed = time.perf_counter() - started
+    assert response.status_code == 200 and '<span id="kwh">' in response.text
+    trickled = len(response.content) + (150 if phase == "headers" else 0)
+    assert elapsed > 0.02 * trickled * 0.8
+
+
+def test_blackhole_accepts_and_never_answers(sim: Simulator) -> None:
+    sim.device(PLAIN).set_fault("blackhole")
+    with httpx.Client(timeout=0.3) as client, pytest.raises(httpx.ReadTimeout):
+        client.get(sim.url_for(PLAIN))
+    sim.device(PLAIN).clear_faults()
+    assert httpx.get(sim.url_for(PLAIN)).status_code == 200
+
+
+def test_stop_is_prompt_with_hostile_connections_open(clock: SimClock) -> None:
+    sim = Simulator([DeviceSpec("plain-1", "plain")], clock=clock).start()
+    sim.device("plain-1").set_fault("blackhole")
+    def hang() -> None:
+        with contextlib.suppress(httpx.HTTPError):
+            httpx.get(sim.url_for("plain-1"), timeout=30)
+
+    waiter = threading.Thread(target=hang, daemon=True)
+    waiter.start()
+    time.sleep(0.2)
+    started = time.perf_counter()
+    sim.stop()
+    assert time.perf_counter() - started < 3
+    waiter.join(timeout=5)
+    assert not waiter.is_alive()
+
+
+@pytest.mark.parametrize(("fault", "params"), [
+    ("huge", {"mb": 0}), ("slowloris", {"phase": "trailers"}), ("slowloris", {"interval": 0}),
+    ("endless_redirect", {"status": 200}), ("binary", {"size": 0}), ("blackhole", {"max_s": -1}),
+    ("endless", {"bogus": 1}),
+])
+def test_hostile_fault_parameters_are_checked(sim: Simulator, fault: str, params: dict[str, object]) -> None:
+    with pytest.raises(ValueError):
+        sim.device(PLAIN).set_fault(fault, **params)
+    assert sim.device(PLAIN).faults == {}
