@@ -80,7 +80,9 @@ def _load_sqlite(path: str, rows: Iterator[tuple[object, ...]]) -> None:
     conn.close()
 
 
-def _load_postgres(engine: Engine, rows: Iterator[tuple[object, ...]]) -> None:
+def _load_postgres(engine: Engine, rows: Iterator[tuple[object, ...]], days: int) -> None:
+    with engine.begin() as conn:  # cm_reading is partitioned by month: the months must exist before COPY
+        conn.execute(text("SELECT cm_reading_ensure_partitions(:a, :b)"), {"a": NOW - timedelta(days=days), "b": NOW})
     raw = engine.raw_connection()
     try:
         cursor = raw.cursor()
@@ -88,10 +90,11 @@ def _load_postgres(engine: Engine, rows: Iterator[tuple[object, ...]]) -> None:
             for row in rows:
                 copy.write_row(row)
         raw.commit()
-        cursor.execute("ANALYZE cm_reading")
         raw.commit()
     finally:
         raw.close()
+    with engine.execution_options(isolation_level="AUTOCOMMIT").connect() as conn:
+        conn.exec_driver_sql("VACUUM ANALYZE cm_reading")  # what autovacuum does after a bulk load
 
 
 @contextmanager
@@ -166,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
                             if dialect == "sqlite":
                                 _load_sqlite(str(engine.url.database), rows)
                             else:
-                                _load_postgres(engine, rows)
+                                _load_postgres(engine, rows, args.days)
                             load_s = time.perf_counter() - started
                             readings = count * args.days * 24 * 60 // interval
                             by_endpoint, by_client = measure(engine, args.repeats)

@@ -1,9 +1,12 @@
 """The corrected counter C(t) of every endpoint at one instant, from index look-ups only.
 
 For each endpoint: the two last usable readings before t, the two first at or after t, and
-the last reading of any outcome before t (for its running totals). Each is a correlated
-``ORDER BY read_at LIMIT 1`` sub-select on ``(endpoint_id, read_at)``: one index probe each,
-whatever the reading interval, on SQLite and PostgreSQL alike. Then Polars evaluates C(t):
+the last reading of any outcome before t (for its running totals). Index probes on
+``(endpoint_id, read_at)`` only, whatever the reading interval. PostgreSQL: one ``LATERAL``
+probe per side returns the two nearest readings with their columns; when they are usable they
+are the bracketing readings (a filtered probe runs only for endpoints where a failed read is in
+the way): two probes per endpoint. SQLite (no LATERAL): five correlated ``LIMIT 1`` sub-selects
+returning ids, then one fetch of those rows. Then Polars evaluates C(t):
 exact, interpolated between the bracketing readings, extrapolated from two on one side (at
 most ``max_extrapolation_s``), held (one reading on one side only), or none.
 """
@@ -11,7 +14,7 @@ most ``max_extrapolation_s``), held (one reading on one side only), or none.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 
 import polars as pl
 from sqlalchemy import Connection, ScalarSelect, select
@@ -19,6 +22,9 @@ from sqlalchemy import Connection, ScalarSelect, select
 from consumption_monitor.tables import endpoint, reading
 
 SLOTS = ("b1", "b2", "a1", "a2", "latest")
+LOOKUP_SCHEMA = {"endpoint_id": pl.String, **{f"{s}_{k}": pl.Float64 for s in ("b1", "b2", "a1", "a2") for k in "tc"},
+                 "cum_good": pl.Int64, "cum_failed": pl.Int64, "cum_events": pl.Int64,
+                 "cum_estimated_kwh": pl.Float64}
 ID_CHUNK = 5000
 
 
@@ -48,8 +54,8 @@ def _reading_rows(conn: Connection, ids: list[int]) -> dict[int, tuple[float, fl
     return rows
 
 
-def lookup(conn: Connection, t: datetime, endpoint_ids: Sequence[str] | None = None) -> pl.DataFrame:
-    """The raw look-ups at ``t``: per endpoint, time and counter of each slot, and running totals."""
+def _lookup_by_ids(conn: Connection, t: datetime, endpoint_ids: Sequence[str] | None) -> pl.DataFrame:
+    """Five correlated probes per endpoint returning reading ids, then one fetch of those rows (SQLite)."""
     query = select(endpoint.c.id.label("endpoint_id"), *(_slot(slot, t).label(slot) for slot in SLOTS))
     if endpoint_ids is not None:
         query = query.where(endpoint.c.id.in_(list(endpoint_ids)))
@@ -65,9 +71,82 @@ def lookup(conn: Connection, t: datetime, endpoint_ids: Sequence[str] | None = N
     for position, name in ((2, "cum_good"), (3, "cum_failed"), (4, "cum_events")):
         columns[name] = [p[position] if p else 0 for p in anys]
     columns["cum_estimated_kwh"] = [p[5] if p else 0.0 for p in anys]
-    schema = {"endpoint_id": pl.String, **{f"{s}_{k}": pl.Float64 for s in ("b1", "b2", "a1", "a2") for k in "tc"},
-              "cum_good": pl.Int64, "cum_failed": pl.Int64, "cum_events": pl.Int64, "cum_estimated_kwh": pl.Float64}
-    return pl.DataFrame(columns, schema=schema).with_columns(pl.lit(t.timestamp()).alias("t"))
+    return pl.DataFrame(columns, schema=LOOKUP_SCHEMA)
+
+
+# PostgreSQL: one LATERAL probe per side returns the two nearest readings of any outcome, folded
+# into one row per endpoint in SQL (no second fetch by id, no pivot in Python). When those are
+# usable (the common case) they are the bracketing readings; only endpoints with a failed or
+# implausible reading among them ("blocked") get a second, filtered probe on the partial index
+# ``cm_reading_good``, whose usable readings may lie further out.
+_SIDE_SQL = """
+    SELECT max(x.t) FILTER (WHERE x.n = 1 AND x.c IS NOT NULL) AS t1, max(x.c) FILTER (WHERE x.n = 1) AS c1,
+           max(x.t) FILTER (WHERE x.n = 2 AND x.c IS NOT NULL) AS t2, max(x.c) FILTER (WHERE x.n = 2) AS c2,
+           max(x.cum_good) FILTER (WHERE x.n = 1) AS cum_good, max(x.cum_failed) FILTER (WHERE x.n = 1) AS cum_failed,
+           max(x.cum_events) FILTER (WHERE x.n = 1) AS cum_events,
+           max(x.cum_estimated_kwh) FILTER (WHERE x.n = 1) AS cum_estimated_kwh,
+           count(*) = 2 AND bool_or(x.c IS NULL) AS blocked
+    FROM (SELECT row_number() OVER (ORDER BY r.read_at {direction}) AS n,
+                 extract(epoch FROM r.read_at)::float8 AS t, r.corrected_kwh AS c,
+                 r.cum_good, r.cum_failed, r.cum_events, r.cum_estimated_kwh
+          FROM cm_reading r
+          WHERE r.endpoint_id = e.id AND r.read_at {op} q.at {usable}
+          ORDER BY r.read_at {direction} LIMIT 2) x"""
+_LATERAL_SQL = """
+SELECT e.id, b.t1, b.c1, b.t2, b.c2, a.t1, a.c1, a.t2, a.c2,
+       coalesce(b.cum_good, 0), coalesce(b.cum_failed, 0), coalesce(b.cum_events, 0),
+       coalesce(b.cum_estimated_kwh, 0), q.i, b.blocked OR a.blocked
+FROM unnest(%(ts)s::timestamptz[]) WITH ORDINALITY AS q(at, i) CROSS JOIN cm_endpoint e
+CROSS JOIN LATERAL ({before}) b CROSS JOIN LATERAL ({after}) a {where}"""
+
+
+def _lateral_rows(conn: Connection, instants: Sequence[datetime], endpoint_ids: Sequence[str] | None,
+                  usable_only: bool) -> pl.DataFrame:
+    usable = "AND r.corrected_kwh IS NOT NULL" if usable_only else ""
+    sql = _LATERAL_SQL.format(
+        before=_SIDE_SQL.format(op="<", usable=usable, direction="DESC"),
+        after=_SIDE_SQL.format(op=">=", usable=usable, direction="ASC"),
+        where="WHERE e.id = ANY(%(ids)s)" if endpoint_ids is not None else "",
+    )
+    params: dict[str, object] = {"ts": list(instants)}
+    if endpoint_ids is not None:
+        params["ids"] = list(endpoint_ids)
+    rows = conn.exec_driver_sql(sql, params).fetchall()
+    # q.i numbers the instants: t is the instant asked for, exactly (joins on it downstream).
+    stamps = pl.Series([when.timestamp() for when in instants], dtype=pl.Float64)
+    frame = pl.DataFrame(rows, schema={**LOOKUP_SCHEMA, "i": pl.Int64, "blocked": pl.Boolean}, orient="row")
+    return frame.with_columns(stamps.gather(frame["i"] - 1).alias("t")).drop("i")
+
+
+def _lookup_lateral(conn: Connection, instants: Sequence[datetime], endpoint_ids: Sequence[str] | None
+                    ) -> pl.DataFrame:
+    """Two probes per endpoint and instant in the common case, a filtered pair where a failed read is in the way."""
+    found = _lateral_rows(conn, instants, endpoint_ids, usable_only=False)
+    blocked = found.filter(pl.col("blocked")).select("endpoint_id", "t")
+    if not blocked.is_empty():
+        slots = [f"{s}_{k}" for s in ("b1", "b2", "a1", "a2") for k in "tc"]
+        for (when,), group in blocked.group_by("t"):
+            at = datetime.fromtimestamp(float(when), UTC)
+            usable = _lateral_rows(conn, [at], group["endpoint_id"].to_list(), usable_only=True)
+            found = found.update(usable.select("endpoint_id", "t", *slots), on=["endpoint_id", "t"],
+                                 include_nulls=True)
+    return found.drop("blocked")
+
+
+def lookup_many(conn: Connection, instants: Sequence[datetime], endpoint_ids: Sequence[str] | None = None
+                ) -> pl.DataFrame:
+    """The raw look-ups at each instant (one query on PostgreSQL): per endpoint and ``t``, each slot and totals."""
+    if not instants:
+        return pl.DataFrame(schema={**LOOKUP_SCHEMA, "t": pl.Float64})
+    if conn.dialect.name == "postgresql":
+        return _lookup_lateral(conn, instants, endpoint_ids)
+    return pl.concat([_lookup_by_ids(conn, t, endpoint_ids).with_columns(pl.lit(t.timestamp()).alias("t"))
+                      for t in instants])
+
+
+def lookup(conn: Connection, t: datetime, endpoint_ids: Sequence[str] | None = None) -> pl.DataFrame:
+    """The raw look-ups at ``t``: per endpoint, time and counter of each slot, and running totals."""
+    return lookup_many(conn, [t], endpoint_ids)
 
 
 def _slope(c1: str, t1: str, c2: str, t2: str) -> pl.Expr:
@@ -105,6 +184,12 @@ def evaluate(raw: pl.DataFrame, max_extrapolation_s: float) -> pl.DataFrame:
         .then((pl.col("c") - pl.coalesce(pl.col("b1_c"), pl.col("a1_c"))).abs())
         .otherwise(0.0).alias("estimated_kwh"),
     )
+
+
+def counter_at_many(conn: Connection, instants: Sequence[datetime], max_extrapolation_s: float,
+                    endpoint_ids: Sequence[str] | None = None) -> pl.DataFrame:
+    """C at each instant for every endpoint (or those given), in one round trip on PostgreSQL."""
+    return evaluate(lookup_many(conn, instants, endpoint_ids), max_extrapolation_s)
 
 
 def counter_at(conn: Connection, t: datetime, max_extrapolation_s: float,

@@ -21,6 +21,9 @@ class MonitorSettings:
     max_extrapolation_s: float
     alert_threshold_kwh: float
     evidence_on_success: bool
+    claim_lease_s: float = 600.0
+    claim_batch: int = 0
+    write_batch: int = 100
 
     @classmethod
     def from_context(cls, ctx: ModuleContext) -> MonitorSettings:
@@ -36,4 +39,7 @@ class MonitorSettings:
             max_extrapolation_s=parse_duration(raw.get("max_extrapolation") or "1d"),
             alert_threshold_kwh=float(raw.get("alert_threshold_kwh") or 0),
             evidence_on_success=bool(raw.get("evidence_on_success")),
+            claim_lease_s=parse_duration(raw.get("claim_lease") or "10m"),
+            claim_batch=int(raw.get("claim_batch") or 0),
+            write_batch=max(1, int(raw.get("write_batch") or 100)),
         )

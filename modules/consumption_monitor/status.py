@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 import polars as pl
-from sqlalchemy import Engine, and_, select
+from sqlalchemy import Engine, and_, func, select
 
-from consumption_monitor.tables import endpoint, meter_event, reading
+from consumption_monitor.tables import endpoint, meter_event, reading, reading_hourly
 
 LIVE_COLUMNS = ["endpoint_id", "name", "client", "location", "feed", "type", "vendor", "enabled", "retired",
                 "status", "last_attempt_at", "last_success_at", "next_due_at", "raw_kwh", "corrected_kwh",
@@ -107,3 +107,58 @@ def meter_events(engine: Engine, endpoint_id: str | None = None) -> pl.DataFrame
     with engine.connect() as conn:
         rows = [row._asdict() for row in conn.execute(query)]
     return pl.DataFrame(rows, infer_schema_length=None)
+
+
+ROLLUP_COLUMNS = ["endpoint_id", "at", "kwh", "avg_kw", "max_kw", "good", "failed"]
+
+
+def history_rollup(engine: Engine, endpoint_ids: list[str], start: datetime, end: datetime, bucket: str = "hour",
+                   tz: tzinfo = UTC) -> pl.DataFrame:
+    """Energy and power per hour (or per day in ``tz``) from the hourly rollup, for long History ranges.
+
+    Columns: endpoint_id, at (bucket start), kwh (the corrected counter's rise since the previous
+    bucket with a usable reading, so buckets sum to the exact difference of two readings), avg_kw
+    and max_kw (from the meters' power readings), good and failed attempts. One row per hour with
+    readings: a year of one endpoint is at most 8,760 rows whatever the poll interval.
+    """
+    if bucket not in ("hour", "day"):
+        raise ValueError("bucket is 'hour' or 'day'")
+    h = reading_hourly.c
+    first_hour = start.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    query = (select(h.endpoint_id, h.hour, h.first_kwh, h.last_kwh, h.good, h.failed, h.power_sum_w, h.power_n,
+                    h.power_max_w)
+             .where(h.endpoint_id.in_(endpoint_ids), h.hour >= first_hour, h.hour < end)
+             .order_by(h.endpoint_id, h.hour))
+    older = reading_hourly.alias("older")
+    seed_hour = (select(func.max(older.c.hour)).where(older.c.endpoint_id == h.endpoint_id, older.c.hour < first_hour,
+                                                      older.c.last_kwh.is_not(None))
+                 .scalar_subquery().correlate(reading_hourly))
+    seeds_query = select(h.endpoint_id, h.last_kwh).where(h.endpoint_id.in_(endpoint_ids), h.hour == seed_hour)
+    with engine.connect() as conn:
+        rows = conn.execute(query).fetchall()
+        seeds = dict(conn.execute(seeds_query).fetchall())
+    schema: dict[str, Any] = {"endpoint_id": pl.String, "at": pl.Datetime("us", "UTC"), "first_kwh": pl.Float64,
+                              "last_kwh": pl.Float64, "good": pl.Int64, "failed": pl.Int64, "power_sum_w": pl.Float64,
+                              "power_n": pl.Int64, "power_max_w": pl.Float64}
+    frame = pl.DataFrame(rows, schema=schema, orient="row")
+    seed = pl.DataFrame(list(seeds.items()), schema={"endpoint_id": pl.String, "seed_kwh": pl.Float64}, orient="row")
+    frame = (
+        frame.join(seed, on="endpoint_id", how="left")
+        .with_columns(pl.col("last_kwh").shift(1).forward_fill().over("endpoint_id").alias("previous_kwh"))
+        .with_columns(
+            (pl.col("last_kwh") - pl.coalesce("previous_kwh", "seed_kwh", "first_kwh")).alias("kwh"),
+            (pl.col("power_max_w") / 1000).alias("max_kw"),
+        )
+    )
+    if bucket == "day":
+        zone = getattr(tz, "key", "UTC")
+        frame = (
+            frame.with_columns(pl.col("at").dt.convert_time_zone(zone).dt.truncate("1d").alias("at"))
+            .group_by("endpoint_id", "at", maintain_order=True).agg(
+                pl.col("kwh").sum(), pl.col("good").sum(), pl.col("failed").sum(), pl.col("power_sum_w").sum(),
+                pl.col("power_n").sum(), pl.col("max_kw").max())
+            .with_columns(pl.col("at").dt.convert_time_zone("UTC"))
+        )
+    return frame.with_columns(
+        pl.when(pl.col("power_n") > 0).then(pl.col("power_sum_w") / pl.col("power_n") / 1000).alias("avg_kw"),
+    ).select(ROLLUP_COLUMNS)

@@ -9,14 +9,16 @@ walks that one endpoint's readings from the change on.
 from __future__ import annotations
 
 import logging
+from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, select, update
+from sqlalchemy import Connection, bindparam, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from consumption_monitor import counters
+from consumption_monitor import counters, rollup
 from consumption_monitor.counters import Corrected, CounterRules, CounterState
 from consumption_monitor.readings import RawReading
 from consumption_monitor.tables import endpoint, meter_event, reading
@@ -78,6 +80,19 @@ def apply_event(state: CounterState | None, event_row: Any) -> CounterState | No
     return counters.apply_correction(state, event_row.at, event_row.delta_kwh)
 
 
+def _state_from(last_two: Sequence[Any]) -> CounterState | None:
+    """The counter state after the last usable reading (``last_two``: newest first, 0 to 2 rows)."""
+    if not last_two:
+        return None
+    last = last_two[0]
+    rate = last.power_w / 1000.0 if last.power_w is not None else None
+    if rate is None and len(last_two) == 2:
+        hours = (last.read_at - last_two[1].read_at).total_seconds() / 3600
+        if hours > 0:
+            rate = (last.corrected_kwh - last_two[1].corrected_kwh) / hours
+    return CounterState(last.read_at, last.raw_kwh, last.corrected_kwh, last.offset_kwh, rate)
+
+
 def counter_state(conn: Connection, endpoint_id: str, at: datetime) -> tuple[CounterState | None, bool]:
     """The state a reading at ``at`` is compared with, and whether a swap came since the last reading."""
     last_two = list(conn.execute(
@@ -86,15 +101,7 @@ def counter_state(conn: Connection, endpoint_id: str, at: datetime) -> tuple[Cou
         .where(reading.c.endpoint_id == endpoint_id, GOOD, reading.c.read_at < at)
         .order_by(reading.c.read_at.desc()).limit(2)
     ))
-    state: CounterState | None = None
-    if last_two:
-        last = last_two[0]
-        rate = last.power_w / 1000.0 if last.power_w is not None else None
-        if rate is None and len(last_two) == 2:
-            hours = (last.read_at - last_two[1].read_at).total_seconds() / 3600
-            if hours > 0:
-                rate = (last.corrected_kwh - last_two[1].corrected_kwh) / hours
-        state = CounterState(last.read_at, last.raw_kwh, last.corrected_kwh, last.offset_kwh, rate)
+    state = _state_from(last_two)
     swapped = False
     for event_row in _events_between(conn, endpoint_id, state.read_at if state else None, at, inclusive=True):
         state = apply_event(state, event_row)
@@ -121,20 +128,47 @@ def _correct(state: CounterState | None, raw: Any, rules: CounterRules, swapped:
     return result
 
 
+def _conflict_keys(conn: Connection) -> list[str]:
+    # PostgreSQL: cm_reading is partitioned by read_at, so its unique key includes it (003_partitions).
+    return ["reading_key", "read_at"] if conn.dialect.name == "postgresql" else ["reading_key"]
+
+
+def ensure_partitions(conn: Connection, first: datetime, last: datetime) -> None:
+    """PostgreSQL: make sure the monthly partitions for [first, last] exist (no-op elsewhere)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT cm_reading_ensure_partitions(:a, :b)"), {"a": first, "b": last})
+
+
 def _insert_ignoring_duplicates(conn: Connection, values: dict[str, Any]) -> bool:
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     statement = (dialect.insert(reading).values(**values)
-                 .on_conflict_do_nothing(index_elements=["reading_key"]).returning(reading.c.id))
+                 .on_conflict_do_nothing(index_elements=_conflict_keys(conn)).returning(reading.c.id))
     return conn.execute(statement).first() is not None
 
 
 def store_reading(conn: Connection, raw: RawReading) -> StoreOutcome:
     """Insert one reading with its counters; a reading stored before (same key) is left alone."""
+    ensure_partitions(conn, raw.read_at, raw.read_at)
     rules = rules_for(conn, raw.endpoint_id)
     state, swapped = counter_state(conn, raw.endpoint_id, raw.read_at)
     corrected = _correct(state, raw, rules, swapped)
     totals = totals_before(conn, raw.endpoint_id, raw.read_at).after(corrected)
-    values = {
+    values = _row_values(raw, corrected, totals)
+    if not _insert_ignoring_duplicates(conn, values):
+        log.debug("reading %s was already stored", raw.reading_key)
+        return StoreOutcome(False, corrected)
+    later = conn.execute(
+        select(reading.c.id).where(reading.c.endpoint_id == raw.endpoint_id, reading.c.read_at > raw.read_at).limit(1)
+    ).first()
+    if later is not None:
+        recompute_from(conn, raw.endpoint_id, raw.read_at)  # rebuilds the rollup from there too
+    else:
+        rollup.add(conn, [(raw.endpoint_id, raw.read_at, values["corrected_kwh"], raw.power_w)])
+    return StoreOutcome(True, corrected)
+
+
+def _row_values(raw: RawReading, corrected: Corrected | None, totals: Totals) -> dict[str, Any]:
+    return {
         "endpoint_id": raw.endpoint_id, "read_at": raw.read_at, "success": raw.success, "raw_kwh": raw.raw_kwh,
         "power_w": raw.power_w, "voltage_v": raw.voltage_v, "current_a": raw.current_a,
         "power_factor": raw.power_factor, "error_class": raw.error_class, "error_message": raw.error_message,
@@ -147,15 +181,6 @@ def store_reading(conn: Connection, raw: RawReading) -> StoreOutcome:
         "cum_good": totals.good, "cum_failed": totals.failed, "cum_events": totals.events,
         "cum_estimated_kwh": totals.estimated_kwh,
     }
-    if not _insert_ignoring_duplicates(conn, values):
-        log.debug("reading %s was already stored", raw.reading_key)
-        return StoreOutcome(False, corrected)
-    later = conn.execute(
-        select(reading.c.id).where(reading.c.endpoint_id == raw.endpoint_id, reading.c.read_at > raw.read_at).limit(1)
-    ).first()
-    if later is not None:
-        recompute_from(conn, raw.endpoint_id, raw.read_at)
-    return StoreOutcome(True, corrected)
 
 
 def recompute_from(conn: Connection, endpoint_id: str, at: datetime) -> int:
@@ -191,6 +216,100 @@ def recompute_from(conn: Connection, endpoint_id: str, at: datetime) -> int:
     if changes:
         # executemany: the SET clause comes from the keys that name columns.
         conn.execute(update(reading).where(reading.c.id == bindparam("row_id")), changes)
+    rollup.rebuild(conn, endpoint_id, at)
     log.info("recomputed %d reading(s) of %s from %s", len(changes), endpoint_id, at.isoformat())
     return len(changes)
 
+
+
+# ----- batched writes -------------------------------------------------------------------------
+_LAST_COLUMNS = (reading.c.id, reading.c.read_at, reading.c.raw_kwh, reading.c.corrected_kwh, reading.c.offset_kwh,
+                 reading.c.power_w, reading.c.cum_good, reading.c.cum_failed, reading.c.cum_events,
+                 reading.c.cum_estimated_kwh)
+
+
+def _latest(conn: Connection, endpoint_ids: list[str]) -> tuple[dict[str, Any], dict[str, Any], dict[str, list[Any]]]:
+    """Per endpoint: its row (rules), its last reading of any outcome, and its last two usable ones."""
+
+    def pick(usable: bool, offset: int) -> Any:
+        r = reading.alias()
+        query = select(r.c.id).where(r.c.endpoint_id == endpoint.c.id)
+        if usable:
+            query = query.where(r.c.corrected_kwh.is_not(None))
+        return query.order_by(r.c.read_at.desc()).limit(1).offset(offset).scalar_subquery().correlate(endpoint)
+
+    heads = conn.execute(
+        select(endpoint.c.id, endpoint.c.rollover_kwh, endpoint.c.circuit_max_kw,
+               pick(False, 0).label("last"), pick(True, 0).label("good1"), pick(True, 1).label("good2"))
+        .where(endpoint.c.id.in_(endpoint_ids))
+    ).fetchall()
+    wanted = sorted({i for row in heads for i in (row.last, row.good1, row.good2) if i is not None})
+    rows = ({row.id: row for row in conn.execute(select(*_LAST_COLUMNS).where(reading.c.id.in_(wanted)))}
+            if wanted else {})
+    info = {row.id: row for row in heads}
+    last = {row.id: rows[row.last] for row in heads if row.last is not None}
+    good = {row.id: [rows[i] for i in (row.good1, row.good2) if i is not None] for row in heads}
+    return info, last, good
+
+
+def store_batch(conn: Connection, raws: Sequence[RawReading]) -> list[StoreOutcome]:
+    """Store many readings in one transaction with a few set-wise queries and one multi-row INSERT.
+
+    The fast path covers the collector's case: one new reading per endpoint, later than anything
+    stored for it. Anything else (a spooled reading older than what is stored, two readings of one
+    endpoint) goes through ``store_reading`` one by one. Outcomes are in the order given.
+    """
+    if not raws:
+        return []
+    ensure_partitions(conn, min(r.read_at for r in raws), max(r.read_at for r in raws))
+    per_endpoint: dict[str, int] = defaultdict(int)
+    for raw in raws:
+        per_endpoint[raw.endpoint_id] += 1
+    ids = sorted(per_endpoint)
+    info, last, good = _latest(conn, ids)
+    events: dict[str, list[Any]] = defaultdict(list)
+    earliest = min((rows[0].read_at for rows in good.values() if rows), default=None)
+    query = select(meter_event).where(meter_event.c.endpoint_id.in_(ids),
+                                      meter_event.c.at <= max(r.read_at for r in raws))
+    if earliest is not None and all(good.get(i) for i in ids):  # else a swap before any reading may count
+        query = query.where(meter_event.c.at > earliest - timedelta(seconds=1))
+    for event_row in conn.execute(query.order_by(meter_event.c.at, meter_event.c.id)):
+        events[event_row.endpoint_id].append(event_row)
+    fast: list[tuple[int, RawReading, Corrected | None, dict[str, Any]]] = []
+    slow: list[int] = []
+    for index, raw in enumerate(raws):
+        previous = last.get(raw.endpoint_id)
+        if per_endpoint[raw.endpoint_id] > 1 or (previous is not None and previous.read_at >= raw.read_at):
+            slow.append(index)
+            continue
+        row = info.get(raw.endpoint_id)
+        rules = (CounterRules(rollover_kwh=row.rollover_kwh or None, circuit_max_kw=row.circuit_max_kw)
+                 if row is not None else CounterRules())
+        state = _state_from(good.get(raw.endpoint_id, []))
+        swapped = False
+        for event_row in events.get(raw.endpoint_id, []):
+            if (state is None or event_row.at > state.read_at) and event_row.at <= raw.read_at:
+                state = apply_event(state, event_row)
+                swapped = swapped or event_row.kind == "swap"
+        corrected = _correct(state, raw, rules, swapped)
+        totals = (Totals(previous.cum_good, previous.cum_failed, previous.cum_events, previous.cum_estimated_kwh)
+                  if previous is not None else Totals()).after(corrected)
+        fast.append((index, raw, corrected, _row_values(raw, corrected, totals)))
+    outcomes: list[StoreOutcome | None] = [None] * len(raws)
+    if fast:
+        dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+        statement = (dialect.insert(reading).on_conflict_do_nothing(index_elements=_conflict_keys(conn))
+                     .returning(reading.c.reading_key))
+        inserted = set(conn.execute(statement, [values for _, _, _, values in fast]).scalars())
+        for index, raw, corrected, _values in fast:
+            outcomes[index] = StoreOutcome(raw.reading_key in inserted, corrected)
+        rollup.add(conn, [(raw.endpoint_id, raw.read_at, values["corrected_kwh"], raw.power_w)
+                          for _, raw, _, values in fast if raw.reading_key in inserted])
+    for index in sorted(slow, key=lambda i: raws[i].read_at):
+        outcomes[index] = store_reading(conn, raws[index])
+    return [outcome for outcome in outcomes if outcome is not None]
+
+
+def count_readings(conn: Connection) -> int:
+    """How many readings are stored (benchmarks, tests)."""
+    return int(conn.execute(select(func.count()).select_from(reading)).scalar_one())

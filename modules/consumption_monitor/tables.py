@@ -87,3 +87,19 @@ meter_event = Table(
     Column("why", Text, nullable=False),
     Column("recorded_at", UTCDateTime, nullable=False),
 )
+
+reading_hourly = Table(
+    "cm_reading_hourly",
+    metadata,
+    Column("endpoint_id", String(200), primary_key=True),
+    Column("hour", UTCDateTime, primary_key=True),
+    Column("first_at", UTCDateTime),
+    Column("last_at", UTCDateTime),
+    Column("first_kwh", Float),
+    Column("last_kwh", Float),
+    Column("good", Integer, nullable=False, default=0),
+    Column("failed", Integer, nullable=False, default=0),
+    Column("power_sum_w", Float, nullable=False, default=0.0),
+    Column("power_n", Integer, nullable=False, default=0),
+    Column("power_max_w", Float),
+)

@@ -1,0 +1,124 @@
+"""Collection cycle time with one and with three collectors, and peak memory per collector.
+
+    python benchmarks/collect.py                                 # 1,000 and 5,000 endpoints, 1 and 3 collectors
+    python benchmarks/collect.py --endpoints 1000 --collectors 1 3 --dialect sqlite
+
+The simulator (``plain`` meters, http engine) runs in its own process, as ``nxforge sim`` would;
+the collectors are real ``python collector.py --once --job collect`` processes started together
+on one database (PostgreSQL started by the script, or NXFORGE_BENCH_DATABASE_URL). A cycle is one
+reading of every endpoint: from the collectors' start until the last one exits (Python start-up
+and the endpoint sync included), and the slowest job's own ``duration_s``. Peak memory is each
+collector process's maximum resident set (``wait4``). Not a pass/fail test: it prints figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "modules")]
+
+from sqlalchemy import create_engine, select  # noqa: E402
+
+from nxforge.db.schema import executions  # noqa: E402
+from nxforge.simulator import Simulator  # noqa: E402
+from tests.postgres_server import free_port  # noqa: E402
+from tests.scale.helpers import fresh_database, make_site, plain_fleet  # noqa: E402
+
+SIM_SCRIPT = """
+import sys, threading
+sys.path[:0] = [{root!r}]
+from nxforge.simulator import Simulator
+from tests.scale.helpers import plain_fleet
+sim = Simulator(plain_fleet({count}), http_port={port}).start()
+print("ready", flush=True)
+threading.Event().wait()
+"""
+
+
+class _FakeSim:
+    """What make_site needs from a Simulator: URLs on a port served by another process."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+
+    def url_for(self, device_id: str) -> str:
+        return f"http://127.0.0.1:{self.port}/d/{device_id}/"
+
+
+def _cycle(site_env: dict[str, str], cwd: Path, collectors: int) -> tuple[float, list[float]]:
+    started = time.perf_counter()
+    procs = [subprocess.Popen([sys.executable, str(ROOT / "collector.py"), "--once", "--job", "collect"], cwd=cwd,
+                              env=site_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+             for _ in range(collectors)]
+    peaks = []
+    for proc in procs:
+        _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        peaks.append(usage.ru_maxrss / 1024)  # KiB -> MiB
+        assert proc.returncode == 0, f"collector exited {proc.returncode}"
+    return time.perf_counter() - started, peaks
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--endpoints", type=int, nargs="+", default=[1000, 5000])
+    parser.add_argument("--collectors", type=int, nargs="+", default=[1, 3])
+    parser.add_argument("--dialect", default="postgresql", choices=["postgresql", "sqlite"])
+    args = parser.parse_args(argv)
+    server = None
+    admin_url = os.environ.get("NXFORGE_BENCH_DATABASE_URL")
+    if args.dialect == "postgresql" and not admin_url:
+        from tests.postgres_server import PostgresServer
+
+        server = PostgresServer().start()
+        admin_url = server.url()
+    print(f"{'endpoints':>9} {'collectors':>10} {'cycle s':>8} {'job s':>6} {'readings':>8} {'peak MiB':>20}",
+          flush=True)
+    try:
+        for count in args.endpoints:
+            port = free_port()
+            sim = subprocess.Popen([sys.executable, "-c", SIM_SCRIPT.format(root=str(ROOT), count=count, port=port)],
+                                   stdout=subprocess.PIPE, text=True)
+            try:
+                assert sim.stdout is not None and sim.stdout.readline().strip() == "ready"
+                for collectors in args.collectors:
+                    with tempfile.TemporaryDirectory() as workdir:
+                        root = Path(workdir)
+                        if args.dialect == "postgresql":
+                            assert admin_url is not None
+                            url = fresh_database(admin_url)
+                        else:
+                            url = f"sqlite:///{root / 'nxforge.db'}"
+                        fake: Simulator = _FakeSim(port)  # type: ignore[assignment]
+                        site = make_site(root, url, fake, plain_fleet(count), poll="1h",
+                                         settings={"claim_batch": 200, "write_batch": 100}, scrape={"retries": 0})
+                        env = site.subprocess_env()
+                        elapsed, peaks = _cycle(env, root, collectors)
+                        engine = create_engine(url)
+                        with engine.connect() as conn:
+                            summaries = [row.summary for row in conn.execute(select(executions.c.summary))]
+                        engine.dispose()
+                        summaries = [json.loads(s) if isinstance(s, str) else s for s in summaries if s]
+                        job_s = max((s.get("duration_s", 0.0) for s in summaries), default=0.0)
+                        total = sum(s.get("total", 0) for s in summaries)
+                        print(f"{count:>9} {collectors:>10} {elapsed:>8.1f} {job_s:>6.1f} {total:>8} "
+                              f"{', '.join(f'{p:.0f}' for p in peaks):>20}", flush=True)
+            finally:
+                sim.terminate()
+                sim.wait(10)
+    finally:
+        if server is not None:
+            server.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

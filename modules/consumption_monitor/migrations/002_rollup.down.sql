@@ -1,0 +1,1 @@
+DROP TABLE cm_reading_hourly;
