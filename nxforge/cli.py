@@ -108,6 +108,9 @@ def cmd_collect(args: argparse.Namespace) -> int:
             if args.once:
                 runs = collector.run_due(trigger="once")
                 print(f"{len(runs)} job(s) run: " + ", ".join(f"{r.module}/{r.job} {r.status}" for r in runs))
+                if (collector.database_down or not platform.database_ready) and not runs:
+                    print("database unreachable: no job could run", file=sys.stderr)
+                    return EXIT_DATABASE
                 write_textfile(Path(args.metrics_textfile or platform.env.data_dir / "metrics" / "nxforge.prom"))
             else:
                 if args.metrics_port:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
 
 from nxforge.config.models import CoreConfig
 from nxforge.db.engine import create_db_engine
@@ -53,7 +54,13 @@ class Platform:
         self.clock = clock
         self._scraping: ScrapingEngine | None = None
         self._scraping_lock = threading.Lock()
-        ensure_core_schema(self.engine)
+        self.database_ready = True
+        try:
+            ensure_core_schema(self.engine)
+        except OperationalError as exc:
+            # Offline jobs can still scrape and spool; everything else reports the outage when it needs the database.
+            self.database_ready = False
+            log.error("database unreachable (%s): only offline jobs can run", exc.orig)
 
     @cached_property
     def notifications(self) -> NotificationService:
@@ -66,7 +73,10 @@ class Platform:
     def events(self) -> EventBus:
         """The process's event bus; alert events on it become notifications."""
         bus = EventBus(self.engine)
-        self.notifications.attach(bus)
+        try:
+            self.notifications.attach(bus)
+        except OperationalError as exc:
+            log.error("notifications are off for this run: database unreachable (%s)", exc.orig)
         return bus
 
     @property

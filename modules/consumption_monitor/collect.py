@@ -20,6 +20,7 @@ from sqlalchemy import Connection, bindparam, func, select, update
 from sqlalchemy.exc import OperationalError
 
 from consumption_monitor import claims
+from consumption_monitor.alerts import AlertRules, evaluate_alerts
 from consumption_monitor.config import Endpoint, EndpointSet, load_endpoints
 from consumption_monitor.readings import RawReading, reading_from_result
 from consumption_monitor.settings import MonitorSettings
@@ -242,6 +243,14 @@ def _dry_run(ctx: JobContext, endpoints: EndpointSet, only: list[str] | None) ->
     return {"dry_run": True, "total": len(results), "ok": sum(r.ok for r in results), "values": values}
 
 
+def _raise_alerts(ctx: JobContext, endpoint_ids: list[str], settings: MonitorSettings) -> None:
+    rules = AlertRules(settings.failures_before_alert, settings.alert_threshold_kwh)
+    try:
+        evaluate_alerts(ctx, endpoint_ids, rules, ctx.clock(), settings.timezone)
+    except Exception:  # alerts must never cost a run its readings, which are already stored
+        log.exception("alert evaluation failed; the readings of this run are stored")
+
+
 def run(ctx: JobContext) -> dict[str, Any]:
     """The job handler: returns {total, ok, failed, failed_by_class, duration_s, spooled, flushed, ...}.
 
@@ -303,6 +312,8 @@ def run(ctx: JobContext) -> dict[str, Any]:
     if not writer.online and not ctx.should_stop():
         _read_offline(ctx, endpoints, writer, due, only, settings.evidence_on_success)
     _save_due(ctx, {**due, **writer.next_due})
+    if writer.online and writer.next_due:
+        _raise_alerts(ctx, list(writer.next_due), settings)
     summary: dict[str, Any] = {
         "total": tally.ok + tally.failed, "ok": tally.ok, "failed": tally.failed,
         "failed_by_class": dict(tally.failed_by_class), "duration_s": round(time.monotonic() - started, 3),

@@ -20,6 +20,7 @@ class MonitorSettings:
     max_stale_s: float
     max_extrapolation_s: float
     alert_threshold_kwh: float
+    failures_before_alert: int
     evidence_on_success: bool
     claim_lease_s: float = 600.0
     claim_batch: int = 0
@@ -38,6 +39,7 @@ class MonitorSettings:
             max_stale_s=parse_duration(raw.get("max_stale") or "1h"),
             max_extrapolation_s=parse_duration(raw.get("max_extrapolation") or "1d"),
             alert_threshold_kwh=float(raw.get("alert_threshold_kwh") or 0),
+            failures_before_alert=int(raw.get("failures_before_alert") or 3),
             evidence_on_success=bool(raw.get("evidence_on_success")),
             claim_lease_s=parse_duration(raw.get("claim_lease") or "10m"),
             claim_batch=int(raw.get("claim_batch") or 0),

@@ -8,9 +8,11 @@ import threading
 import time
 import traceback
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import insert, update
+from sqlalchemy.exc import OperationalError
 
 from nxforge.collector.log_capture import capture_job_log
 from nxforge.db.schema import executions
@@ -22,6 +24,7 @@ from nxforge.platform import Platform
 log = logging.getLogger(__name__)
 
 TIMEOUT_GRACE_S = 10.0
+STALE_MARGIN_S = 60.0
 
 
 def job_thread_name(module: str, job: str) -> str:
@@ -36,7 +39,7 @@ class JobRun:
     module: str
     job: str
     status: str  # ok | failed | timeout | abandoned
-    execution_id: int
+    execution_id: int | None
     attempts: int
     summary: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
@@ -117,7 +120,13 @@ def run_job(
     run = JobRun(module, job, "failed", 0, 0)
     for attempt in range(1, attempts + 1):
         started = time.time()
-        execution_id = _start_execution(platform, module, job, trigger, attempt)
+        try:
+            execution_id: int | None = _start_execution(platform, module, job, trigger, attempt)
+        except OperationalError:
+            if not spec.offline:
+                raise
+            log.error("%s/%s runs offline: the database is unreachable, no execution is recorded", module, job)
+            execution_id = None
         extra: dict[str, Any] = {"execution_id": execution_id, "filters": dict(filters or {})}
         if stop_event is not None:
             extra["stop_event"] = stop_event
@@ -134,7 +143,12 @@ def run_job(
                 status, summary, error = "failed", None, f"{exc}"
             else:
                 status, summary, error = _attempt(platform, ctx, handler, spec.timeout_s)
-        _finish_execution(platform, execution_id, status, summary, error, lines)
+        if execution_id is not None:
+            try:
+                _finish_execution(platform, execution_id, status, summary, error, lines)
+            except OperationalError as exc:
+                # The job's work is safe (an offline-capable job spooled it); only its record is lost.
+                log.error("%s/%s %s, but its execution could not be recorded: %s", module, job, status, exc.orig)
         finished = time.time()
         record_job(module, job, status, finished - started, finished)
         run = JobRun(module, job, status, execution_id, attempt, summary or {}, error)
@@ -142,5 +156,22 @@ def run_job(
             break
         log.warning("%s/%s attempt %d of %d %s: %s", module, job, attempt, attempts, status, error)
     if run.status in ("failed", "timeout"):
-        platform.events.emit(module, "job.failed", f"{module}/{job} {run.status}: {run.error}", "error")
+        try:
+            platform.events.emit(module, "job.failed", f"{module}/{job} {run.status}: {run.error}", "error")
+        except OperationalError as exc:
+            log.error("could not record the failure of %s/%s: %s", module, job, exc.orig)
     return run
+
+
+def abandon_stale_executions(platform: Platform, module: str, job: str, timeout_s: float) -> int:
+    """Mark as abandoned the runs still 'running' long past their timeout: their collector died (SIGKILL)."""
+    cutoff = platform.clock() - timedelta(seconds=timeout_s + TIMEOUT_GRACE_S + STALE_MARGIN_S)
+    with platform.engine.begin() as conn:
+        result = conn.execute(
+            update(executions)
+            .where(executions.c.module == module, executions.c.job == job, executions.c.status == "running",
+                   executions.c.started_at < cutoff)
+            .values(status="abandoned", finished_at=platform.clock(),
+                    error="the collector running it stopped without finishing it (killed or crashed)")
+        )
+    return int(result.rowcount or 0)

@@ -8,13 +8,15 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from types import FrameType
 from typing import Any
 
 import schedule
+from sqlalchemy.exc import OperationalError
 
 from nxforge.collector.due import is_due, last_start
-from nxforge.collector.jobs import JobRun, run_job
+from nxforge.collector.jobs import JobRun, abandon_stale_executions, run_job
 from nxforge.collector.locks import job_lock
 from nxforge.collector.progress import Progress
 from nxforge.module_system.manifest import JobSpec
@@ -50,6 +52,8 @@ class Collector:
         self.only_job = job
         self.filters = filters or {}
         self.stop_event = threading.Event()
+        self.database_down = False
+        self._local_starts: dict[tuple[str, str], datetime] = {}
 
     def planned_jobs(self) -> list[PlannedJob]:
         """Jobs of enabled modules, narrowed by ``--module`` and ``--job``."""
@@ -64,17 +68,31 @@ class Collector:
                 planned.append(PlannedJob(info.name, name, spec))
         return planned
 
+    def _last_start(self, planned: PlannedJob) -> datetime | None:
+        """When the job last started: here, for a concurrent job (each collector runs it and the job
+        shares the work out itself); anywhere, from the database, for the others."""
+        if planned.spec.concurrent:
+            return self._local_starts.get((planned.module, planned.job))
+        return last_start(self.platform.engine, planned.module, planned.job)
+
     def due_jobs(self) -> list[PlannedJob]:
-        """Planned jobs whose schedule says run now; a job named with ``--job`` always runs."""
+        """Planned jobs whose schedule says run now; a job named with ``--job`` always runs.
+
+        With the database down, only jobs declared ``offline`` run (they spool their work);
+        ``database_down`` then tells the caller the others could not.
+        """
         now = self.platform.clock()
         due = []
         for planned in self.planned_jobs():
-            if self.only_job or is_due(
-                planned.spec.parsed_schedule,
-                last_start(self.platform.engine, planned.module, planned.job),
-                now,
-                self.platform.timezone,
-            ):
+            try:
+                last = None if self.only_job else self._last_start(planned)
+            except OperationalError as exc:
+                self.database_down = True
+                if not planned.spec.offline:
+                    log.error("%s/%s skipped: database unreachable (%s)", planned.module, planned.job, exc.orig)
+                    continue
+                last = None
+            if self.only_job or is_due(planned.spec.parsed_schedule, last, now, self.platform.timezone):
                 due.append(planned)
         return due
 
@@ -92,6 +110,8 @@ class Collector:
                     log.info("%s is already running in another collector; skipped", lock_name)
                     continue
                 log.info("running %s", lock_name)
+                self._local_starts[(planned.module, planned.job)] = self.platform.clock()
+                self._abandon_stale(planned)
                 run = run_job(
                     self.platform,
                     planned.module,
@@ -102,8 +122,21 @@ class Collector:
                     progress=Progress(lock_name),
                 )
                 log.info("%s %s: %s", lock_name, run.status, run.summary or run.error)
+                if run.execution_id is None:
+                    self.database_down = True  # the job ran offline
                 runs.append(run)
         return runs
+
+    def _abandon_stale(self, planned: PlannedJob) -> None:
+        try:
+            abandoned = abandon_stale_executions(
+                self.platform, planned.module, planned.job, planned.spec.timeout_s
+            )
+        except OperationalError:
+            return
+        if abandoned:
+            log.warning("%s/%s: %d run(s) left 'running' by a dead collector marked abandoned",
+                        planned.module, planned.job, abandoned)
 
     @contextmanager
     def signals_stop_jobs(self) -> Iterator[None]:

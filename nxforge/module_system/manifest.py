@@ -98,6 +98,11 @@ class JobSpec(Strict):
         default=False,
         description="true when the job claims its own work rows, so several collectors may run it at once",
     )
+    offline: bool = Field(
+        default=False,
+        description="true when the job still does useful work with the database down (scrape and spool); "
+        "the collector then runs it without recording an execution",
+    )
     config: dict[str, SettingSpec] = Field(default_factory=dict)
 
     @field_validator("schedule")

@@ -124,3 +124,16 @@ def test_daily_schedule_in_site_time() -> None:
     assert is_due(schedule, last, datetime(2026, 3, 2, 1, 1, tzinfo=UTC), paris)
     assert is_due(schedule, None, datetime(2026, 3, 2, 1, 1, tzinfo=UTC), paris)
     assert not is_due(None, None, datetime(2026, 3, 2, tzinfo=UTC), paris)
+
+
+def test_run_left_running_by_a_killed_collector_is_marked_abandoned(platform: Platform, clock: FakeClock) -> None:
+    from sqlalchemy import insert
+
+    with platform.engine.begin() as conn:
+        conn.execute(insert(executions).values(module="hello-module", job="greet", trigger="once", status="running",
+                                               attempt=1, started_at=clock.now - timedelta(hours=2), host="gone"))
+    clock.now += timedelta(minutes=1)
+    Collector(platform, job="greet").run_due()
+    statuses = [(r.host, r.status) for r in execution_rows(platform)]
+    assert statuses[0] == ("gone", "abandoned")
+    assert statuses[-1][1] == "ok"

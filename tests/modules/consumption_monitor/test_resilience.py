@@ -12,7 +12,6 @@ from pathlib import Path
 import polars as pl
 import pytest
 from sqlalchemy import Engine, create_engine, func, select
-from sqlalchemy.exc import OperationalError
 
 from consumption_monitor import collect, status
 from consumption_monitor.corrections import record_correction
@@ -73,15 +72,18 @@ def test_database_outage_spools_and_flushes_once(own_postgres: PostgresServer, t
                 return claimed
 
             monkeypatch.setattr(collect.claims, "claim_due", claim_then_stop)
-            with pytest.raises(OperationalError):
-                Collector(platform).run_due()  # the core cannot record the execution's end: see the report
+            # The collect job is declared offline: the run completes, only its execution record is lost.
+            assert [r.status for r in Collector(platform).run_due()] == ["ok"]
             monkeypatch.setattr(collect.claims, "claim_due", real_claim)
             spool = collect.spool_for(platform.context("consumption-monitor"))
             assert spool.pending_count() == 8
 
-            # T0+2h, database still down: the job (as the core would call it offline) reads all 12 into the spool.
+            # T0+2h, database still down: the collector runs the offline job, which reads all 12 into the spool.
             clock.set(T0 + 2 * HOUR)
-            summary = collect.run(platform.job_context("consumption-monitor", "collect"))
+            collector = Collector(platform)
+            (offline_run,) = collector.run_due()
+            summary = offline_run.summary
+            assert collector.database_down and offline_run.execution_id is None
             assert summary["database"] == "unreachable" and summary["spooled"] == 12 and summary["total"] == 12
             assert spool.pending_count() == 20
             kept = tmp_path / "spool-copy"
