@@ -149,6 +149,10 @@ class Writer:
         if not self.pending:
             self.first_at = time.monotonic()
         self.pending.append(raw)
+        self.ctx.metrics.scrape(
+            raw.endpoint_id, "ok" if raw.success else (raw.error_class or "failed"), (raw.duration_ms or 0) / 1000,
+            raw.engine or "unknown", raw.read_at.timestamp() if raw.success else None,
+        )
         poll = self.by_id[raw.endpoint_id].poll_interval_s(self.settings.default_poll_s)
         self.next_due[raw.endpoint_id] = raw.read_at + timedelta(seconds=poll)
         if len(self.pending) >= self.settings.write_batch or time.monotonic() - self.first_at >= 1.0:
@@ -312,6 +316,7 @@ def run(ctx: JobContext) -> dict[str, Any]:
     if not writer.online and not ctx.should_stop():
         _read_offline(ctx, endpoints, writer, due, only, settings.evidence_on_success)
     _save_due(ctx, {**due, **writer.next_due})
+    ctx.metrics.spool_size(spool_for(ctx).pending_count())
     if writer.online and writer.next_due:
         _raise_alerts(ctx, list(writer.next_due), settings)
     summary: dict[str, Any] = {

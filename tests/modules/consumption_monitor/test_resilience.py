@@ -19,6 +19,7 @@ from consumption_monitor.readings import RawReading
 from consumption_monitor.store import store_batch, store_reading
 from consumption_monitor.tables import endpoint, reading, reading_hourly
 from nxforge.collector.runner import Collector
+from nxforge.metrics import REGISTRY
 from nxforge.simulator import SimClock, Simulator
 from tests.modules.consumption_monitor.conftest import add_endpoint, utc
 from tests.postgres_server import PostgresServer
@@ -85,6 +86,9 @@ def test_database_outage_spools_and_flushes_once(own_postgres: PostgresServer, t
             summary = offline_run.summary
             assert collector.database_down and offline_run.execution_id is None
             assert summary["database"] == "unreachable" and summary["spooled"] == 12 and summary["total"] == 12
+            assert REGISTRY.get_sample_value("nxforge_spool_items", {"module": "consumption-monitor"}) == 20
+            scrapes = {"module": "consumption-monitor", "endpoint": devices[0].id, "result": "ok"}
+            assert (REGISTRY.get_sample_value("nxforge_scrapes_total", scrapes) or 0) >= 3
             assert spool.pending_count() == 20
             kept = tmp_path / "spool-copy"
             shutil.copytree(spool.folder, kept)
