@@ -85,6 +85,21 @@ def history(engine: Engine, endpoint_ids: list[str], start: datetime, end: datet
     return pl.DataFrame(rows, schema=schema, orient="row")
 
 
+def event_readings(engine: Engine, endpoint_ids: list[str], start: datetime, end: datetime) -> pl.DataFrame:
+    """Readings in [start, end) that carry an event (reset, rollover, swap, implausible): few, so cheap
+    to fetch beside the rollup when a long range is charted from it."""
+    query = (
+        select(reading.c.endpoint_id, reading.c.read_at, reading.c.event)
+        .where(reading.c.endpoint_id.in_(endpoint_ids), reading.c.read_at >= start, reading.c.read_at < end,
+               reading.c.event.is_not(None))
+        .order_by(reading.c.endpoint_id, reading.c.read_at)
+    )
+    with engine.connect() as conn:
+        rows = [tuple(row) for row in conn.execute(query)]
+    schema: dict[str, Any] = {"endpoint_id": pl.String, "read_at": pl.Datetime("us", "UTC"), "event": pl.String}
+    return pl.DataFrame(rows, schema=schema, orient="row")
+
+
 def power_series(engine: Engine, endpoint_ids: list[str], start: datetime, end: datetime) -> pl.DataFrame:
     """Average kW between consecutive usable readings (what the history chart plots): endpoint_id, at, kw."""
     readings = history(engine, endpoint_ids, start, end).filter(pl.col("corrected_kwh").is_not_null())

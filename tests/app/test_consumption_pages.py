@@ -64,3 +64,15 @@ def test_history_draws_a_chart(cm_site: Environment) -> None:
     assert not at.exception, [e.value for e in at.exception]
     assert at.title[0].value == "History"
     _ = START + timedelta(hours=1)
+
+
+def test_history_over_a_year_is_drawn_from_the_rollup(cm_site: Environment) -> None:
+    import json
+
+    at = open_page(app("ops").run(), "consumption-monitor-history")
+    at.selectbox(key="hist-range").select("1 year").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert "Daily energy from the hourly rollup" in texts(at.caption)
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    daily_kwh = [y for trace in spec["data"] for y in trace.get("y") or [] if y is not None]
+    assert daily_kwh and sum(daily_kwh) > 0

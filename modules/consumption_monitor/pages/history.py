@@ -3,17 +3,20 @@ with resets and gaps marked, and monthly bars."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
 
 from consumption_monitor.pages._shared import cached_live, database_key, minute_now, options_of, settings_of
-from consumption_monitor.status import history
+from consumption_monitor.status import event_readings, history, history_rollup
 from nxforge.module_system.contract import ModuleContext
 
 MAX_POINTS = 2000
+RAW_RANGE_LIMIT = timedelta(days=31)
+"""Up to a month the chart shows every reading (downsampled); beyond, the hourly rollup."""
 RANGES = {
     "24 hours": timedelta(days=1),
     "7 days": timedelta(days=7),
@@ -30,6 +33,35 @@ def downsample(readings: pl.DataFrame, max_points: int = MAX_POINTS) -> pl.DataF
     index = pl.int_range(pl.len()).over("endpoint_id")
     keep = (index % step == 0) | pl.col("event").is_not_null() | (index == pl.len().over("endpoint_id") - 1)
     return readings.filter(keep)
+
+
+def _render_long_range(ctx: ModuleContext, ids: list[str], start: datetime, end: datetime, tz: ZoneInfo) -> None:
+    """Ranges past a month come from the hourly rollup, summed per day: a year is 365 points per endpoint
+    whatever the poll interval, and resets and swaps are still marked from the few readings that carry one."""
+    daily = history_rollup(ctx.db, ids, start, end, bucket="day", tz=tz)
+    events = event_readings(ctx.db, ids, start, end)
+    figure = go.Figure()
+    for endpoint_id in ids:
+        rows = daily.filter(pl.col("endpoint_id") == endpoint_id)
+        figure.add_trace(go.Scatter(x=rows["at"].dt.convert_time_zone(str(tz)).to_list(), y=rows["kwh"].to_list(),
+                                    mode="lines", name=endpoint_id, connectgaps=False))
+    for at, endpoint_id, event in events.select("read_at", "endpoint_id", "event").iter_rows():
+        figure.add_vline(x=at.astimezone(tz), line_width=1, line_dash="dash", line_color="rgba(120,0,160,0.5)",
+                         annotation_text=f"{endpoint_id} {event}", annotation_position="top left")
+    figure.update_layout(height=420, margin={"t": 30}, yaxis_title="kWh per day", xaxis_title=f"day ({tz})")
+    st.plotly_chart(figure, key="hist-line-daily")
+    failed = int(daily["failed"].sum() or 0) if not daily.is_empty() else 0
+    st.caption(f"Daily energy from the hourly rollup; {failed} failed read(s) in the range; "
+               f"dashed lines mark {events.height} reset(s), rollover(s) and swap(s).")
+    monthly = (
+        daily.with_columns(pl.col("at").dt.convert_time_zone(str(tz)).dt.strftime("%Y-%m").alias("month"))
+        .group_by("endpoint_id", "month").agg(pl.col("kwh").sum()).sort("month")
+    )
+    if not monthly.is_empty():
+        bars = go.Figure([go.Bar(x=g["month"].to_list(), y=g["kwh"].to_list(), name=str(k[0]))
+                          for k, g in monthly.group_by("endpoint_id", maintain_order=True)])
+        bars.update_layout(barmode="group", height=300, margin={"t": 30}, yaxis_title="kWh (in range)")
+        st.plotly_chart(bars, key="hist-bars-daily")
 
 
 def render(ctx: ModuleContext, role: str) -> None:
@@ -58,6 +90,9 @@ def render(ctx: ModuleContext, role: str) -> None:
         st.info("Choose at least one endpoint.")
         return
     end = ctx.clock()
+    if length > RAW_RANGE_LIMIT:
+        _render_long_range(ctx, ids, end - length, end, settings.timezone)
+        return
     readings = history(ctx.db, ids, end - length, end, include_failed=True)
     good = downsample(readings.filter(pl.col("success")))
     failed = readings.filter(~pl.col("success"))
