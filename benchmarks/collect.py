@@ -2,6 +2,7 @@
 
     python benchmarks/collect.py                                 # 1,000 and 5,000 endpoints, 1 and 3 collectors
     python benchmarks/collect.py --endpoints 1000 --collectors 1 3 --dialect sqlite
+    python benchmarks/collect.py --endpoints 200 --collectors 1 3 --engine browser
 
 The simulator (``plain`` meters, http engine) runs in its own process, as ``nxforge sim`` would;
 the collectors are real ``python collector.py --once --job collect`` processes started together
@@ -72,6 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--endpoints", type=int, nargs="+", default=[1000, 5000])
     parser.add_argument("--collectors", type=int, nargs="+", default=[1, 3])
     parser.add_argument("--dialect", default="postgresql", choices=["postgresql", "sqlite"])
+    parser.add_argument("--engine", default="http", choices=["http", "browser"], help="scraping engine (default http)")
     args = parser.parse_args(argv)
     server = None
     admin_url = os.environ.get("NXFORGE_BENCH_DATABASE_URL")
@@ -99,7 +101,8 @@ def main(argv: list[str] | None = None) -> int:
                             url = f"sqlite:///{root / 'nxforge.db'}"
                         fake: Simulator = _FakeSim(port)  # type: ignore[assignment]
                         site = make_site(root, url, fake, plain_fleet(count), poll="1h",
-                                         settings={"claim_batch": 200, "write_batch": 100}, scrape={"retries": 0})
+                                         settings={"claim_batch": 200, "write_batch": 100},
+                                         scrape={"retries": 0, "engine": args.engine})
                         env = site.subprocess_env()
                         elapsed, peaks = _cycle(env, root, collectors)
                         engine = create_engine(url)
