@@ -21,7 +21,10 @@ def render(ctx: ModuleContext, role: str) -> None:
         st.info(f"No sensors configured: add YAML files under {ctx.config_dir}.")
         return
     current = current_state(ctx.db, sensors)
-    kind = st.selectbox("Sensor kind", sorted(set(current["kind"].to_list())), index=0)
+    kinds = sorted(set(current["kind"].to_list()))
+    # Inlet temperatures are what a rack's health is judged on: open on them when there are any.
+    kind = st.selectbox("Sensor kind", kinds, index=kinds.index("inlet") if "inlet" in kinds else 0)
+    unit, low, high = ("%RH", 0, 100) if kind == "humidity" else ("°C", 15, 40)
     grid = rack_grid(current, kind)
     for location in grid["location"].unique(maintain_order=True).to_list():
         cells = grid.filter(grid["location"] == location)
@@ -29,8 +32,8 @@ def render(ctx: ModuleContext, role: str) -> None:
                   for v, lv in zip(cells["value"].to_list(), cells["level"].to_list(), strict=True)]
         figure = go.Figure(go.Heatmap(
             x=cells["rack"].to_list(), y=[location], z=[cells["value"].to_list()], text=[labels],
-            texttemplate="%{text}", colorscale="RdYlBu_r", zmin=15, zmax=40, colorbar={"title": "°C"},
+            texttemplate="%{text}", colorscale="RdYlBu_r", zmin=low, zmax=high, colorbar={"title": unit},
         ))
         figure.update_layout(height=180, margin={"l": 10, "r": 10, "t": 30, "b": 10}, title=location)
-        st.plotly_chart(figure, use_container_width=True)
+        st.plotly_chart(figure, width="stretch")
     st.dataframe(current, hide_index=True)

@@ -36,4 +36,4 @@ def render(ctx: ModuleContext, role: str) -> None:
         figure.add_hline(y=row["limit"], line_dash="dash", line_color=LIMIT_COLOUR[row["level"]],
                          annotation_text=f"{row['level']} {row['direction']} {row['limit']:g}")
     figure.update_layout(height=480, yaxis_title="value", xaxis_title="time (UTC)")
-    st.plotly_chart(figure, use_container_width=True)
+    st.plotly_chart(figure, width="stretch")
