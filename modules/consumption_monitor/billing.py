@@ -203,19 +203,27 @@ def _rounded(frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def _period_and_previous(engine: Engine, month: PeriodArg, tz: ZoneInfo, now: datetime,
+                         clients: Mapping[str, ClientTerms] | None, max_extrapolation_s: float
+                         ) -> tuple[Period, tuple[pl.DataFrame, pl.DataFrame], tuple[pl.DataFrame, pl.DataFrame]]:
+    """The (endpoint table, client segments) of ``month`` and of the month before, with the three
+    boundaries they share looked up once."""
+    period = resolve_period(month, tz, now)
+    before = previous_period(period, tz)
+    with engine.connect() as conn:
+        assignments = _assignments(conn)
+        cache: PointCache = {}
+        _prefetch(conn, [before.start, period.start, period.end], max_extrapolation_s, cache)
+        current = _endpoint_table(conn, period, max_extrapolation_s, clients or {}, assignments, cache)
+        previous = _endpoint_table(conn, before, max_extrapolation_s, clients or {}, assignments, cache)
+    return period, current, previous
+
+
 def billing_by_endpoint(engine: Engine, month: PeriodArg, tz: ZoneInfo, now: datetime, *,
                         clients: Mapping[str, ClientTerms] | None = None,
                         max_extrapolation_s: float = DEFAULT_MAX_EXTRAPOLATION_S) -> pl.DataFrame:
     """One row per endpoint for ``month`` (``YYYY-MM`` in ``tz``, or a (start, end) pair)."""
-    period = resolve_period(month, tz, now)
-    clients = clients or {}
-    with engine.connect() as conn:
-        assignments = _assignments(conn)
-        cache: PointCache = {}
-        before = previous_period(period, tz)
-        _prefetch(conn, [before.start, period.start, period.end], max_extrapolation_s, cache)
-        table, _ = _endpoint_table(conn, period, max_extrapolation_s, clients, assignments, cache)
-        previous, _ = _endpoint_table(conn, before, max_extrapolation_s, clients, assignments, cache)
+    period, (table, _), (previous, _) = _period_and_previous(engine, month, tz, now, clients, max_extrapolation_s)
     if table.is_empty():
         return table.select(ENDPOINT_COLUMNS)
     table = table.join(previous.select("endpoint_id", pl.col("kwh").alias("previous_month_kwh")),
@@ -248,15 +256,7 @@ def billing_by_client(engine: Engine, month: PeriodArg, tz: ZoneInfo, now: datet
                       clients: Mapping[str, ClientTerms] | None = None,
                       max_extrapolation_s: float = DEFAULT_MAX_EXTRAPOLATION_S) -> pl.DataFrame:
     """One row per client: the sum of its endpoints (A and B feeds), split by dated assignments."""
-    period = resolve_period(month, tz, now)
-    clients = clients or {}
-    with engine.connect() as conn:
-        assignments = _assignments(conn)
-        cache: PointCache = {}
-        prior = previous_period(period, tz)
-        _prefetch(conn, [prior.start, period.start, period.end], max_extrapolation_s, cache)
-        _, segments = _endpoint_table(conn, period, max_extrapolation_s, clients, assignments, cache)
-        _, previous = _endpoint_table(conn, prior, max_extrapolation_s, clients, assignments, cache)
+    period, (_, segments), (_, previous) = _period_and_previous(engine, month, tz, now, clients, max_extrapolation_s)
     if segments.is_empty():
         return pl.DataFrame(schema={c: pl.String for c in CLIENT_COLUMNS})
     table = _client_table(segments, period)
