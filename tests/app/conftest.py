@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import streamlit as st
 import yaml
+from playwright.sync_api import Browser, sync_playwright
 from sqlalchemy import insert
 from streamlit.testing.v1 import AppTest
 from streamlit.util import calc_hash
@@ -23,6 +24,7 @@ from nxforge.db.schema import executions
 from nxforge.db.types import utcnow
 from nxforge.environment import Environment
 from nxforge.platform import Platform
+from tests.app.streamlit_server import CHROMIUM_ARGS, chromium_path
 from tests.conftest import copy_fixture_module
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -130,3 +132,12 @@ def site(nx_env: Environment, monkeypatch: pytest.MonkeyPatch) -> Iterator[Site]
 def texts(elements: object) -> str:
     """Every element's value joined, for 'the page says ...' assertions."""
     return "\n".join(str(getattr(element, "value", "")) for element in elements)  # type: ignore[attr-defined]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """One real Chromium per test module, with the app suite's flags (see streamlit_server.py)."""
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()

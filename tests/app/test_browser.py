@@ -9,14 +9,14 @@ import shutil
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from nxforge.collector.runner import Collector
 from nxforge.environment import Environment
 from nxforge.module_system.lifecycle import enable_module
 from nxforge.platform import Platform
 from tests.app.conftest import PASSWORDS, write_core_config, write_users
-from tests.app.streamlit_server import CHROMIUM_ARGS, ROOT, StreamlitServer, chromium_path
+from tests.app.streamlit_server import ROOT, StreamlitServer
 from tests.conftest import FIXTURES
 
 pytestmark = pytest.mark.browser
@@ -52,14 +52,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StreamlitServer
     started = StreamlitServer(variables, base / "streamlit.log").start()
     yield started
     started.stop()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
 
 
 @pytest.fixture

@@ -15,14 +15,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from nxforge.environment import Environment
 from nxforge.simulator import Simulator
 from tests.app.conftest import write_core_config, write_users
 from tests.app.consumption_site import MODULES_DIR, seed_consumption
 from tests.app.endpoints_site import POLL_LINE, start_simulator, write_endpoints
-from tests.app.streamlit_server import CHROMIUM_ARGS, StreamlitServer, chromium_path
+from tests.app.streamlit_server import StreamlitServer
 from tests.app.test_browser import SCREENSHOTS, TIMEOUT_MS, heading, no_traceback, settled, sign_in
 
 pytestmark = pytest.mark.browser
@@ -63,14 +63,6 @@ def server(site_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -
     started = StreamlitServer(site_env, tmp_path_factory.mktemp("logs") / "streamlit.log").start()
     yield started
     started.stop()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
 
 
 @pytest.fixture
