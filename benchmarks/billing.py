@@ -29,9 +29,13 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "modules")]
+sys.path[:0] = [str(ROOT)]
+from nxforge.module_system.loading import mount_modules  # noqa: E402
 
-from consumption_monitor.billing import billing_by_client, billing_by_endpoint  # noqa: E402
+mount_modules(ROOT / "modules")
+
+from nxforge_modules.consumption_monitor.billing import billing_by_client, billing_by_endpoint  # noqa: E402
+
 from nxforge.db.engine import create_db_engine  # noqa: E402
 from nxforge.migrations.runner import migrate_module  # noqa: E402
 

@@ -24,7 +24,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "modules")]
+sys.path[:0] = [str(ROOT)]
+from nxforge.module_system.loading import mount_modules  # noqa: E402
+
+mount_modules(ROOT / "modules")
 
 from sqlalchemy import create_engine, select  # noqa: E402
 

@@ -21,12 +21,15 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "modules")]
+sys.path[:0] = [str(ROOT)]
+from nxforge.module_system.loading import mount_modules  # noqa: E402
+
+mount_modules(ROOT / "modules")
 
 from billing import _database, _endpoints  # noqa: E402
+from nxforge_modules.consumption_monitor.readings import RawReading  # noqa: E402
+from nxforge_modules.consumption_monitor.store import store_batch, store_reading  # noqa: E402
 
-from consumption_monitor.readings import RawReading  # noqa: E402
-from consumption_monitor.store import store_batch, store_reading  # noqa: E402
 from nxforge.migrations.runner import migrate_module  # noqa: E402
 
 START = datetime(2026, 4, 1, tzinfo=UTC)

@@ -18,9 +18,10 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, select
 
-from consumption_monitor.billing import billing_by_endpoint
-from consumption_monitor.tables import reading
-from nxforge.module_system.contract import ModuleContext
+from nxforge.sdk import ModuleContext
+
+from .billing import billing_by_endpoint
+from .tables import reading
 
 log = logging.getLogger(__name__)
 

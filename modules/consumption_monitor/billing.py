@@ -22,10 +22,10 @@ from zoneinfo import ZoneInfo
 import polars as pl
 from sqlalchemy import Connection, Engine, or_, select
 
-from consumption_monitor.boundaries import counter_at, counter_at_many
-from consumption_monitor.config import ClientTerms
-from consumption_monitor.periods import Period, previous_period, resolve_period
-from consumption_monitor.tables import client_assignment, endpoint
+from .boundaries import counter_at, counter_at_many
+from .config import ClientTerms
+from .periods import Period, previous_period, resolve_period
+from .tables import client_assignment, endpoint
 
 log = logging.getLogger(__name__)
 

@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 import polars as pl
 from sqlalchemy import Connection, ScalarSelect, select
 
-from consumption_monitor.tables import endpoint, reading
+from .tables import endpoint, reading
 
 SLOTS = ("b1", "b2", "a1", "a2", "latest")
 LOOKUP_SCHEMA = {"endpoint_id": pl.String, **{f"{s}_{k}": pl.Float64 for s in ("b1", "b2", "a1", "a2") for k in "tc"},

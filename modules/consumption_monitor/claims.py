@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, Engine, func, or_, select, update
 
-from consumption_monitor.tables import endpoint
+from .tables import endpoint
 
 
 def _due_filter(now: datetime, only: Sequence[str] | None) -> list[ColumnElement[bool]]:

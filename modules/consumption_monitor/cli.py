@@ -9,16 +9,16 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
-from consumption_monitor import exports
-from consumption_monitor.billing import billing_by_client, billing_by_endpoint
-from consumption_monitor.config import load_endpoints
-from consumption_monitor.corrections import UnknownEndpointError, record_correction, record_swap
-from consumption_monitor.periods import PeriodError
-from consumption_monitor.settings import MonitorSettings
-from consumption_monitor.status import live_status
-from consumption_monitor.sync import sync_endpoints
-from nxforge.config.errors import ConfigError
-from nxforge.module_system.contract import ModuleContext
+from nxforge.sdk import ConfigError, ModuleContext
+
+from . import exports
+from .billing import billing_by_client, billing_by_endpoint
+from .config import load_endpoints
+from .corrections import UnknownEndpointError, record_correction, record_swap
+from .periods import PeriodError
+from .settings import MonitorSettings
+from .status import live_status
+from .sync import sync_endpoints
 
 log = logging.getLogger(__name__)
 

@@ -19,18 +19,17 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, func, select, update
 from sqlalchemy.exc import OperationalError
 
-from consumption_monitor import claims
-from consumption_monitor.alerts import AlertRules, evaluate_alerts
-from consumption_monitor.config import Endpoint, EndpointSet, load_endpoints
-from consumption_monitor.readings import RawReading, reading_from_result
-from consumption_monitor.settings import MonitorSettings
-from consumption_monitor.spool import Spool
-from consumption_monitor.store import StoreOutcome, ensure_partitions, store_batch
-from consumption_monitor.sync import SyncReport, sync_endpoints
-from consumption_monitor.tables import endpoint
-from nxforge.db.types import UTCDateTime
-from nxforge.module_system.contract import JobContext, ModuleContext
-from nxforge.scraping import ScrapeRequest, ScrapeResult
+from nxforge.sdk import JobContext, ModuleContext, ScrapeRequest, ScrapeResult, UTCDateTime
+
+from . import claims
+from .alerts import AlertRules, evaluate_alerts
+from .config import Endpoint, EndpointSet, load_endpoints
+from .readings import RawReading, reading_from_result
+from .settings import MonitorSettings
+from .spool import Spool
+from .store import StoreOutcome, ensure_partitions, store_batch
+from .sync import SyncReport, sync_endpoints
+from .tables import endpoint
 
 log = logging.getLogger(__name__)
 

@@ -17,11 +17,16 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from nxforge.config.errors import ConfigError, ConfigProblem
-from nxforge.config.loader import LoadedYaml, load_yaml, validate_loaded
-from nxforge.module_system.manifest import parse_duration
-from nxforge.scraping import ScrapeConfig
-from nxforge.secrets import is_reference
+from nxforge.sdk import (
+    ConfigError,
+    ConfigProblem,
+    LoadedYaml,
+    ScrapeConfig,
+    is_reference,
+    load_yaml,
+    parse_duration,
+    validate_loaded,
+)
 
 log = logging.getLogger(__name__)
 

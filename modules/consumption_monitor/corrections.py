@@ -14,8 +14,8 @@ from datetime import datetime
 
 from sqlalchemy import Engine, insert, select
 
-from consumption_monitor.store import recompute_from
-from consumption_monitor.tables import endpoint, meter_event
+from .store import recompute_from
+from .tables import endpoint, meter_event
 
 log = logging.getLogger(__name__)
 

@@ -13,9 +13,10 @@ from typing import Any
 
 import yaml
 
-from consumption_monitor.readings import RawReading
-from consumption_monitor.store import store_reading
-from nxforge.module_system.contract import ModuleContext
+from nxforge.sdk import ModuleContext
+
+from .readings import RawReading
+from .store import store_reading
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +70,7 @@ def write_demo_config(ctx: ModuleContext, simulator: Any) -> None:
         "# Written by `nxforge demo` for the simulator; delete it to have it written again.\n"
     )
     target.write_text(header + yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
-    from consumption_monitor.collect import sync_now
+    from .collect import sync_now
 
     sync_now(ctx)
     backfill_history(ctx, meters, simulator.clock.now())

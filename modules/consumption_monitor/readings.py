@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from nxforge.scraping import ScrapeResult
+from nxforge.sdk import ScrapeResult
 
 ENERGY_VALUE = "total_kwh"
 # Optional extra values an endpoint's scrape config may read, by name -> (column, unit factors).

@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, case, delete, insert, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from consumption_monitor.tables import reading, reading_hourly
+from .tables import reading, reading_hourly
 
 HOUR = timedelta(hours=1)
 

@@ -6,8 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from nxforge.module_system.contract import ModuleContext
-from nxforge.module_system.manifest import parse_duration
+from nxforge.sdk import ModuleContext, parse_duration
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from consumption_monitor.readings import RawReading
+from .readings import RawReading
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ from typing import Any
 import polars as pl
 from sqlalchemy import Engine, and_, func, select
 
-from consumption_monitor.tables import endpoint, meter_event, reading, reading_hourly
+from .tables import endpoint, meter_event, reading, reading_hourly
 
 LIVE_COLUMNS = ["endpoint_id", "name", "client", "location", "feed", "type", "vendor", "enabled", "retired",
                 "status", "last_attempt_at", "last_success_at", "next_due_at", "raw_kwh", "corrected_kwh",

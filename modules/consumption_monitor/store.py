@@ -18,10 +18,10 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from consumption_monitor import counters, rollup
-from consumption_monitor.counters import Corrected, CounterRules, CounterState
-from consumption_monitor.readings import RawReading
-from consumption_monitor.tables import endpoint, meter_event, reading
+from . import counters, rollup
+from .counters import Corrected, CounterRules, CounterState
+from .readings import RawReading
+from .tables import endpoint, meter_event, reading
 
 log = logging.getLogger(__name__)
 

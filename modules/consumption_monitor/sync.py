@@ -16,8 +16,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Engine, insert, select, update
 
-from consumption_monitor.config import Endpoint, EndpointSet
-from consumption_monitor.tables import client_assignment, endpoint
+from .config import Endpoint, EndpointSet
+from .tables import client_assignment, endpoint
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from sqlalchemy import BigInteger, Boolean, Column, Float, ForeignKey, Integer, MetaData, String, Table, Text
 
-from nxforge.db.types import UTCDateTime
+from nxforge.sdk import UTCDateTime
 
 metadata = MetaData()
 

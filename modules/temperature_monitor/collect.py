@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from nxforge.module_system.contract import JobContext
-from nxforge.scraping import ScrapeRequest, ScrapeResult
-from temperature_monitor import store
-from temperature_monitor.config import DeviceInfo, SensorInfo, load_devices
-from temperature_monitor.thresholds import Transition, evaluate
+from nxforge.sdk import JobContext, ScrapeRequest, ScrapeResult
+
+from . import store
+from .config import DeviceInfo, SensorInfo, load_devices
+from .thresholds import Transition, evaluate
 
 ALERT_KIND = {"humidity": "humidity"}
 

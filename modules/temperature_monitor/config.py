@@ -26,10 +26,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from nxforge.config.errors import ConfigError, ConfigProblem
-from nxforge.config.loader import validate_file
-from nxforge.module_system.manifest import parse_duration
-from nxforge.scraping import ScrapeConfig
+from nxforge.sdk import ConfigError, ConfigProblem, ScrapeConfig, parse_duration, validate_file
 
 log = logging.getLogger(__name__)
 

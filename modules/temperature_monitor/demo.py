@@ -6,7 +6,7 @@ from typing import Any
 
 import yaml
 
-from nxforge.module_system.contract import ModuleContext
+from nxforge.sdk import ModuleContext
 
 DEMO_FILE = "demo.yaml"
 BMC_SENSORS = (("inlet", "inlet_c"), ("exhaust", "exhaust_c"), ("cpu", "cpu_c"))

@@ -7,8 +7,8 @@ from datetime import datetime
 import polars as pl
 from sqlalchemy import Engine, select
 
-from temperature_monitor.config import SensorInfo
-from temperature_monitor.tables import alert_log, readings, sensor_state
+from .config import SensorInfo
+from .tables import alert_log, readings, sensor_state
 
 CURRENT_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
     "sensor_id": pl.String, "name": pl.String, "kind": pl.String, "location": pl.String, "rack": pl.String,

@@ -7,8 +7,8 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select, text, update
 
-from temperature_monitor.tables import alert_log, device_state, readings, sensor_state
-from temperature_monitor.thresholds import SensorState
+from .tables import alert_log, device_state, readings, sensor_state
+from .thresholds import SensorState
 
 
 def take_write_lock(conn: Connection) -> None:

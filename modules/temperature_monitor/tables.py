@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import Column, Float, Integer, MetaData, String, Table, Text
 
-from nxforge.db.types import UTCDateTime
+from nxforge.sdk import UTCDateTime
 
 # Own metadata: the core's create_all must never create (or know of) a module's tables.
 tm_metadata = MetaData()

@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Literal
 
-from temperature_monitor.config import Rule
+from .config import Rule
 
 Level = Literal["ok", "warning", "critical"]
 Direction = Literal["high", "low"]

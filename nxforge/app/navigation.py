@@ -16,11 +16,13 @@ from typing import Any
 import streamlit as st
 
 from nxforge.app.boundary import run_guarded
+from nxforge.app.flash import flash
 from nxforge.app.registry import CORE_PAGES, CORE_SECTION
-from nxforge.auth.roles import can_see
+from nxforge.auth.session import SESSION_USER
 from nxforge.module_system.loading import resolve_handler
 from nxforge.module_system.manifest import PageSpec
 from nxforge.platform import Platform
+from nxforge.roles import can_see
 
 log = logging.getLogger(__name__)
 
@@ -163,7 +165,12 @@ def render_entry(entry: NavEntry, platform: Platform, role: str, core_context: o
 
     def render() -> None:
         handler = resolve_handler(entry.code_root, entry.spec.handler)
-        context = core_context if entry.module is None else platform.context(entry.module)
+        if entry.module is None:
+            handler(core_context, role)
+            return
+        context = platform.context(entry.module)
+        context.user = st.session_state.get(SESSION_USER)
+        context.notify_user = flash
         handler(context, role)
 
     label = entry.spec.title if entry.module is None else f"{entry.section} / {entry.spec.title}"

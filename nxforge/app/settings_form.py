@@ -11,7 +11,8 @@ from typing import Any
 
 import streamlit as st
 
-from nxforge.module_system.manifest import SettingSpec, parse_duration
+from nxforge.durations import parse_duration
+from nxforge.module_system.manifest import SettingSpec
 
 WHOLE_REFERENCE = re.compile(r"^\$\{[A-Za-z_][A-Za-z0-9_]*\}$")
 

@@ -5,8 +5,8 @@ logged-in user in its session state and builds the page list from that role.
 """
 
 from nxforge.auth.passwords import PasswordError, hash_password, verify_password
-from nxforge.auth.roles import ROLES, Role, can_see, parse_role
 from nxforge.auth.users import USERS_FILE, User, UserError, UserRecord, UsersDocument, UserStore
+from nxforge.roles import ROLES, Role, can_see, parse_role
 
 __all__ = [
     "ROLES",

@@ -15,9 +15,9 @@ from typing import Any
 from sqlalchemy.exc import SQLAlchemyError
 
 from nxforge.auth.passwords import PasswordError
-from nxforge.auth.roles import ROLES
 from nxforge.auth.users import USERS_FILE, UserError, UserStore
 from nxforge.environment import Environment
+from nxforge.roles import ROLES
 
 log = logging.getLogger(__name__)
 

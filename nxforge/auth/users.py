@@ -20,9 +20,9 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap
 
 from nxforge.auth.passwords import DEFAULT_ROUNDS, hash_password, verify_password
-from nxforge.auth.roles import Role, parse_role
 from nxforge.config.loader import validate_file
 from nxforge.config.models import StrictModel
+from nxforge.roles import Role, parse_role
 
 log = logging.getLogger(__name__)
 

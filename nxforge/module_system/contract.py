@@ -1,8 +1,9 @@
 """The contract between the core and a module: what module code receives, and what it returns.
 
-This is the only core surface a module may touch. A job handler is ``def run(ctx: JobContext) ->
-dict`` (a small JSON-able summary); a page is ``def render(ctx: ModuleContext, role: str) -> None``;
-a command is ``def command(ctx: ModuleContext, argv: list[str]) -> int`` (the exit status).
+Modules see these types through ``nxforge.sdk``, the one core surface they import. A job handler
+is ``def run(ctx: JobContext) -> dict`` (a small JSON-able summary); a page is
+``def render(ctx: ModuleContext, role: str) -> None``; a command is
+``def command(ctx: ModuleContext, argv: list[str]) -> int`` (the exit status).
 """
 
 from __future__ import annotations
@@ -13,11 +14,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
 
+from nxforge.audit import record_audit
 from nxforge.events import EventBus
 from nxforge.metrics import ModuleMetrics
 from nxforge.module_system.manifest import Manifest
@@ -26,6 +28,9 @@ from nxforge.secrets import SecretStore
 if TYPE_CHECKING:
     from nxforge.scraping.engine import ScrapingEngine
 
+
+NoticeKind = Literal["success", "info", "warning", "error"]
+"""How a page notice is shown."""
 
 HOOKS: dict[str, str] = {
     "demo": "fn(ctx: ModuleContext, simulator: nxforge.simulator.Simulator) -> None: called by `nxforge demo` "
@@ -70,6 +75,26 @@ class ModuleContext:
     """The current UTC time; tests replace it to let a month pass."""
     metrics: ModuleMetrics
     """Prometheus metrics labelled with the module's name (scrapes, last success, spool size)."""
+    user: str | None = None
+    """The signed-in user's name on a page; None in jobs, commands and hooks."""
+    notify_user: Callable[[NoticeKind, str], None] | None = None
+    """Set by the app: shows a notice on the next run of the page (an action reruns the app)."""
+
+    @property
+    def actor(self) -> str:
+        """The name audit rows carry: ``app:<user>`` on a page, ``module:<name>`` elsewhere."""
+        return f"app:{self.user}" if self.user else f"module:{self.name}"
+
+    def audit(self, action: str, target: str, detail: dict[str, Any] | None = None) -> None:
+        """Record who changed what (``endpoint.update``, ``ep-1``, the diff) in the audit trail."""
+        record_audit(self.db, self.actor, action, target, detail)
+
+    def notice(self, kind: NoticeKind, message: str) -> None:
+        """Tell the person using the page what an action did; logged when no page is showing."""
+        if self.notify_user is not None:
+            self.notify_user(kind, message)
+        else:
+            self.log.info("%s: %s", kind, message)
 
     def emit(self, kind: str, message: str, severity: str = "info", data: dict[str, Any] | None = None) -> None:
         """Emit an event attributed to this module."""

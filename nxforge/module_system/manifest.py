@@ -13,23 +13,12 @@ from typing import Annotated, Any, Literal
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from nxforge.durations import parse_duration
+from nxforge.roles import ALL_ROLES, Role
+
 KEBAB = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 HANDLER = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
-DURATION = re.compile(r"^(?P<number>\d+(?:\.\d+)?)\s*(?P<unit>s|m|h|d)$")
 DAILY = re.compile(r"^daily\s+(?P<hour>\d{1,2}):(?P<minute>\d{2})$")
-UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-Role = Literal["viewer", "finance", "ops", "admin"]
-ALL_ROLES: tuple[Role, ...] = ("viewer", "finance", "ops", "admin")
-
-
-def parse_duration(value: str | int | float) -> float:
-    """Seconds in ``15m``, ``30s``, ``2h``, ``1d`` or a bare number of seconds."""
-    if isinstance(value, int | float):
-        return float(value)
-    match = DURATION.match(value.strip())
-    if not match:
-        raise ValueError(f"{value!r} is not a duration; write e.g. 30s, 15m, 2h or 1d")
-    return float(match["number"]) * UNIT_SECONDS[match["unit"]]
 
 
 def _reference_shape(value: str) -> str:

@@ -12,8 +12,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from nxforge.durations import parse_duration
 from nxforge.events import SEVERITIES, Severity
-from nxforge.module_system.manifest import parse_duration
 from nxforge.secrets import is_reference
 
 

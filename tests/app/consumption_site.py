@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -10,6 +9,7 @@ from sqlalchemy import insert
 
 from nxforge.environment import Environment
 from nxforge.module_system.lifecycle import enable_module
+from nxforge.module_system.loading import mount_modules
 from nxforge.platform import Platform
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -19,12 +19,11 @@ START = datetime(2026, 3, 1, tzinfo=UTC)
 
 def seed_consumption(env: Environment, endpoints: int, hours: int = 48, step_h: int = 6) -> None:
     """Enable consumption-monitor and store ``endpoints`` endpoints with readings every ``step_h`` hours."""
-    if str(MODULES_DIR) not in sys.path:
-        sys.path.insert(0, str(MODULES_DIR))
-    from consumption_monitor.readings import RawReading
-    from consumption_monitor.store import store_reading
-    from consumption_monitor.sync import SINCE_ALWAYS
-    from consumption_monitor.tables import client_assignment, endpoint
+    mount_modules(MODULES_DIR)
+    from nxforge_modules.consumption_monitor.readings import RawReading
+    from nxforge_modules.consumption_monitor.store import store_reading
+    from nxforge_modules.consumption_monitor.sync import SINCE_ALWAYS
+    from nxforge_modules.consumption_monitor.tables import client_assignment, endpoint
 
     platform = Platform(env)
     try:

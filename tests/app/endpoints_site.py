@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
 from nxforge.environment import Environment
 from nxforge.module_system.lifecycle import enable_module
+from nxforge.module_system.loading import mount_modules
 from nxforge.platform import Platform
 from nxforge.simulator import DeviceSpec, SimClock, Simulator
 from tests.app.consumption_site import MODULES_DIR
@@ -68,9 +68,8 @@ def write_endpoints(env: Environment, sim: Simulator) -> Path:
 
 def seed_endpoints(env: Environment, sim: Simulator, enable: bool = True) -> Path:
     """Write the YAML, enable the module (unless already) and mirror the YAML into the database."""
-    if str(MODULES_DIR) not in sys.path:
-        sys.path.insert(0, str(MODULES_DIR))
-    from consumption_monitor.collect import sync_now
+    mount_modules(MODULES_DIR)
+    from nxforge_modules.consumption_monitor.collect import sync_now
 
     path = write_endpoints(env, sim)
     platform = Platform(env)

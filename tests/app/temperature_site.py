@@ -12,6 +12,7 @@ from nxforge.collector.runner import Collector
 from nxforge.db.types import utcnow
 from nxforge.environment import Environment
 from nxforge.module_system.lifecycle import enable_module
+from nxforge.module_system.loading import mount_modules
 from nxforge.platform import Platform
 from nxforge.simulator import DeviceSpec, SimClock, Simulator
 
@@ -69,8 +70,7 @@ def seed_temperatures(env: Environment, normal_runs: int = 2, hot_runs: int = 4)
     in the past (the trends page reads up to the real now) and the overheat outlasts min_duration.
     Returns how many runs succeeded.
     """
-    if str(MODULES_DIR) not in sys.path:
-        sys.path.insert(0, str(MODULES_DIR))
+    mount_modules(MODULES_DIR)
     specs = [DeviceSpec("bmc-r01", "bmc"), DeviceSpec("bmc-r02", "bmc", temperature_c=24.0),
              DeviceSpec("env-a", "envprobe")]  # fmt: skip
     clock = Clock(utcnow() - timedelta(minutes=15))
@@ -96,5 +96,5 @@ def seed_temperatures(env: Environment, normal_runs: int = 2, hot_runs: int = 4)
 
 def forget_module() -> None:
     """Drop the module's imported packages so the next test imports them afresh."""
-    for name in [m for m in sys.modules if m == "temperature_monitor" or m.startswith("temperature_monitor.")]:
+    for name in [m for m in sys.modules if m.partition(".")[2].split(".")[0] == "temperature_monitor"]:
         sys.modules.pop(name, None)

@@ -197,7 +197,7 @@ def test_suggest_lists_the_energy_element_and_use_copies_it(site: Environment) -
 
 
 def test_the_swap_form_records_a_swap_by_the_signed_in_user(site: Environment) -> None:
-    from consumption_monitor.tables import meter_event
+    from nxforge_modules.consumption_monitor.tables import meter_event
 
     at = endpoints_page("ops")
     at.number_input(key="ep-plain-a-swap-old").set_value(12500.0)

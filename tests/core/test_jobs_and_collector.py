@@ -47,7 +47,7 @@ def platform(nx_env: Environment, clock: FakeClock, monkeypatch: pytest.MonkeyPa
     enable_module(created, "hello-module", "tester")
     yield created
     created.close()
-    for name in [m for m in sys.modules if m.startswith("hello_module")]:
+    for name in [m for m in sys.modules if m.startswith("nxforge_modules.hello_module")]:
         sys.modules.pop(name)
 
 

@@ -27,7 +27,7 @@ def platform(nx_env: Environment, monkeypatch: pytest.MonkeyPatch) -> Iterator[P
     enable_module(created, "hello-module", "tester")
     yield created
     created.close()
-    for name in [m for m in sys.modules if m.startswith("hello_module")]:
+    for name in [m for m in sys.modules if m.startswith("nxforge_modules.hello_module")]:
         sys.modules.pop(name)
 
 

@@ -44,7 +44,7 @@ def platform(nx_env: Environment) -> Platform:
     created = Platform(nx_env)
     yield created
     created.close()
-    sys.modules.pop("hello_module", None)
+    sys.modules.pop("nxforge_modules.hello_module", None)
 
 
 def test_discovery_reports_broken_module_and_keeps_others(tmp_path: Path) -> None:
@@ -236,5 +236,5 @@ def test_handler_naming_a_missing_function_says_so(nx_env: Environment) -> None:
     copy_fixture_module(nx_env, "hello_module")
     with pytest.raises(HandlerError, match=r"'hello_module.jobs' has no 'nope'"):
         resolve_handler(nx_env.modules_dir, "hello_module.jobs:nope")
-    sys.modules.pop("hello_module", None)
+    sys.modules.pop("nxforge_modules.hello_module", None)
     sys.modules.pop("hello_module.jobs", None)

@@ -1,10 +1,10 @@
-"""Module tests import module code as the core does: with ``modules/`` on sys.path."""
+"""Module tests import module code as the core does: as ``nxforge_modules.<package>`` from ``modules/``."""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
+from nxforge.module_system.loading import mount_modules
+
 MODULES_DIR = Path(__file__).resolve().parents[2] / "modules"
-if str(MODULES_DIR) not in sys.path:
-    sys.path.insert(0, str(MODULES_DIR))
+mount_modules(MODULES_DIR)

@@ -21,9 +21,9 @@ from collections import defaultdict
 from pathlib import Path
 
 import pytest
+from nxforge_modules.consumption_monitor.tables import endpoint, reading
 from sqlalchemy import create_engine, select
 
-from consumption_monitor.tables import endpoint, reading
 from nxforge.simulator import Simulator
 from tests.scale.helpers import ROOT, fresh_database, make_site, plain_fleet
 

@@ -16,10 +16,9 @@ from zoneinfo import ZoneInfo
 import streamlit as st
 from sqlalchemy.exc import SQLAlchemyError
 
-from consumption_monitor.corrections import UnknownEndpointError, record_correction, record_swap
-from nxforge.audit import record_audit
-from nxforge.module_system.contract import ModuleContext
-from nxforge.scraping import ScrapeConfig, ScrapeFailure, ScrapeRequest, ScrapeResult, Suggestion
+from nxforge.sdk import ModuleContext, ScrapeConfig, ScrapeFailure, ScrapeRequest, ScrapeResult, Suggestion
+
+from ..corrections import UnknownEndpointError, record_correction, record_swap
 
 log = logging.getLogger(__name__)
 
@@ -201,7 +200,7 @@ def meter_event_forms(ctx: ModuleContext, endpoint_id: str, user: str, tz: ZoneI
             except (UnknownEndpointError, ValueError, SQLAlchemyError) as exc:
                 _event_failed(exc)
             else:
-                record_audit(ctx.db, f"app:{user}", "endpoint.meter_swap", endpoint_id,
+                ctx.audit("endpoint.meter_swap", endpoint_id,
                              {"at": at.isoformat(), "old_final_kwh": float(old_final),
                               "new_initial_kwh": float(new_initial), "why": why.strip()})
                 after()
@@ -224,7 +223,7 @@ def meter_event_forms(ctx: ModuleContext, endpoint_id: str, user: str, tz: ZoneI
                 except (UnknownEndpointError, ValueError, SQLAlchemyError) as exc:
                     _event_failed(exc)
                 else:
-                    record_audit(ctx.db, f"app:{user}", "endpoint.correction", endpoint_id,
+                    ctx.audit("endpoint.correction", endpoint_id,
                                  {"at": at.isoformat(), "delta_kwh": float(delta), "why": why.strip()})
                     after()
                     st.success(f"Correction of {float(delta):+.1f} kWh recorded for {endpoint_id} from "

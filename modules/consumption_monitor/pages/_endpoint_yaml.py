@@ -20,11 +20,10 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
-from consumption_monitor.config import SECRET_FIELDS
-from consumption_monitor.readings import ENERGY_VALUE
-from nxforge.scraping import list_presets, load_preset
-from nxforge.scraping.presets import UnknownPresetError
-from nxforge.secrets import is_reference
+from nxforge.sdk import UnknownPresetError, is_reference, list_presets, load_preset
+
+from ..config import SECRET_FIELDS
+from ..readings import ENERGY_VALUE
 
 Kind = Literal["text", "select", "number", "bool", "secret"]
 # (mapping, sequence, offset): the first that reproduces a file byte for byte is used to write it.

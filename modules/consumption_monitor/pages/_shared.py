@@ -9,11 +9,12 @@ import polars as pl
 import streamlit as st
 from sqlalchemy import Engine
 
-from consumption_monitor.billing import billing_by_endpoint
-from consumption_monitor.periods import current_month
-from consumption_monitor.settings import MonitorSettings
-from consumption_monitor.status import live_status
-from nxforge.module_system.contract import ModuleContext
+from nxforge.sdk import ModuleContext
+
+from ..billing import billing_by_endpoint
+from ..periods import current_month
+from ..settings import MonitorSettings
+from ..status import live_status
 
 LIVE_TTL_S = 20
 BILLING_TTL_S = 60

@@ -18,10 +18,12 @@ import streamlit as st
 from ruamel.yaml.comments import CommentedMap
 from sqlalchemy.exc import SQLAlchemyError
 
-from consumption_monitor.collect import sync_now
-from consumption_monitor.config import Endpoint, save_endpoints_file, validate_text
-from consumption_monitor.pages import _endpoint_tools as tools
-from consumption_monitor.pages._endpoint_yaml import (
+from nxforge.sdk import ConfigError, ModuleContext, Suggestion, describe_preset, load_preset, load_yaml
+
+from ..collect import sync_now
+from ..config import Endpoint, save_endpoints_file, validate_text
+from ..pages import _endpoint_tools as tools
+from ..pages._endpoint_yaml import (
     FIELDS,
     DraftError,
     YamlDocument,
@@ -36,15 +38,7 @@ from consumption_monitor.pages._endpoint_yaml import (
     text_digest,
     to_plain,
 )
-from consumption_monitor.pages._shared import cached_live, database_key, minute_now, settings_of
-from nxforge.app.flash import flash
-from nxforge.audit import record_audit
-from nxforge.auth.session import SESSION_USER
-from nxforge.config.errors import ConfigError
-from nxforge.config.loader import load_yaml
-from nxforge.module_system.contract import ModuleContext
-from nxforge.scraping import Suggestion
-from nxforge.scraping.presets import describe_preset, load_preset
+from ..pages._shared import cached_live, database_key, minute_now, settings_of
 
 log = logging.getLogger(__name__)
 
@@ -355,19 +349,15 @@ def _validated(draft: Draft) -> Endpoint | None:
     return next(e for e in parsed.endpoints if e.id == draft.endpoint_id)
 
 
-def _who() -> str:
-    return str(st.session_state.get(SESSION_USER) or "unknown")
-
-
 def _after_change(ctx: ModuleContext) -> None:
     """Mirror the YAML into the database now (the collector would within a minute) and refresh the status."""
     try:
         sync_now(ctx)
     except ConfigError as exc:
-        flash("warning", "Saved, but the endpoint files have other problems, so the database keeps the previous "
+        ctx.notice("warning", "Saved, but the endpoint files have other problems, so the database keeps the previous "
               f"settings until they are fixed (`nxforge config check`):\n\n{exc}")
     except SQLAlchemyError as exc:
-        flash("warning", f"Saved; the database could not be updated now ({getattr(exc, 'orig', None) or exc}). "
+        ctx.notice("warning", f"Saved; the database could not be updated now ({getattr(exc, 'orig', None) or exc}). "
               "The collector will pick the change up on its next run.")
     cached_live.clear()
 
@@ -392,9 +382,8 @@ def _write(ctx: ModuleContext, endpoint_id: str, document: YamlDocument, text: s
     for key in [k for k in st.session_state if str(k).endswith("-digest")]:
         if st.session_state[key] == expected:  # other endpoints of this file open in this session stay saveable
             st.session_state[key] = written
-    record_audit(ctx.db, f"app:{_who()}", "endpoint.update", endpoint_id,
-                 {"file": _config_label(document), "via": via, "changed": changes})
-    log.info("%s saved endpoint %s (%s): %s", _who(), endpoint_id, via, sorted(changes))
+    ctx.audit("endpoint.update", endpoint_id, {"file": _config_label(document), "via": via, "changed": changes})
+    log.info("%s saved endpoint %s (%s): %s", ctx.user, endpoint_id, via, sorted(changes))
     _after_change(ctx)
     return True
 
@@ -413,7 +402,7 @@ def _save(ctx: ModuleContext, draft: Draft) -> None:
         return
     if ok:
         _reset_editor(draft.endpoint_id)
-        flash("success", f"Saved {draft.endpoint_id} to {_config_label(draft.document)}: "
+        ctx.notice("success", f"Saved {draft.endpoint_id} to {_config_label(draft.document)}: "
               + ", ".join(sorted(changes)) + ".")
         st.rerun()
 
@@ -432,7 +421,7 @@ def _toggle(ctx: ModuleContext, endpoint_id: str, document: YamlDocument, enable
     if ok:
         _reset_editor(endpoint_id)
         what = "enabled: the collector reads it again" if enable else "disabled: the collector stops reading it"
-        flash("success", f"{endpoint_id} {what}.")
+        ctx.notice("success", f"{endpoint_id} {what}.")
         st.rerun()
 
 
@@ -576,4 +565,4 @@ def render(ctx: ModuleContext, role: str) -> None:
         _editor(ctx, endpoint_id, entry, row)
     st.divider()
     st.markdown("### Meter events")
-    tools.meter_event_forms(ctx, endpoint_id, _who(), settings_of(ctx).timezone, cached_live.clear)
+    tools.meter_event_forms(ctx, endpoint_id, ctx.user or "unknown", settings_of(ctx).timezone, cached_live.clear)

@@ -10,9 +10,10 @@ import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
 
-from consumption_monitor.pages._shared import cached_live, database_key, minute_now, options_of, settings_of
-from consumption_monitor.status import event_readings, history, history_rollup
-from nxforge.module_system.contract import ModuleContext
+from nxforge.sdk import ModuleContext
+
+from ..pages._shared import cached_live, database_key, minute_now, options_of, settings_of
+from ..status import event_readings, history, history_rollup
 
 MAX_POINTS = 2000
 RAW_RANGE_LIMIT = timedelta(days=31)

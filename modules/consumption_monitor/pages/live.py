@@ -11,7 +11,9 @@ import logging
 import polars as pl
 import streamlit as st
 
-from consumption_monitor.pages._shared import (
+from nxforge.sdk import ModuleContext
+
+from ..pages._shared import (
     cached_live,
     cached_month_to_date,
     database_key,
@@ -19,7 +21,6 @@ from consumption_monitor.pages._shared import (
     options_of,
     settings_of,
 )
-from nxforge.module_system.contract import ModuleContext
 
 log = logging.getLogger(__name__)
 

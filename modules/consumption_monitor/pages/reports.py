@@ -9,13 +9,13 @@ from typing import Any
 import polars as pl
 import streamlit as st
 
-from consumption_monitor.billing import billing_by_client, billing_by_endpoint
-from consumption_monitor.cli import billing_table_bytes
-from consumption_monitor.config import load_endpoints
-from consumption_monitor.pages._shared import settings_of
-from consumption_monitor.periods import PeriodError
-from nxforge.config.errors import ConfigError
-from nxforge.module_system.contract import ModuleContext
+from nxforge.sdk import ConfigError, ModuleContext
+
+from ..billing import billing_by_client, billing_by_endpoint
+from ..cli import billing_table_bytes
+from ..config import load_endpoints
+from ..pages._shared import settings_of
+from ..periods import PeriodError
 
 MONTHS_BACK = 24
 HOW_OBTAINED = ["readings_used", "first_reading_at", "last_reading_at", "start_method", "end_method",

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from nxforge.module_system.contract import ModuleContext
-from temperature_monitor.config import SensorInfo, all_sensors, load_devices
+from nxforge.sdk import ModuleContext
+
+from ..config import SensorInfo, all_sensors, load_devices
 
 
 def configured_sensors(ctx: ModuleContext) -> list[SensorInfo]:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from nxforge.module_system.contract import ModuleContext
-from temperature_monitor.queries import alert_history
+from nxforge.sdk import ModuleContext
+
+from ..queries import alert_history
 
 
 def render(ctx: ModuleContext, role: str) -> None:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 
-from nxforge.module_system.contract import ModuleContext
-from temperature_monitor.pages import configured_sensors
-from temperature_monitor.queries import current_state, rack_grid
+from nxforge.sdk import ModuleContext
+
+from ..pages import configured_sensors
+from ..queries import current_state, rack_grid
 
 LEVEL_MARK = {"ok": "", "warning": " ⚠", "critical": " ⛔", "unknown": " ?"}
 

@@ -6,9 +6,10 @@ from datetime import timedelta
 
 import plotly.graph_objects as go
 
-from nxforge.module_system.contract import ModuleContext
-from temperature_monitor.pages import configured_sensors
-from temperature_monitor.queries import thresholds, trend
+from nxforge.sdk import ModuleContext
+
+from ..pages import configured_sensors
+from ..queries import thresholds, trend
 
 LIMIT_COLOUR = {"warning": "orange", "critical": "red"}
 

@@ -13,8 +13,8 @@ from nxforge.app.flash import flash
 from nxforge.app.formatting import local_time
 from nxforge.audit import record_audit
 from nxforge.auth.passwords import PasswordError
-from nxforge.auth.roles import ROLE_DESCRIPTIONS, ROLES
 from nxforge.auth.users import UserError
+from nxforge.roles import ROLE_DESCRIPTIONS, ROLES
 
 
 def _apply(

@@ -6,12 +6,12 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from nxforge_modules.consumption_monitor.readings import RawReading
+from nxforge_modules.consumption_monitor.store import store_reading
+from nxforge_modules.consumption_monitor.sync import SINCE_ALWAYS
+from nxforge_modules.consumption_monitor.tables import client_assignment, endpoint
 from sqlalchemy import Engine, insert
 
-from consumption_monitor.readings import RawReading
-from consumption_monitor.store import store_reading
-from consumption_monitor.sync import SINCE_ALWAYS
-from consumption_monitor.tables import client_assignment, endpoint
 from nxforge.migrations.runner import migrate_module
 from tests.modules.conftest import MODULES_DIR
 

@@ -7,9 +7,9 @@ from types import SimpleNamespace
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
+from nxforge_modules.consumption_monitor.alerts import AlertRules, evaluate_alerts
 from sqlalchemy import Engine
 
-from consumption_monitor.alerts import AlertRules, evaluate_alerts
 from nxforge.module_system.contract import ModuleContext
 from tests.modules.consumption_monitor.conftest import add_endpoint, utc, write
 

@@ -8,14 +8,14 @@ from zoneinfo import ZoneInfo
 
 import polars as pl
 import pytest
+from nxforge_modules.consumption_monitor.billing import billing_by_client, billing_by_endpoint
+from nxforge_modules.consumption_monitor.config import ClientTerms
+from nxforge_modules.consumption_monitor.corrections import record_correction, record_swap
+from nxforge_modules.consumption_monitor.periods import PeriodError, month_period
+from nxforge_modules.consumption_monitor.status import history, live_status
+from nxforge_modules.consumption_monitor.tables import client_assignment
 from sqlalchemy import Engine, insert
 
-from consumption_monitor.billing import billing_by_client, billing_by_endpoint
-from consumption_monitor.config import ClientTerms
-from consumption_monitor.corrections import record_correction, record_swap
-from consumption_monitor.periods import PeriodError, month_period
-from consumption_monitor.status import history, live_status
-from consumption_monitor.tables import client_assignment
 from tests.modules.consumption_monitor.conftest import add_endpoint, utc, write
 
 UTC_TZ = ZoneInfo("UTC")

@@ -5,8 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from nxforge_modules.consumption_monitor.config import (
+    dump_endpoints_file,
+    load_endpoints,
+    save_endpoints_file,
+    validate_text,
+)
 
-from consumption_monitor.config import dump_endpoints_file, load_endpoints, save_endpoints_file, validate_text
 from nxforge.config.errors import ConfigError
 
 GOOD = """\

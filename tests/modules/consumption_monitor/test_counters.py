@@ -5,8 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-
-from consumption_monitor.counters import (
+from nxforge_modules.consumption_monitor.counters import (
     CounterRules,
     CounterState,
     advance,

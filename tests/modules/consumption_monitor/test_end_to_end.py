@@ -21,11 +21,11 @@ import openpyxl
 import polars as pl
 import pytest
 import yaml
+from nxforge_modules.consumption_monitor import cli, exports
+from nxforge_modules.consumption_monitor.billing import billing_by_client, billing_by_endpoint
+from nxforge_modules.consumption_monitor.tables import endpoint, reading
 from sqlalchemy import func, select
 
-from consumption_monitor import cli, exports
-from consumption_monitor.billing import billing_by_client, billing_by_endpoint
-from consumption_monitor.tables import endpoint, reading
 from nxforge.collector.runner import Collector
 from nxforge.db.schema import events
 from nxforge.environment import Environment

@@ -11,13 +11,13 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from nxforge_modules.consumption_monitor import collect, status
+from nxforge_modules.consumption_monitor.corrections import record_correction
+from nxforge_modules.consumption_monitor.readings import RawReading
+from nxforge_modules.consumption_monitor.store import store_batch, store_reading
+from nxforge_modules.consumption_monitor.tables import endpoint, reading, reading_hourly
 from sqlalchemy import Engine, create_engine, func, select
 
-from consumption_monitor import collect, status
-from consumption_monitor.corrections import record_correction
-from consumption_monitor.readings import RawReading
-from consumption_monitor.store import store_batch, store_reading
-from consumption_monitor.tables import endpoint, reading, reading_hourly
 from nxforge.collector.runner import Collector
 from nxforge.metrics import REGISTRY
 from nxforge.simulator import SimClock, Simulator

@@ -7,15 +7,15 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from nxforge_modules.consumption_monitor.config import load_endpoints
+from nxforge_modules.consumption_monitor.readings import RawReading
+from nxforge_modules.consumption_monitor.spool import Spool
+from nxforge_modules.consumption_monitor.store import store_reading
+from nxforge_modules.consumption_monitor.sync import sync_endpoints
+from nxforge_modules.consumption_monitor.tables import client_assignment, endpoint, reading
 from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import OperationalError
 
-from consumption_monitor.config import load_endpoints
-from consumption_monitor.readings import RawReading
-from consumption_monitor.spool import Spool
-from consumption_monitor.store import store_reading
-from consumption_monitor.sync import sync_endpoints
-from consumption_monitor.tables import client_assignment, endpoint, reading
 from nxforge.db.engine import create_db_engine
 from tests.modules.consumption_monitor.conftest import add_endpoint, utc
 from tests.modules.consumption_monitor.test_config import GOOD

@@ -1,14 +1,7 @@
-"""Make the repository's ``modules/`` importable for the module's unit tests."""
+"""The notification fixtures the module's alert tests use (``modules/`` is mounted by the parent conftest)."""
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-MODULES = Path(__file__).resolve().parents[3] / "modules"
-if str(MODULES) not in sys.path:
-    sys.path.insert(0, str(MODULES))
-
-from tests.notifications.conftest import smtp, webhook  # noqa: E402
+from tests.notifications.conftest import smtp, webhook
 
 __all__ = ["smtp", "webhook"]

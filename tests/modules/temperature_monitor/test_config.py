@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from temperature_monitor.config import all_sensors, load_devices
+from nxforge_modules.temperature_monitor.config import all_sensors, load_devices
 
 SETTINGS = {"default_hysteresis": 0.5, "default_min_duration": "1m"}
 

@@ -82,7 +82,8 @@ def platform(nx_env: Environment, sim: Simulator, webhook: WebhookReceiver, smtp
     created = Platform(nx_env, clock=Clock())
     yield created
     created.close()
-    for name in [m for m in sys.modules if m.startswith(("temperature_monitor", "hello_module"))]:
+    loaded = ("nxforge_modules.temperature_monitor", "nxforge_modules.hello")
+    for name in [m for m in sys.modules if m.startswith(loaded)]:
         sys.modules.pop(name)
 
 
@@ -120,8 +121,8 @@ def test_overheating_rack_alerts_once_and_recovers_once(platform: Platform, sim:
     with platform.engine.connect() as conn:
         assert [(r.key, r.state) for r in conn.execute(select(alerts))] == [("r01-inlet", "closed")]
 
-    from temperature_monitor.config import all_sensors, load_devices
-    from temperature_monitor.queries import alert_history, current_state, rack_grid, thresholds, trend
+    from nxforge_modules.temperature_monitor.config import all_sensors, load_devices
+    from nxforge_modules.temperature_monitor.queries import alert_history, current_state, rack_grid, thresholds, trend
 
     sensors = all_sensors(load_devices(platform.env.config_dir / "temperature-monitor", platform.settings_for(
         platform.module("temperature-monitor")))[0])

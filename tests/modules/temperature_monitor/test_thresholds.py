@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from temperature_monitor.config import Rule
-from temperature_monitor.thresholds import SensorState, evaluate
+from nxforge_modules.temperature_monitor.config import Rule
+from nxforge_modules.temperature_monitor.thresholds import SensorState, evaluate
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 RULE = Rule(high_warning=27.0, high_critical=32.0, low_warning=15.0, low_critical=None, hysteresis=1.0,

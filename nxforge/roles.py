@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import cast
+from typing import Literal, cast
 
-from nxforge.module_system.manifest import ALL_ROLES, Role
-
+Role = Literal["viewer", "finance", "ops", "admin"]
+ALL_ROLES: tuple[Role, ...] = ("viewer", "finance", "ops", "admin")
 ROLES: tuple[Role, ...] = ALL_ROLES
 ROLE_DESCRIPTIONS: dict[Role, str] = {
     "viewer": "live status and history",
