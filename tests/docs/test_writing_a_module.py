@@ -31,7 +31,8 @@ def build_from_doc(modules_dir: Path) -> list[str]:
 
 def test_the_walkthrough_module_works(nx_env: Environment) -> None:
     written = build_from_doc(nx_env.modules_dir)
-    assert {"door_counter/manifest.yaml", "door_counter/jobs.py", "door_counter/pages.py"} <= set(written)
+    assert {"door_counter/manifest.yaml", "door_counter/collect.py", "door_counter/queries.py",
+            "door_counter/pages/doors.py"} <= set(written)
     nx_env.core_config_path.write_text(yaml.safe_dump({"timezone": "UTC"}))
     platform = Platform(nx_env)
     try:
@@ -44,7 +45,9 @@ def test_the_walkthrough_module_works(nx_env: Environment) -> None:
         info = platform.module("door-counter")
         assert info.manifest is not None
         assert callable(resolve_handler(nx_env.modules_dir, info.manifest.pages[0].handler))
+        queries = resolve_handler(nx_env.modules_dir, "door_counter.queries:latest_counts")
+        assert queries(platform.engine)["openings"].to_list() == [3]
     finally:
         platform.close()
-        for name in [m for m in sys.modules if m.startswith("door_counter")]:
+        for name in [m for m in sys.modules if m.startswith("nxforge_modules.door_counter")]:
             sys.modules.pop(name)
