@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 def _render_once() -> float:
     from streamlit.testing.v1 import AppTest
 
-    from nxforge.auth.session import SESSION_USER
+    from nxforge.app.session import SESSION_USER
 
     app = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=120)
     app.session_state[SESSION_USER] = "viewer"

@@ -18,7 +18,7 @@ import streamlit as st
 from nxforge.app.boundary import run_guarded
 from nxforge.app.flash import flash
 from nxforge.app.registry import CORE_PAGES, CORE_SECTION
-from nxforge.auth.session import SESSION_USER
+from nxforge.app.session import SESSION_USER
 from nxforge.module_system.loading import resolve_handler
 from nxforge.module_system.manifest import PageSpec
 from nxforge.platform import Platform

@@ -15,7 +15,7 @@ from nxforge.app.context import CorePageContext
 from nxforge.app.flash import show_flashes
 from nxforge.app.navigation import build_pages, every_url_path, plan_navigation, render_entry
 from nxforge.app.resources import get_platform, get_user_store
-from nxforge.auth.session import current_user, logout, render_login
+from nxforge.app.session import current_user, logout, render_login
 from nxforge.auth.users import User, UserStore
 from nxforge.config.errors import ConfigError
 from nxforge.platform import Platform

@@ -1,7 +1,7 @@
-"""Users, roles and login: who may see which page.
+"""Users and their roles: who may see which page.
 
-Users live in ``config/users.yaml`` with bcrypt hashes and one role each; the app keeps the
-logged-in user in its session state and builds the page list from that role.
+Users live in ``config/users.yaml`` with bcrypt hashes and one role each. Signing in to the app
+(Streamlit session state) is the app's business, in ``nxforge/app/session.py``.
 """
 
 from nxforge.auth.passwords import PasswordError, hash_password, verify_password

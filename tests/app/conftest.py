@@ -17,7 +17,7 @@ from sqlalchemy import insert
 from streamlit.testing.v1 import AppTest
 from streamlit.util import calc_hash
 
-from nxforge.auth.session import SESSION_USER
+from nxforge.app.session import SESSION_USER
 from nxforge.auth.users import USERS_FILE, UserStore
 from nxforge.collector.runner import Collector
 from nxforge.db.schema import executions

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 import streamlit as st
 
-from nxforge.auth.session import SESSION_USER
+from nxforge.app.session import SESSION_USER
 from nxforge.environment import Environment
 from tests.app.conftest import APP_FILE, open_page, texts, write_core_config, write_users
 from tests.app.consumption_site import MODULES_DIR, START, seed_consumption

@@ -11,7 +11,7 @@ import streamlit as st
 from sqlalchemy import select
 from streamlit.testing.v1 import AppTest
 
-from nxforge.auth.session import SESSION_USER
+from nxforge.app.session import SESSION_USER
 from nxforge.db.schema import audit_log
 from nxforge.environment import Environment
 from nxforge.platform import Platform

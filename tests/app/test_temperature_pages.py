@@ -11,7 +11,7 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from nxforge.app.navigation import plan_navigation
-from nxforge.auth.session import SESSION_USER
+from nxforge.app.session import SESSION_USER
 from nxforge.environment import Environment
 from nxforge.platform import Platform
 from tests.app.conftest import APP_FILE, open_page, write_core_config, write_users
