@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urljoin
 
 import httpx
@@ -12,9 +12,8 @@ from .config import FormAuth, LoggedInCheck, TokenAuth
 from .context import RunContext
 from .document import Document, find_json
 from .errors import ScrapeFailure
-
-if TYPE_CHECKING:
-    from .http_engine import HttpEngine
+from .http_client import HttpClients
+from .http_status import raise_for_status
 
 log = logging.getLogger(__name__)
 
@@ -112,16 +111,14 @@ def token_body(auth: TokenAuth, ctx: RunContext) -> Any:
     return fill(auth.token_body)
 
 
-async def fetch_token(engine: HttpEngine, client: httpx.AsyncClient, ctx: RunContext) -> str:
+async def fetch_token(clients: HttpClients, client: httpx.AsyncClient, ctx: RunContext) -> str:
     """POST the credentials to ``token_url`` and read the token with ``token_path``."""
     auth = ctx.config.auth
     assert isinstance(auth, TokenAuth)
     url = urljoin(ctx.config.url, ctx.secrets.resolve(auth.token_url))
-    response, document = await engine.fetch(client, ctx, "POST", url, json=token_body(auth, ctx))
+    response, document = await clients.fetch(client, ctx, "POST", url, json=token_body(auth, ctx))
     if response.status_code >= 500:
-        from .http_engine import check_status
-
-        check_status(response, ctx, None)
+        raise_for_status(response.status_code, ctx.secrets.redact(str(response.url)), None)
     if response.status_code >= 400:
         raise ScrapeFailure(
             "auth_failed",

@@ -33,7 +33,6 @@ from .config import (
     DigestAuth,
     FormAuth,
     LoggedInCheck,
-    ScrapeConfig,
     Step,
     TokenAuth,
     ValueSpec,
@@ -41,7 +40,9 @@ from .config import (
 from .context import RunContext, Snapshot
 from .document import find_json
 from .errors import ScrapeFailure
-from .http_engine import MAX_BODY_BYTES, HttpEngine, redirect_loop, size_text
+from .http_client import HttpClients
+from .http_status import keeps_session, raise_for_status, redirect_loop
+from .limits import EVIDENCE_PREFIX_CHARS, MAX_BODY_BYTES, MAX_SOURCE_CHARS, size_text
 from .reading import selector_not_found
 from .result import ReadValue
 from .session import SessionStore
@@ -54,8 +55,6 @@ VALUE_WAIT_S = 3.0  # how long a value may take to be filled in by the page's sc
 LOGIN_WAIT_S = 8.0
 POLL_S = 0.05
 SNAPSHOT_S = 1.5  # evidence after a timeout must fit in the engine's grace period
-MAX_SOURCE_CHARS = 200_000
-EVIDENCE_CHARS = 100_000  # what is kept of a page closed for being too big
 #: Control characters and replacement marks: what binary bytes become once a browser decodes them.
 BINARY_CHARS = re.compile("[\x00-\x08\x0e-\x1f\x7f\ufffd]")
 CHROMIUM_MAX_REDIRECTS = 20
@@ -114,7 +113,7 @@ CLEAR_INPUTS_JS = """(secrets) => {
 class BrowserEngine:
     """Runs browser scrapes on the shared browser."""
 
-    def __init__(self, pool: BrowserPool, http: HttpEngine, sessions: SessionStore,
+    def __init__(self, pool: BrowserPool, http: HttpClients, sessions: SessionStore,
                  max_body_bytes: int = MAX_BODY_BYTES, block_resources: bool = True) -> None:
         self.pool = pool
         self.http = http
@@ -126,7 +125,7 @@ class BrowserEngine:
         """Open a context, log in when needed, run the steps, read values; evidence on failure."""
         browser = await self.pool.get()
         config, auth = ctx.config, ctx.config.auth
-        keep = _keeps_session(config)
+        keep = keeps_session(config)
         state = self.sessions.load(ctx.key) if keep else None
         options: dict[str, Any] = {"ignore_https_errors": not config.verify_tls, "viewport": {"width": 1280,
                                                                                            "height": 900}}
@@ -254,7 +253,7 @@ class PageGuard:
         source = ""
         if keep_source:  # a busy renderer may not answer: never wait long for it
             with contextlib.suppress(TimeoutError, PlaywrightError):
-                source = str(await asyncio.wait_for(page.evaluate(SOURCE_JS, EVIDENCE_CHARS), 0.5))
+                source = str(await asyncio.wait_for(page.evaluate(SOURCE_JS, EVIDENCE_PREFIX_CHARS), 0.5))
         self.ctx.snapshot = Snapshot(url=url, source=source + note)
         try:
             # The whole context: closing only the page can wait for the busy renderer until the deadline.
@@ -270,13 +269,6 @@ class PageGuard:
             await self.session.send("Page.stopLoading")
         except PlaywrightError as exc:
             log.debug("stopLoading for %s: %s", self.ctx.key, exc.message.splitlines()[0])
-
-
-def _keeps_session(config: ScrapeConfig) -> bool:
-    auth = config.auth
-    if isinstance(auth, FormAuth):
-        return auth.keep_session and not auth.logout_url
-    return isinstance(auth, TokenAuth)
 
 
 async def goto(page: Page, ctx: RunContext, url: str, step_index: int | None, timeout_s: float | None = None) -> None:
@@ -297,16 +289,7 @@ async def goto(page: Page, ctx: RunContext, url: str, step_index: int | None, ti
     ctx.raise_if_aborted()
     if response is None:
         return
-    status = response.status
-    if status >= 500:
-        raise ScrapeFailure("unreachable", f"{shown} answered HTTP {status} (server error)",
-                            hint="the device is busy or failing; retried automatically", step_index=step_index)
-    if status in (401, 403):
-        raise ScrapeFailure("auth_failed", f"{shown} refused the credentials (HTTP {status})",
-                            hint="check the username and the password secret", step_index=step_index)
-    if status >= 400:
-        raise ScrapeFailure("step_failed", f"{shown} answered HTTP {status}", step_index=step_index,
-                            hint="check the url and the navigate steps")
+    raise_for_status(response.status, shown, step_index)
 
 
 def classify_browser_error(exc: PlaywrightError, url: str, step_index: int | None) -> ScrapeFailure:

@@ -32,7 +32,8 @@ from .context import RunContext, Secrets
 from .document import Document
 from .errors import ScrapeFailure
 from .evidence import write_evidence
-from .http_engine import MAX_BODY_BYTES, HttpEngine
+from .http_engine import HttpEngine
+from .limits import MAX_BODY_BYTES
 from .reading import suggestions_for
 from .result import Evidence, ReadValue, ScrapeResult, StepTiming, Suggestion
 from .session import SessionStore
@@ -91,7 +92,7 @@ class ScrapingEngine:
         self.pool = BrowserPool()
         self.http = HttpEngine(self.sessions, max_connections=self._http_concurrency,
                                max_body_bytes=self._max_body_bytes)
-        self.browser = BrowserEngine(self.pool, self.http, self.sessions, max_body_bytes=self._max_body_bytes)
+        self.browser = BrowserEngine(self.pool, self.http.clients, self.sessions, max_body_bytes=self._max_body_bytes)
 
     def _call(self, coro: Coroutine[Any, Any, T]) -> T:
         if self._closed:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from ..errors import NxForgeError
 from .result import ErrorClass, ScrapeError
 
 
-class ScrapeFailure(Exception):
-    """A scrape went wrong in a way we can classify; carries the user-facing message."""
+class ScrapeFailure(NxForgeError):
+    """A scrape went wrong in a way we can classify; carries the user-facing message and hint."""
 
     def __init__(
         self,
@@ -15,10 +16,8 @@ class ScrapeFailure(Exception):
         hint: str | None = None,
         step_index: int | None = None,
     ) -> None:
-        super().__init__(message)
+        super().__init__(message, hint or "")
         self.error_class: ErrorClass = error_class
-        self.message = message
-        self.hint = hint
         self.step_index = step_index
 
     @property
@@ -27,9 +26,9 @@ class ScrapeFailure(Exception):
         return self.error_class in ("unreachable", "timeout")
 
     def to_error(self) -> ScrapeError:
-        """The serialisable form kept in a ``ScrapeResult``."""
+        """The serialisable form kept in a ``ScrapeResult`` (``hint`` is None when there is none)."""
         return ScrapeError(
-            error_class=self.error_class, message=self.message, hint=self.hint, step_index=self.step_index
+            error_class=self.error_class, message=self.message, hint=self.hint or None, step_index=self.step_index
         )
 
 

@@ -12,12 +12,11 @@ from datetime import datetime
 from pathlib import Path
 
 from .context import Secrets, Snapshot
+from .limits import MAX_SOURCE_CHARS
 from .result import Evidence
 from .session import safe_name
 
 log = logging.getLogger(__name__)
-
-MAX_SOURCE_CHARS = 200_000
 
 
 def write_evidence(evidence_dir: Path, key: str, when: datetime, snapshot: Snapshot, secrets: Secrets) -> Evidence:

@@ -1,31 +1,26 @@
 """The http engine: httpx for pages and JSON APIs, an order of magnitude cheaper than a browser.
 
-One ``AsyncClient`` (and its connection pool) per TLS mode is shared by every scrape; each
-scrape works on a shallow copy of it with its own cookie jar and auth, so cookies never leak
-from one endpoint to another and nothing heavy is built per scrape.
-
-Hostile devices are bounded here: every request runs under a whole-request deadline (httpx's
-timeouts are per read, so a device trickling one byte a second would never trip them), bodies
-are capped at ``max_body_bytes`` (checked against Content-Length first, then while streaming),
-and binary answers are refused with a message instead of being parsed as HTML.
+This file is one scrape's flow: load, log in when needed, follow the navigate steps, read the
+values, log off or keep the session. The requests themselves (shared pools, whole-request
+deadlines, size caps, binary answers) are ``http_client.HttpClients``'s job.
 """
 
 from __future__ import annotations
 
 import asyncio
-import copy
 import logging
-import ssl
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import httpx
 
 from .auth import fetch_token, form_fields, logged_in, login_refused
-from .config import BasicAuth, CookieAuth, DigestAuth, FormAuth, TokenAuth
-from .context import RunContext, Snapshot
+from .config import CookieAuth, FormAuth, TokenAuth
+from .context import RunContext
 from .document import Document
-from .errors import ScrapeFailure
+from .http_client import HttpClients
+from .http_status import keeps_session, raise_for_status
+from .limits import MAX_BODY_BYTES
 from .reading import read_values
 from .result import ReadValue
 from .session import SessionStore
@@ -33,179 +28,40 @@ from .session import SessionStore
 log = logging.getLogger(__name__)
 
 
-MAX_BODY_BYTES = 5 * 1024 * 1024
-MAX_REDIRECTS = 5
-USER_AGENT = "NxForge/0.1 (meter reader)"
-EVIDENCE_PREFIX_CHARS = 100_000  # how much of an oversized page the evidence keeps
-BINARY_TYPES = ("image/", "audio/", "video/", "font/", "application/octet-stream", "application/zip",
-                "application/gzip", "application/x-gzip", "application/pdf", "application/x-tar")
-
-
 class HttpEngine:
-    """Runs http-engine scrapes; owns the shared clients and their connection pools."""
+    """Runs http-engine scrapes on the shared clients."""
 
     def __init__(self, sessions: SessionStore, max_connections: int = 64,
                  max_body_bytes: int = MAX_BODY_BYTES) -> None:
         self.sessions = sessions
-        self.max_body_bytes = max_body_bytes
-        limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
-        self._clients = {
-            verify: httpx.AsyncClient(
-                transport=httpx.AsyncHTTPTransport(verify=ssl.create_default_context() if verify else False,
-                                                   limits=limits),
-                follow_redirects=True,
-                max_redirects=MAX_REDIRECTS,
-                headers={"User-Agent": USER_AGENT},
-                trust_env=False,
-            )
-            for verify in (True, False)
-        }
+        self.clients = HttpClients(max_connections=max_connections, max_body_bytes=max_body_bytes)
 
     async def aclose(self) -> None:
         """Close the pooled connections."""
-        for client in self._clients.values():
-            await client.aclose()
-
-    def client(self, ctx: RunContext, cookies: list[dict[str, Any]] | None = None) -> httpx.AsyncClient:
-        """A per-scrape view of the shared client: own cookie jar and auth, shared pool."""
-        auth: httpx.Auth | None = None
-        cfg_auth = ctx.config.auth
-        if isinstance(cfg_auth, BasicAuth | DigestAuth):
-            username = ctx.secrets.resolve(cfg_auth.username)
-            password = ctx.secrets.resolve_secret(cfg_auth.password)
-            auth = httpx.BasicAuth(username, password) if isinstance(cfg_auth, BasicAuth) else httpx.DigestAuth(
-                username, password
-            )
-        # A shallow copy shares the transport, headers and settings (none of which a scrape
-        # changes) and is ~6x cheaper than building an AsyncClient per scrape.
-        client = copy.copy(self._clients[ctx.config.verify_tls])
-        client.cookies = httpx.Cookies()
-        if auth is not None:  # the shared client has none
-            client.auth = auth
-        for cookie in cookies or []:
-            client.cookies.set(cookie["name"], cookie["value"], domain=cookie.get("domain", ""),
-                               path=cookie.get("path", "/"))
-        return client
-
-    def scoped_client(self, ctx: RunContext, cookies: list[dict[str, Any]] | None = None) -> _Scope:
-        """``async with`` form of ``client`` that leaves the shared pool open."""
-        return _Scope(self.client(ctx, cookies))
-
-    async def fetch(
-        self,
-        client: httpx.AsyncClient,
-        ctx: RunContext,
-        method: str,
-        url: str,
-        *,
-        step_index: int | None = None,
-        timeout_s: float | None = None,
-        **kwargs: Any,
-    ) -> tuple[httpx.Response, Document]:
-        """One request, bounded in time (whole request) and size; trouble becomes a classified failure."""
-        shown = ctx.secrets.redact(url)
-        ctx.check_deadline(f"before {method} {shown}")
-        budget = ctx.remaining(timeout_s)
-        ctx.snapshot = Snapshot(url=url, source=f"<!-- no response yet from {method} {url} -->")
-        body = bytearray()
-        response: httpx.Response | None = None
-        try:
-            async with asyncio.timeout(budget):
-                async with client.stream(method, url, timeout=budget, **kwargs) as response:
-                    self._check_declaredsize_text(response, ctx, shown, step_index)
-                    async for chunk in response.aiter_bytes():
-                        body += chunk
-                        if len(body) > self.max_body_bytes:
-                            raise self._too_big(response, ctx, body, shown, step_index)
-        except TimeoutError:
-            raise self._deadline_failure(response, ctx, body, shown, budget, step_index) from None
-        except httpx.HTTPError as exc:
-            raise classify_http_error(exc, shown, step_index) from None
-        content_type = response.headers.get("content-type", "")
-        if response.status_code < 400 and looks_binary(content_type, body):
-            raise self._binary(response, ctx, body, shown, step_index)
-        text = body.decode(response.encoding or "utf-8", errors="replace")
-        document = Document(str(response.url), text, content_type)
-        ctx.snapshot = Snapshot(url=document.url, source=text)
-        if log.isEnabledFor(logging.DEBUG):
-            log.debug("%s %s -> %s (%d bytes)", method, ctx.secrets.redact(str(response.url)), response.status_code,
-                      len(body))
-        return response, document
-
-    def _check_declaredsize_text(self, response: httpx.Response, ctx: RunContext, shown: str,
-                             step_index: int | None) -> None:
-        declared = response.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > self.max_body_bytes:
-            ctx.snapshot = Snapshot(url=str(response.url), source=(
-                f"<!-- NxForge did not read this page: it declares {int(declared)} bytes "
-                f"(Content-Length), more than the {self.max_body_bytes} bytes allowed -->"))
-            raise ScrapeFailure(
-                "step_failed",
-                f"{shown} announced a {size_text(int(declared))} page; NxForge reads at most "
-                f"{size_text(self.max_body_bytes)} and did not download it",
-                hint="a meter's status page is a few kB: check that the url points at it (not a log, "
-                "export or firmware file)", step_index=step_index)
-
-    def _too_big(self, response: httpx.Response, ctx: RunContext, body: bytearray, shown: str,
-                 step_index: int | None) -> ScrapeFailure:
-        prefix = bytes(body[:EVIDENCE_PREFIX_CHARS]).decode(response.encoding or "utf-8", errors="replace")
-        ctx.snapshot = Snapshot(url=str(response.url), source=(
-            f"{prefix}\n<!-- truncated by NxForge: the device kept sending past {self.max_body_bytes} bytes -->"))
-        declared = response.headers.get("content-length")
-        how = "with no Content-Length" if declared is None else f"although it declared {declared} bytes"
-        return ScrapeFailure(
-            "step_failed",
-            f"{shown} sent more than {size_text(self.max_body_bytes)} ({how}); NxForge stopped reading",
-            hint="a meter's status page is a few kB: check the url, or the device is streaming garbage "
-            "(restart it)", step_index=step_index)
-
-    def _deadline_failure(self, response: httpx.Response | None, ctx: RunContext, body: bytearray, shown: str,
-                          budget: float, step_index: int | None) -> ScrapeFailure:
-        if response is None:
-            what = "it accepted the connection but sent no complete response headers"
-        else:
-            what = f"it answered HTTP {response.status_code} but sent only {len(body)} bytes of the body"
-            ctx.snapshot = Snapshot(url=str(response.url), source=(
-                bytes(body[:EVIDENCE_PREFIX_CHARS]).decode(response.encoding or "utf-8", errors="replace")
-                + "\n<!-- incomplete: the device stopped or trickled; NxForge gave up at the deadline -->"))
-        return ScrapeFailure(
-            "timeout", f"{shown} did not finish answering within {budget:.1f}s ({what})",
-            hint="the device is hung or trickling its answer; raise timeout_s only if it is always this slow",
-            step_index=step_index)
-
-    def _binary(self, response: httpx.Response, ctx: RunContext, body: bytearray, shown: str,
-                step_index: int | None) -> ScrapeFailure:
-        content_type = response.headers.get("content-type") or "no Content-Type"
-        ctx.snapshot = Snapshot(url=str(response.url), source=(
-            f"<!-- binary response not kept: {len(body)} bytes of {content_type}, "
-            f"starting {bytes(body[:16]).hex(' ')} -->"))
-        return ScrapeFailure(
-            "selector_not_found",
-            f"{shown} answered binary content ({content_type}, {size_text(len(body))}), not an HTML page or JSON: "
-            "no value can be read from it",
-            hint="check the url (a download, image or firmware link?) and that the device is the one the "
-            "config is written for", step_index=step_index)
+        await self.clients.aclose()
 
     async def run(self, ctx: RunContext) -> dict[str, ReadValue]:
         """Load, log in when needed, navigate, read values; keeps the session for next time."""
         config, auth = ctx.config, ctx.config.auth
-        state = self.sessions.load(ctx.key) if _keeps_session(ctx) else None
-        async with self.scoped_client(ctx, (state or {}).get("cookies")) as client:
+        keep = keeps_session(config)
+        fetch = self.clients.fetch
+        state = self.sessions.load(ctx.key) if keep else None
+        async with self.clients.scoped_client(ctx, (state or {}).get("cookies")) as client:
             headers: dict[str, str] = {}
             token: str | None = None
             if isinstance(auth, CookieAuth):
                 host = urlsplit(config.url).hostname or ""
                 client.cookies.set(auth.cookie_name, ctx.secrets.resolve_secret(auth.cookie_value), domain=host)
             if isinstance(auth, TokenAuth):
-                token = (state or {}).get("token") or await fetch_token(self, client, ctx)
+                token = (state or {}).get("token") or await fetch_token(self.clients, client, ctx)
                 ctx.secrets.add(token)
                 headers[auth.header] = auth.prefix + token
-            response, document = await self.fetch(client, ctx, "GET", config.url, headers=headers)
+            response, document = await fetch(client, ctx, "GET", config.url, headers=headers)
             if isinstance(auth, TokenAuth) and response.status_code == 401 and state and state.get("token"):
-                token = await fetch_token(self, client, ctx)  # the kept token expired
+                token = await fetch_token(self.clients, client, ctx)  # the kept token expired
                 ctx.secrets.add(token)
                 headers[auth.header] = auth.prefix + token
-                response, document = await self.fetch(client, ctx, "GET", config.url, headers=headers)
+                response, document = await fetch(client, ctx, "GET", config.url, headers=headers)
             check_status(response, ctx, None)
             ctx.mark("first load")
             landing: str | None = None
@@ -216,7 +72,7 @@ class HttpEngine:
                     ctx.mark("login")
                 for index, step in enumerate(config.steps):
                     target = urljoin(document.url, ctx.secrets.resolve(getattr(step, "url", "")))
-                    response, document = await self.fetch(
+                    response, document = await fetch(
                         client, ctx, "GET", target, headers=headers, step_index=index, timeout_s=step.timeout_s
                     )
                     check_status(response, ctx, index)
@@ -226,7 +82,7 @@ class HttpEngine:
             finally:
                 if isinstance(auth, FormAuth) and auth.logout_url and landing:
                     await self._logout(client, ctx, urljoin(landing, auth.logout_url))
-            if _keeps_session(ctx):
+            if keep:
                 self.sessions.save(ctx.key, _cookie_list(client), token, ctx.secrets.values)
             return values
 
@@ -237,14 +93,14 @@ class HttpEngine:
         if auth.login_url:
             login_url = urljoin(ctx.config.url, auth.login_url)
             if page.url.split("?")[0] != login_url.split("?")[0]:
-                _, page = await self.fetch(client, ctx, "GET", login_url)
+                _, page = await self.clients.fetch(client, ctx, "GET", login_url)
         username = ctx.secrets.resolve(auth.username)
         password = ctx.secrets.resolve_secret(auth.password)
         method, action, fields = form_fields(page, auth, username, password, ctx)
         if method == "GET":
-            response, document = await self.fetch(client, ctx, "GET", action, params=fields)
+            response, document = await self.clients.fetch(client, ctx, "GET", action, params=fields)
         else:
-            response, document = await self.fetch(client, ctx, "POST", action, data=fields)
+            response, document = await self.clients.fetch(client, ctx, "POST", action, data=fields)
         if response.status_code >= 500:
             check_status(response, ctx, None)
         if not logged_in(document, auth):
@@ -266,26 +122,6 @@ class HttpEngine:
             log.info("log-off from %s failed: %s", ctx.key, ctx.secrets.redact(str(exc)))
 
 
-class _Scope:
-    """Async context for a per-scrape client that must not close the shared transport."""
-
-    def __init__(self, client: httpx.AsyncClient) -> None:
-        self.client = client
-
-    async def __aenter__(self) -> httpx.AsyncClient:
-        return self.client
-
-    async def __aexit__(self, *exc: object) -> None:
-        self.client.cookies.clear()
-
-
-def _keeps_session(ctx: RunContext) -> bool:
-    auth = ctx.config.auth
-    if isinstance(auth, FormAuth):
-        return auth.keep_session and not auth.logout_url
-    return isinstance(auth, TokenAuth)
-
-
 def _cookie_list(client: httpx.AsyncClient) -> list[dict[str, Any]]:
     return [
         {"name": c.name, "value": c.value or "", "domain": c.domain, "path": c.path or "/",
@@ -296,65 +132,6 @@ def _cookie_list(client: httpx.AsyncClient) -> list[dict[str, Any]]:
 
 
 def check_status(response: httpx.Response, ctx: RunContext, step_index: int | None) -> None:
-    """Turn an HTTP error status into the failure class an operator expects."""
-    status = response.status_code
-    if status < 400:
-        return
-    url = ctx.secrets.redact(str(response.url))
-    if status >= 500:
-        raise ScrapeFailure("unreachable", f"{url} answered HTTP {status} (server error)",
-                            hint="the device is busy or failing; retried automatically", step_index=step_index)
-    if status in (401, 403):
-        raise ScrapeFailure("auth_failed", f"{url} refused the credentials (HTTP {status})",
-                            hint="check the username and the password secret", step_index=step_index)
-    raise ScrapeFailure(
-        "step_failed",
-        f"{url} answered HTTP {status}",
-        hint="check the url and the navigate steps",
-        step_index=step_index,
-    )
-
-
-def classify_http_error(exc: httpx.HTTPError, url: str, step_index: int | None) -> ScrapeFailure:
-    """Map an httpx exception to one error class with a message that says what happened."""
-    text = str(exc) or type(exc).__name__
-    if isinstance(exc, httpx.TimeoutException):
-        return ScrapeFailure("timeout", f"{url} did not answer in time ({type(exc).__name__})",
-                             hint="the device is slow or unreachable; raise timeout_s if it is always slow")
-    if "CERTIFICATE" in text.upper() or "SSL" in text.upper() or isinstance(exc.__cause__, ssl.SSLError):
-        return ScrapeFailure("tls", f"TLS failed for {url}: {text}",
-                             hint="self-signed certificate? set verify_tls: false for this endpoint")
-    if isinstance(exc, httpx.TooManyRedirects):
-        try:
-            last: str | None = str(exc.request.url)
-        except RuntimeError:
-            last = None
-        return redirect_loop(url, f"more than {MAX_REDIRECTS} times", last, step_index)
-    if isinstance(exc, httpx.TransportError):
-        return ScrapeFailure("unreachable", f"could not read {url}: {text}",
-                             hint="is the device on, and the address and port right?")
-    return ScrapeFailure("step_failed", f"request to {url} failed: {text}", step_index=step_index)
-
-
-def redirect_loop(url: str, how_many: str, last: str | None, step_index: int | None) -> ScrapeFailure:
-    """The failure for a redirect loop, the same from both engines."""
-    where = f" (the last hop went to {last})" if last else ""
-    return ScrapeFailure(
-        "step_failed", f"{url} redirected {how_many}{where}: a redirect loop, so the page was never reached",
-        hint="open the url in a browser: a wrong scheme or path, a login that keeps sending you back, "
-        "or cookies the device refuses are the usual causes", step_index=step_index)
-
-
-def looks_binary(content_type: str, body: bytes | bytearray) -> bool:
-    """True for a binary body: a binary media type, or NUL bytes (never in HTML, JSON or text)."""
-    kind, _, params = content_type.lower().partition(";")
-    if kind.strip().startswith(BINARY_TYPES):
-        return True
-    if "utf-16" in params or "utf-32" in params:
-        return False  # NUL bytes are normal there
-    return b"\x00" in body[:8192]
-
-
-def size_text(count: int) -> str:
-    """A byte count for messages."""
-    return f"{count / (1024 * 1024):.1f} MB" if count >= 1024 * 1024 else f"{count} bytes"
+    """Raise the failure an HTTP error status means (see ``http_status``)."""
+    if response.status_code >= 400:
+        raise_for_status(response.status_code, ctx.secrets.redact(str(response.url)), step_index)
