@@ -20,7 +20,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
-from nxforge.sdk import UnknownPresetError, is_reference, list_presets, load_preset
+from nxforge.sdk import ConfigError, UnknownPresetError, is_reference, list_presets, load_preset, load_yaml
 
 from ..config import SECRET_FIELDS
 from ..readings import ENERGY_VALUE
@@ -117,7 +117,7 @@ class YamlDocument:
     @classmethod
     def load(cls, path: Path, text: str | None = None) -> YamlDocument:
         """Parse ``path`` (or ``text``); raises DraftError when it is not YAML."""
-        source = path.read_text(encoding="utf-8") if text is None else text
+        source = _checked(path, path.read_bytes() if text is None else text)
         chosen = INDENT_CANDIDATES[0]
         for candidate in INDENT_CANDIDATES:
             try:
@@ -191,8 +191,20 @@ def _draft_error(prefix: str, exc: YAMLError) -> DraftError:
     return DraftError(f"{prefix}: {problem}", line)
 
 
+def _checked(path: Path, text: str | bytes) -> str:
+    """The text once the core's safe loader accepts it (ruamel alone expands alias bombs, lets a second key win)."""
+    try:
+        load_yaml(path, text)
+    except ConfigError as exc:
+        first = exc.problems[0]
+        field = f"{first.field}: " if first.field else ""
+        raise DraftError(f"{path.name}: {field}{first.message}", first.line) from None
+    return text.decode("utf-8-sig") if isinstance(text, bytes) else text
+
+
 def parse_snippet(text: str, endpoint_id: str) -> CommentedMap:
     """The YAML editor's text as an endpoint mapping; raises DraftError saying what is wrong and where."""
+    _checked(Path("YAML"), text)
     try:
         item = _yaml().load(text)
     except YAMLError as exc:
