@@ -13,7 +13,7 @@ from .context import RunContext
 from .document import Document, find_json
 from .errors import ScrapeFailure
 from .http_client import HttpClients
-from .http_status import raise_for_status
+from .http_status import CREDENTIALS_HINT, raise_for_status
 
 log = logging.getLogger(__name__)
 
@@ -124,7 +124,7 @@ async def fetch_token(clients: HttpClients, client: httpx.AsyncClient, ctx: RunC
             "auth_failed",
             f"the token request to {ctx.secrets.redact(url)} was refused (HTTP {response.status_code}): "
             f"{ctx.secrets.redact(document.text[:200])}",
-            hint="check the username and the password secret",
+            hint=CREDENTIALS_HINT,
         )
     try:
         found, token = find_json(document.json(), auth.token_path)

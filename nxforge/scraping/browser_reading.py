@@ -22,6 +22,7 @@ from .config import ValueSpec
 from .context import RunContext
 from .document import find_json
 from .errors import ScrapeFailure
+from .http_status import BINARY_HINT
 from .limits import MAX_SOURCE_CHARS
 from .reading import selector_not_found
 from .result import ReadValue
@@ -99,8 +100,7 @@ async def _read_element(frame: Frame, name: str, spec: ValueSpec, ctx: RunContex
             "selector_not_found",
             f"{ctx.secrets.redact(frame.url)} shows binary content (the browser replaced undecodable bytes): "
             "no value can be read from it",
-            hint="check the url (a download, image or firmware link?) and that the device is the one the "
-            "config is written for")
+            hint=BINARY_HINT)
     raise selector_not_found(name, spec, frame.url, lambda: suggest_html(html, 3))
 
 

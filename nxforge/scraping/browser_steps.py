@@ -18,7 +18,7 @@ from playwright.async_api import TimeoutError as PlaywrightTimeout
 from .config import Step
 from .context import RunContext
 from .errors import ScrapeFailure
-from .http_status import raise_for_status, redirect_loop
+from .http_status import BINARY_HINT, TLS_HINT, UNREACHABLE_HINT, raise_for_status, redirect_loop
 
 POLL_S = 0.05  # how often a page is asked again while waiting for a login or a value
 CHROMIUM_MAX_REDIRECTS = 20
@@ -54,16 +54,15 @@ def classify_browser_error(exc: PlaywrightError, url: str, step_index: int | Non
         return ScrapeFailure(
             "selector_not_found",
             f"{url} answered a file download (binary content), not a page: no value can be read from it",
-            hint="check the url (a download, image or firmware link?) and that the device is the one the "
-            "config is written for", step_index=step_index)
+            hint=BINARY_HINT, step_index=step_index)
     if "ERR_CERT" in first or "ERR_SSL" in first:
         return ScrapeFailure("tls", f"TLS failed for {url}: {first}",
-                             hint="self-signed certificate? set verify_tls: false for this endpoint")
+                             hint=TLS_HINT)
     if "ERR_TIMED_OUT" in first:
         return ScrapeFailure("timeout", f"{url} did not answer in time: {first}")
     if "net::ERR_" in first:
         return ScrapeFailure("unreachable", f"could not load {url}: {first}",
-                             hint="is the device on, and the address and port right?")
+                             hint=UNREACHABLE_HINT)
     return ScrapeFailure("step_failed", f"loading {url} failed: {first}", step_index=step_index)
 
 

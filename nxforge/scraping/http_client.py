@@ -24,7 +24,7 @@ from .config import BasicAuth, DigestAuth
 from .context import RunContext, Snapshot
 from .document import Document
 from .errors import ScrapeFailure
-from .http_status import redirect_loop
+from .http_status import BINARY_HINT, TLS_HINT, UNREACHABLE_HINT, redirect_loop
 from .limits import EVIDENCE_PREFIX_CHARS, MAX_BODY_BYTES, size_text
 
 log = logging.getLogger(__name__)
@@ -175,8 +175,7 @@ class HttpClients:
             "selector_not_found",
             f"{shown} answered binary content ({content_type}, {size_text(len(body))}), not an HTML page or JSON: "
             "no value can be read from it",
-            hint="check the url (a download, image or firmware link?) and that the device is the one the "
-            "config is written for", step_index=step_index)
+            hint=BINARY_HINT, step_index=step_index)
 
 
 class _Scope:
@@ -200,7 +199,7 @@ def classify_http_error(exc: httpx.HTTPError, url: str, step_index: int | None) 
                              hint="the device is slow or unreachable; raise timeout_s if it is always slow")
     if "CERTIFICATE" in text.upper() or "SSL" in text.upper() or isinstance(exc.__cause__, ssl.SSLError):
         return ScrapeFailure("tls", f"TLS failed for {url}: {text}",
-                             hint="self-signed certificate? set verify_tls: false for this endpoint")
+                             hint=TLS_HINT)
     if isinstance(exc, httpx.TooManyRedirects):
         try:
             last: str | None = str(exc.request.url)
@@ -209,7 +208,7 @@ def classify_http_error(exc: httpx.HTTPError, url: str, step_index: int | None) 
         return redirect_loop(url, f"more than {MAX_REDIRECTS} times", last, step_index)
     if isinstance(exc, httpx.TransportError):
         return ScrapeFailure("unreachable", f"could not read {url}: {text}",
-                             hint="is the device on, and the address and port right?")
+                             hint=UNREACHABLE_HINT)
     return ScrapeFailure("step_failed", f"request to {url} failed: {text}", step_index=step_index)
 
 

@@ -1,14 +1,21 @@
 """What an HTTP answer means for a scrape, written once for both engines.
 
 The browser and the http engine see the same devices answer the same statuses; an operator
-must read the same error class and hint whichever engine met them. Also here: the redirect
-loop message and which auth keeps its session between scrapes (both engines load and save it).
+must read the same error class and hint whichever engine met them. Also here: the hints for
+TLS, unreachable and binary answers, the redirect loop message, and which auth keeps its
+session between scrapes (both engines load and save it).
 """
 
 from __future__ import annotations
 
 from .config import FormAuth, ScrapeConfig, TokenAuth
 from .errors import ScrapeFailure
+
+CREDENTIALS_HINT = "check the username and the password secret"
+TLS_HINT = "self-signed certificate? set verify_tls: false for this endpoint"
+UNREACHABLE_HINT = "is the device on, and the address and port right?"
+BINARY_HINT = ("check the url (a download, image or firmware link?) and that the device is the one the config is "
+               "written for")
 
 
 def raise_for_status(status: int, url: str, step_index: int | None) -> None:
@@ -20,7 +27,7 @@ def raise_for_status(status: int, url: str, step_index: int | None) -> None:
                             hint="the device is busy or failing; retried automatically", step_index=step_index)
     if status in (401, 403):
         raise ScrapeFailure("auth_failed", f"{url} refused the credentials (HTTP {status})",
-                            hint="check the username and the password secret", step_index=step_index)
+                            hint=CREDENTIALS_HINT, step_index=step_index)
     raise ScrapeFailure("step_failed", f"{url} answered HTTP {status}",
                         hint="check the url and the navigate steps", step_index=step_index)
 
