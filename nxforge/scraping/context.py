@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..log_redaction import remember_secrets
 from ..secrets import REFERENCE, MissingSecretError, SecretStore, redact
 from .config import ScrapeConfig
 from .errors import ConfigFailure, ScrapeFailure
@@ -56,7 +57,9 @@ class Secrets:
         """Remember one value (and the encodings it may appear in) for redaction."""
         if len(value) < 3:
             return  # scrubbing one or two characters would shred every message
-        self.values.update(_variants(value))
+        variants = set(_variants(value))
+        self.values.update(variants)
+        remember_secrets(variants)  # libraries' log lines (httpx prints URLs) are scrubbed too
 
     def redact(self, text: str) -> str:
         """``text`` with every known secret replaced by ``***``."""
