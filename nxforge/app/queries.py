@@ -220,7 +220,7 @@ MODULE_SCHEMA: dict[str, Any] = {
 
 def module_overview(platform: Platform) -> pl.DataFrame:
     """Every module on disk with its status (enabled, disabled, broken, failed) and what it brings."""
-    from nxforge.module_system.lifecycle import list_modules
+    from nxforge.module_admin.lifecycle import list_modules
 
     manifests = {info.name: info.manifest for info in platform.modules if info.manifest is not None}
     rows = []

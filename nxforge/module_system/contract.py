@@ -35,8 +35,15 @@ NoticeKind = Literal["success", "info", "warning", "error"]
 HOOKS: dict[str, str] = {
     "demo": "fn(ctx: ModuleContext, simulator: nxforge.simulator.Simulator) -> None: called by `nxforge demo` "
     "after the simulator starts; writes the module's demo configuration (unless it exists) pointing at it.",
+    "config-rules": "fn(*, config_dir: Path, settings: dict[str, Any]) -> list[ConfigProblem]: called by "
+    "`nxforge config check` for an enabled module, with no database; returns what the module's jobs would "
+    "refuse across its whole YAML folder (duplicate ids across files, names referenced but not declared), "
+    "each problem with file:line.",
 }
-"""Hooks a manifest may name under ``hooks:``; the core calls them by name with these arguments."""
+"""Hooks a manifest may name under ``hooks:``; the core calls them by name with these arguments.
+
+``Manifest.hooks`` accepts exactly these names (a test keeps the two lists equal).
+"""
 
 
 class ScrapingProvider(Protocol):

@@ -172,7 +172,7 @@ class Manifest(Strict):
         default_factory=dict,
         description="extra `nxforge NAME` commands: name -> package.module:function(ctx, argv) -> exit status",
     )
-    hooks: dict[Literal["demo"], str] = Field(
+    hooks: dict[Literal["demo", "config-rules"], str] = Field(
         default_factory=dict,
         description="functions the core calls at set moments; see nxforge/module_system/contract.py HOOKS",
     )
@@ -205,6 +205,10 @@ class Manifest(Strict):
     def defaults(self) -> dict[str, Any]:
         """Every setting's default value."""
         return {key: spec.default for key, spec in self.settings.items()}
+
+    def settings_with(self, overrides: dict[str, Any] | None) -> dict[str, Any]:
+        """The module's settings: defaults overlaid with ``modules.settings.<name>`` from nxforge.yaml."""
+        return {**self.defaults(), **(overrides or {})}
 
 
 def manifest_json_schema() -> dict[str, Any]:

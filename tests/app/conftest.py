@@ -102,7 +102,7 @@ def site(nx_env: Environment, monkeypatch: pytest.MonkeyPatch) -> Iterator[Site]
     write_users(nx_env)
     platform = Platform(nx_env)
     try:
-        from nxforge.module_system.lifecycle import enable_module
+        from nxforge.module_admin.lifecycle import enable_module
 
         enable_module(platform, "hello-module", "test")
         Collector(platform, module="hello-module", job="greet").run_due(trigger="manual")

@@ -8,7 +8,7 @@ from pathlib import Path
 from sqlalchemy import insert
 
 from nxforge.environment import Environment
-from nxforge.module_system.lifecycle import enable_module
+from nxforge.module_admin.lifecycle import enable_module
 from nxforge.module_system.loading import mount_modules
 from nxforge.platform import Platform
 

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from nxforge.environment import Environment
-from nxforge.module_system.lifecycle import enable_module
+from nxforge.module_admin.lifecycle import enable_module
 from nxforge.module_system.loading import mount_modules
 from nxforge.platform import Platform
 from nxforge.simulator import DeviceSpec, SimClock, Simulator

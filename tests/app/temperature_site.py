@@ -11,7 +11,7 @@ import yaml
 from nxforge.collector.runner import Collector
 from nxforge.db.types import utcnow
 from nxforge.environment import Environment
-from nxforge.module_system.lifecycle import enable_module
+from nxforge.module_admin.lifecycle import enable_module
 from nxforge.module_system.loading import mount_modules
 from nxforge.platform import Platform
 from nxforge.simulator import DeviceSpec, SimClock, Simulator

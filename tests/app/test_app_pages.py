@@ -224,7 +224,7 @@ def test_a_page_raising_shows_an_error_not_a_traceback(site: Site) -> None:
     copy_app_fixture_module(site.env, "raising_module")
     platform = site.platform()
     try:
-        from nxforge.module_system.lifecycle import enable_module
+        from nxforge.module_admin.lifecycle import enable_module
 
         enable_module(platform, "raising-module", "test")
     finally:
@@ -244,7 +244,7 @@ def test_duplicate_url_path_names_the_module_and_keeps_the_app_up(site: Site) ->
     copy_app_fixture_module(site.env, "hello")
     platform = site.platform()
     try:
-        from nxforge.module_system.lifecycle import enable_module
+        from nxforge.module_admin.lifecycle import enable_module
 
         enable_module(platform, "hello", "test")
     finally:

@@ -13,7 +13,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from nxforge.collector.runner import Collector
 from nxforge.environment import Environment
-from nxforge.module_system.lifecycle import enable_module
+from nxforge.module_admin.lifecycle import enable_module
 from nxforge.platform import Platform
 from tests.app.conftest import PASSWORDS, write_core_config, write_users
 from tests.app.streamlit_server import ROOT, StreamlitServer

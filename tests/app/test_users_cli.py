@@ -8,8 +8,8 @@ import io
 import pytest
 from sqlalchemy import select
 
-from nxforge.auth.cli import add_users_parser
 from nxforge.auth.users import USERS_FILE, UserStore
+from nxforge.cli.users import add_users_parser
 from nxforge.db.schema import audit_log
 from nxforge.environment import Environment
 from nxforge.platform import Platform

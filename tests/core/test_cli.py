@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +12,8 @@ import yaml
 
 from nxforge.environment import Environment
 from tests.conftest import copy_fixture_module
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def nxforge(env: Environment, *args: str, extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -104,3 +107,41 @@ def test_config_check_reports_users_file_problems(nx_env: Environment) -> None:
     result = nxforge(nx_env, "config", "check")
     assert result.returncode == 2
     assert f"{nx_env.config_dir / 'users.yaml'}:" in result.stdout
+
+
+ENDPOINT = """\
+  - id: {id}
+    name: Rack {id}
+    client: {client}
+    scrape: {{preset: plain, url: "http://127.0.0.1:8780/d/plain-007/"}}
+"""
+
+
+def test_config_check_asks_enabled_modules_for_their_whole_config_rules(nx_env: Environment) -> None:
+    shutil.copytree(ROOT / "modules" / "consumption_monitor", nx_env.modules_dir / "consumption_monitor",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    folder = nx_env.config_dir / "consumption-monitor"
+    folder.mkdir()
+    (folder / "a.yaml").write_text("clients:\n  - {name: acme}\nendpoints:\n" + ENDPOINT.format(id="r1", client="acme"))
+    (folder / "b.yaml").write_text("endpoints:\n" + ENDPOINT.format(id="r1", client="acme")
+                                   + ENDPOINT.format(id="r2", client="initech"))
+    nx_env.core_config_path.write_text("modules:\n  enabled: [consumption-monitor]\n")
+    result = nxforge(nx_env, "config", "check")
+    assert result.returncode == 2, result.stdout + result.stderr
+    lines = result.stdout.splitlines()
+    duplicate = f"{folder / 'b.yaml'}:2: endpoints.0.id: duplicate endpoint id 'r1': already defined at "
+    assert lines.count(f"{duplicate}{folder / 'a.yaml'}:4") == 1, result.stdout
+    undeclared = f"{folder / 'b.yaml'}:8: endpoints.1.client: client 'initech' is not declared"
+    assert len([line for line in lines if line.startswith(undeclared)]) == 1, result.stdout
+
+    nx_env.core_config_path.write_text("modules:\n  enabled: []\n")
+    disabled = nxforge(nx_env, "config", "check")
+    assert disabled.returncode == 0, disabled.stdout  # each file is valid alone; only an enabled module's rules join
+
+
+def test_config_check_reports_the_notifications_section_with_its_line(nx_env: Environment) -> None:
+    nx_env.core_config_path.write_text("timezone: UTC\nnotifications:\n  rules:\n    - channels: [nowhere]\n")
+    result = nxforge(nx_env, "config", "check")
+    assert result.returncode == 2
+    assert f"{nx_env.core_config_path}:2: notifications: " in result.stdout
+    assert "unknown channel" in result.stdout

@@ -17,7 +17,7 @@ from nxforge.collector.locks import job_lock
 from nxforge.collector.runner import Collector
 from nxforge.db.schema import events, executions
 from nxforge.environment import Environment
-from nxforge.module_system.lifecycle import enable_module
+from nxforge.module_admin.lifecycle import enable_module
 from nxforge.module_system.manifest import Schedule
 from nxforge.platform import Platform
 from tests.conftest import copy_fixture_module

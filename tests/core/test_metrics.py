@@ -13,7 +13,7 @@ from nxforge.cli import main
 from nxforge.collector.jobs import run_job
 from nxforge.environment import Environment
 from nxforge.metrics import serve
-from nxforge.module_system.lifecycle import enable_module
+from nxforge.module_admin.lifecycle import enable_module
 from nxforge.platform import Platform
 from tests.conftest import copy_fixture_module
 from tests.postgres_server import free_port

@@ -14,15 +14,15 @@ from sqlalchemy import inspect, select
 
 from nxforge.db.schema import audit_log, modules_table
 from nxforge.environment import Environment
-from nxforge.module_system.discovery import discover_modules
-from nxforge.module_system.install import install_zip
-from nxforge.module_system.lifecycle import (
+from nxforge.module_admin.install import install_zip
+from nxforge.module_admin.lifecycle import (
     LifecycleError,
     disable_module,
     enable_module,
     list_modules,
     uninstall_module,
 )
+from nxforge.module_system.discovery import discover_modules
 from nxforge.module_system.manifest import Manifest, manifest_json_schema
 from nxforge.platform import Platform
 from tests.conftest import FIXTURES, copy_fixture_module
@@ -209,6 +209,18 @@ def test_install_zip_refuses_bad_archives(
     with pytest.raises(LifecycleError, match=message):
         install_zip(platform, archive, "tester")
     assert sorted(p.name for p in platform.env.modules_dir.iterdir()) == before
+
+
+def test_install_refuses_a_package_named_like_an_importable_one(platform: Platform, tmp_path: Path) -> None:
+    entries = module_entries("openpyxl")
+    manifest = yaml.safe_load(entries["openpyxl/manifest.yaml"])
+    entries["openpyxl/manifest.yaml"] = yaml.safe_dump({**manifest, "name": "openpyxl", "package": "openpyxl"}).encode()
+    archive = tmp_path / "openpyxl.zip"
+    archive.write_bytes(make_zip(entries))
+    with pytest.raises(LifecycleError, match=r"'openpyxl' has the name of an importable package") as caught:
+        install_zip(platform, archive, "tester")
+    assert "site-packages" in str(caught.value) and "rename" in caught.value.hint
+    assert not (platform.env.modules_dir / "openpyxl").exists()
 
 
 def test_install_corrupt_zip(platform: Platform, tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ from sqlalchemy import text
 
 from nxforge.collector.runner import Collector
 from nxforge.environment import Environment
-from nxforge.module_system.lifecycle import enable_module, list_modules
+from nxforge.module_admin.lifecycle import enable_module, list_modules
 from nxforge.module_system.loading import resolve_handler
 from nxforge.platform import Platform
 

@@ -15,7 +15,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from nxforge.environment import Environment
-from nxforge.module_system.lifecycle import enable_module
+from nxforge.module_admin.lifecycle import enable_module
 from nxforge.platform import Platform
 from nxforge.simulator import DeviceSpec, Simulator
 from tests.modules.conftest import MODULES_DIR

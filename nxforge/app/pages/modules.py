@@ -15,10 +15,10 @@ from nxforge.app.flash import flash
 from nxforge.app.formatting import status_badge
 from nxforge.app.settings_form import setting_widget, settings_to_save, validate_settings
 from nxforge.audit import record_audit
+from nxforge.module_admin.install import install_zip
+from nxforge.module_admin.lifecycle import LifecycleError, ModuleStatus, disable_module, enable_module, list_modules
 from nxforge.module_system.discovery import ModuleInfo
 from nxforge.module_system.enabled_file import set_module_settings
-from nxforge.module_system.install import install_zip
-from nxforge.module_system.lifecycle import LifecycleError, ModuleStatus, disable_module, enable_module, list_modules
 from nxforge.platform import UnknownModuleError
 from nxforge.secrets import REFERENCE
 

@@ -29,7 +29,7 @@ from sqlalchemy import func, select
 from nxforge.collector.runner import Collector
 from nxforge.db.schema import events
 from nxforge.environment import Environment
-from nxforge.module_system.lifecycle import enable_module
+from nxforge.module_admin.lifecycle import enable_module
 from nxforge.platform import Platform
 from nxforge.simulator import DeviceSpec, SimClock, Simulator
 from tests.modules.conftest import MODULES_DIR

@@ -15,7 +15,7 @@ from sqlalchemy import inspect, select, text
 
 from nxforge.collector.jobs import run_job
 from nxforge.environment import Environment
-from nxforge.module_system.lifecycle import disable_module, enable_module, uninstall_module
+from nxforge.module_admin.lifecycle import disable_module, enable_module, uninstall_module
 from nxforge.notifications import NotificationService
 from nxforge.notifications.tables import alerts
 from nxforge.platform import Platform

@@ -19,6 +19,7 @@ import nxforge
 from nxforge.audit import record_audit
 from nxforge.db.schema import modules_table
 from nxforge.db.types import utcnow
+from nxforge.errors import NxForgeError
 from nxforge.migrations.runner import MigrationError, migrate_module, rollback_module
 from nxforge.module_system.dependencies import enabled_dependents, find_cycle, missing_for_enable
 from nxforge.module_system.discovery import ModuleInfo
@@ -29,8 +30,8 @@ from nxforge.platform import Platform
 log = logging.getLogger(__name__)
 
 
-class LifecycleError(Exception):
-    """A lifecycle change refused or failed; the message says why and what to do."""
+class LifecycleError(NxForgeError):
+    """A lifecycle change refused or failed; the message says why, the hint what to do where it is not plain."""
 
 
 @dataclass(frozen=True)

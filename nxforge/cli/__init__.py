@@ -1,4 +1,8 @@
-"""The ``nxforge`` command: config check, migrate, modules, collect, sim, and commands modules declare."""
+"""The ``nxforge`` command: config check, migrate, modules, users, collect, sim, demo, schema, module commands.
+
+The CLI is a face: it may use every layer below it. Each command imports what it needs when it
+runs, so ``nxforge --help`` stays fast; ``users`` and ``config check`` live in their own files here.
+"""
 
 from __future__ import annotations
 
@@ -12,8 +16,9 @@ from typing import TYPE_CHECKING
 from sqlalchemy.exc import OperationalError
 
 from nxforge.audit import default_actor
-from nxforge.auth.cli import add_users_parser
+from nxforge.cli.users import add_users_parser
 from nxforge.config.errors import ConfigError
+from nxforge.log_redaction import install_log_redaction
 from nxforge.secrets import MissingSecretError
 
 if TYPE_CHECKING:
@@ -32,6 +37,7 @@ def _setup_logging(verbose: bool) -> None:
         level=logging.DEBUG if verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    install_log_redaction()  # no secret in any line, ours or a library's (httpx prints URLs)
 
 
 def _platform() -> Platform:
@@ -41,7 +47,7 @@ def _platform() -> Platform:
 
 
 def cmd_config_check(_args: argparse.Namespace) -> int:
-    from nxforge.config.check import check_all
+    from nxforge.cli.config_check import check_all
     from nxforge.environment import Environment
 
     checked, problems = check_all(Environment.from_environ())
@@ -62,7 +68,7 @@ def cmd_migrate(_args: argparse.Namespace) -> int:
 
 
 def cmd_modules(args: argparse.Namespace) -> int:
-    from nxforge.module_system import install, lifecycle
+    from nxforge.module_admin import install, lifecycle
 
     platform = _platform()
     actor = default_actor()
@@ -250,7 +256,3 @@ def main(argv: Sequence[str] | None = None) -> int:
 def collector_main(argv: Sequence[str] | None = None) -> int:
     """``python collector.py [--once] ...``."""
     return main(["collect", *(argv if argv is not None else sys.argv[1:])])
-
-
-if __name__ == "__main__":
-    sys.exit(main())

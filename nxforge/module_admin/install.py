@@ -1,7 +1,13 @@
-"""Install a module from a ZIP: everything is checked before a single file is written."""
+"""Install a module from a ZIP: everything is checked before a single file is written.
+
+A module's package may not share its name with an importable package (``openpyxl``): module code
+runs under ``nxforge_modules.<package>``, but a module named like a library would confuse every
+reader and every tool that still finds packages by name, so it is refused with the reason.
+"""
 
 from __future__ import annotations
 
+import importlib.util
 import stat
 import tempfile
 import zipfile
@@ -9,8 +15,8 @@ from pathlib import Path, PurePosixPath
 
 from nxforge.config.errors import ConfigError
 from nxforge.config.loader import load_yaml, validate_loaded
+from nxforge.module_admin.lifecycle import LifecycleError, register_installed
 from nxforge.module_system.discovery import MANIFEST_FILE, ModuleInfo, read_module
-from nxforge.module_system.lifecycle import LifecycleError, register_installed
 from nxforge.module_system.manifest import Manifest
 from nxforge.platform import Platform
 
@@ -41,6 +47,20 @@ def _safe_members(archive: zipfile.ZipFile) -> tuple[str, list[zipfile.ZipInfo]]
     return tops.pop(), members
 
 
+def importable_elsewhere(package: str, modules_dir: Path) -> str | None:
+    """Where ``package`` is already importable from outside ``modules_dir``, or None when it is not."""
+    try:
+        spec = importlib.util.find_spec(package)
+    except (ImportError, ValueError):
+        return None
+    if spec is None:
+        return None
+    places = [spec.origin] if spec.origin and spec.has_location else list(spec.submodule_search_locations or [])
+    root = modules_dir.resolve()
+    outside = [place for place in places if not Path(place).resolve().is_relative_to(root)]
+    return (outside[0] if outside else None) if places else (spec.origin or package)
+
+
 def install_zip(platform: Platform, zip_path: Path, actor: str) -> ModuleInfo:
     """Validate and unpack ``zip_path`` into the modules folder; the module is installed, disabled."""
     try:
@@ -69,6 +89,12 @@ def install_zip(platform: Platform, zip_path: Path, actor: str) -> ModuleInfo:
         clash = [info.name for info in platform.modules if info.name == manifest.name]
         if target.exists() or clash:
             raise LifecycleError(f"a module named {manifest.name!r} ({top}) is already installed; uninstall it first")
+        shadowed = importable_elsewhere(top, platform.env.modules_dir)
+        if shadowed is not None:
+            raise LifecycleError(
+                f"refused: the module's package {top!r} has the name of an importable package ({shadowed})",
+                hint="rename the module's package (its folder and `package:` in the manifest) to a unique name",
+            )
         platform.env.modules_dir.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=platform.env.modules_dir, prefix=".install-") as staging:
             archive.extractall(staging)

@@ -1,0 +1,104 @@
+"""``nxforge config check``: validate every YAML file at once and report every problem with file:line.
+
+Each file is validated against its model (``nxforge.yaml`` with its ``notifications:`` section,
+``users.yaml``, every manifest, every module's config folder), then each enabled module's
+``config-rules`` hook judges its folder as a whole (duplicate ids across files, names referenced
+but not declared), so the check refuses what the collector would refuse.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel
+
+from nxforge.auth.users import USERS_FILE, UsersDocument
+from nxforge.config.errors import ConfigError, ConfigProblem
+from nxforge.config.loader import validate_file
+from nxforge.config.models import CoreConfig
+from nxforge.environment import Environment
+from nxforge.module_system.discovery import MANIFEST_FILE, ModuleInfo, discover_modules
+from nxforge.module_system.loading import HandlerError, resolve_handler
+from nxforge.module_system.manifest import Manifest
+from nxforge.notifications.config import load_notifications_config
+
+CONFIG_RULES_HOOK: Literal["config-rules"] = "config-rules"
+"""The manifest hook that judges a module's whole config folder (see HOOKS in nxforge/module_system/contract.py)."""
+
+
+def _problems_of(path: Path, model: type[BaseModel]) -> list[ConfigProblem]:
+    try:
+        validate_file(path, model)
+    except ConfigError as exc:
+        return exc.problems
+    return []
+
+
+def _core_problems(env: Environment) -> tuple[CoreConfig | None, list[ConfigProblem]]:
+    """``nxforge.yaml``: the core's own fields, then the notifications section its package validates."""
+    path = env.core_config_path
+    problems = _problems_of(path, CoreConfig)
+    try:
+        load_notifications_config(path)
+    except ConfigError as exc:
+        problems += exc.problems
+    return (None if problems else validate_file(path, CoreConfig)), problems
+
+
+def _module_problems(
+    env: Environment, info: ModuleInfo, core: CoreConfig | None
+) -> tuple[list[Path], list[ConfigProblem]]:
+    """One module: its config files against their model, then its whole-folder rules when it is enabled."""
+    manifest = info.manifest
+    manifest_path = info.folder / MANIFEST_FILE
+    if manifest is None or manifest.config is None:
+        return [], []
+    folder = env.config_dir / manifest.config.folder
+    try:
+        model = resolve_handler(env.modules_dir, manifest.config.model)
+    except HandlerError as exc:
+        return [], [ConfigProblem(manifest_path, None, "config.model", str(exc))]
+    checked = sorted(folder.glob("*.yaml")) if folder.is_dir() else []
+    problems = [problem for path in checked for problem in _problems_of(path, model)]
+    hook = manifest.hooks.get(CONFIG_RULES_HOOK)
+    if hook and core is not None and info.name in core.modules.enabled:
+        settings = manifest.settings_with(core.modules.settings.get(info.name))
+        try:
+            problems += resolve_handler(env.modules_dir, hook)(config_dir=folder, settings=settings)
+        except Exception as exc:  # a module's broken rule is reported like any problem, never a crash
+            message = f"{hook} failed: {type(exc).__name__}: {exc}"
+            problems.append(ConfigProblem(manifest_path, None, f"hooks.{CONFIG_RULES_HOOK}", message))
+    return checked, problems
+
+
+def check_all(env: Environment) -> tuple[list[Path], list[ConfigProblem]]:
+    """The files checked and every problem found in them, each reported once."""
+    checked: list[Path] = []
+    problems: list[ConfigProblem] = []
+    core: CoreConfig | None = None
+    if env.core_config_path.exists():
+        checked.append(env.core_config_path)
+        core, found = _core_problems(env)
+        problems += found
+    users_path = env.config_dir / USERS_FILE
+    if users_path.exists():
+        checked.append(users_path)
+        problems += _problems_of(users_path, UsersDocument)
+    enabled = set(core.modules.enabled) if core else set()
+    modules = discover_modules(env.modules_dir)
+    known = {info.name for info in modules}
+    for name in sorted(enabled - known):
+        message = f"module {name!r} is enabled but not installed"
+        problems.append(ConfigProblem(env.core_config_path, None, "modules.enabled", message))
+    for info in modules:
+        manifest_path = info.folder / MANIFEST_FILE
+        checked.append(manifest_path)
+        if info.manifest is None:
+            found = _problems_of(manifest_path, Manifest)
+            problems += found or [ConfigProblem(manifest_path, None, "", info.error or "invalid manifest")]
+            continue
+        files, found = _module_problems(env, info, core)
+        checked += files
+        problems += found
+    return checked, list(dict.fromkeys(problems))
