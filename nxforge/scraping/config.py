@@ -12,7 +12,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
+from .counter_semantics import CounterSemantics
 from .presets import UnknownPresetError, apply_preset, load_preset
+from .protocol_config import ModbusOptions, SnmpCommunityAuth, SnmpOptions, SnmpV3Auth, protocol_problems
 
 
 class _Model(BaseModel):
@@ -107,7 +109,8 @@ class TokenAuth(_Model):
 
 
 Auth = Annotated[
-    NoAuth | BasicAuth | DigestAuth | FormAuth | CookieAuth | TokenAuth, Field(discriminator="type")
+    NoAuth | BasicAuth | DigestAuth | FormAuth | CookieAuth | TokenAuth | SnmpCommunityAuth | SnmpV3Auth,
+    Field(discriminator="type"),
 ]
 
 
@@ -192,6 +195,7 @@ class ValueSpec(_Model):
     attribute: str | None = Field(None, description="read this attribute instead of the text")
     min: float | None = None
     max: float | None = None
+    counter: CounterSemantics | None = Field(None, description="the register's unit, width, wrap and markers")
 
     @field_validator("regex")
     @classmethod
@@ -226,7 +230,7 @@ class ScrapeConfig(_Model):
 
     preset: str | None = None
     url: str
-    engine: Literal["browser", "http"] = "browser"
+    engine: Literal["browser", "http", "snmp", "modbus"] = "browser"
     verify_tls: bool = True
     timeout_s: float = Field(15.0, gt=0, le=600, description="the whole scrape (one attempt)")
     retries: int = Field(2, ge=0, le=10, description="transient failures only")
@@ -234,6 +238,8 @@ class ScrapeConfig(_Model):
     auth: Auth = Field(default_factory=NoAuth)
     steps: list[Step] = Field(default_factory=list)
     values: dict[str, ValueSpec] = Field(min_length=1)
+    snmp: SnmpOptions | None = Field(None, description="engine snmp: get or walk (see protocol_config)")
+    modbus: ModbusOptions | None = Field(None, description="engine modbus: unit id, register decoding")
 
     @model_validator(mode="before")
     @classmethod
@@ -253,8 +259,8 @@ class ScrapeConfig(_Model):
     @field_validator("url")
     @classmethod
     def _absolute(cls, url: str) -> str:
-        if not re.match(r"^https?://[^/\s]+", url):
-            raise ValueError("must be an absolute http:// or https:// URL")
+        if not re.match(r"^(?:https?|snmp|modbus)://[^/\s]+", url):
+            raise ValueError("must be an absolute http:// or https:// URL (snmp:// or modbus:// for those engines)")
         return url
 
     @field_validator("steps")
@@ -268,6 +274,14 @@ class ScrapeConfig(_Model):
                         "(the http engine can only navigate)"
                     )
         return steps
+
+    @model_validator(mode="after")
+    def _protocol(self) -> ScrapeConfig:
+        problem = protocol_problems(self)
+        if problem:
+            raise ValueError(problem)
+        return self
+
 
 def selector_kind(selector: str) -> Literal["jsonpath", "xpath", "css"]:
     """JSONPath for ``$...``, XPath for ``//...``, ``(//...)`` or ``xpath=...``, CSS otherwise."""

@@ -30,13 +30,15 @@ from .browser_engine import BrowserEngine
 from .config import ScrapeConfig
 from .context import RunContext, Secrets
 from .document import Document
-from .errors import ScrapeFailure
+from .errors import ConfigFailure, ScrapeFailure
 from .evidence import write_evidence
 from .http_engine import HttpEngine
 from .limits import MAX_BODY_BYTES
+from .modbus_engine import ModbusReader
 from .reading import suggestions_for
 from .result import Evidence, ReadValue, ScrapeResult, StepTiming, Suggestion
 from .session import SessionStore
+from .snmp_engine import SnmpReader
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +57,7 @@ class ScrapeRequest(BaseModel):
 
 
 class ScrapingEngine:
-    """Reads meters through a browser or plain HTTP with bounded concurrency; thread-safe."""
+    """Reads meters through a browser, plain HTTP, SNMP or Modbus TCP with bounded concurrency; thread-safe."""
 
     def __init__(
         self,
@@ -93,6 +95,8 @@ class ScrapingEngine:
         self.http = HttpEngine(self.sessions, max_connections=self._http_concurrency,
                                max_body_bytes=self._max_body_bytes)
         self.browser = BrowserEngine(self.pool, self.http.clients, self.sessions, max_body_bytes=self._max_body_bytes)
+        self.snmp = SnmpReader()
+        self.modbus = ModbusReader()
 
     def _call(self, coro: Coroutine[Any, Any, T]) -> T:
         if self._closed:
@@ -166,6 +170,8 @@ class ScrapingEngine:
     async def _aclose(self) -> None:
         await self.pool.aclose()
         await self.http.aclose()
+        await self.snmp.aclose()
+        await self.modbus.aclose()
 
     async def _attempt(self, request: ScrapeRequest, secrets: Secrets, suggest_only: bool = False
                        ) -> tuple[RunContext, dict[str, ReadValue] | None, ScrapeFailure | None]:
@@ -179,6 +185,10 @@ class ScrapingEngine:
                 async with asyncio.timeout(config.timeout_s + GRACE_S):
                     if config.engine == "browser":
                         values = await self.browser.run(ctx, suggest_only=suggest_only)
+                    elif config.engine == "snmp":
+                        values = await self.snmp.run(ctx)
+                    elif config.engine == "modbus":
+                        values = await self.modbus.run(ctx)
                     else:
                         values = await self.http.run(ctx)
                 return ctx, values, None
@@ -245,6 +255,9 @@ class ScrapingEngine:
     async def _suggest(self, request: ScrapeRequest) -> list[Suggestion]:
         secrets = Secrets(self.secrets)
         config = request.config
+        if config.engine in ("snmp", "modbus"):
+            raise ConfigFailure(f"Suggest looks for energy on web pages; engine {config.engine} reads the "
+                                "OIDs or registers its config names", hint="start from a vendor preset")
         if config.engine == "http":
             # Read nothing: run the http flow with no values wanted and look at the last page.
             probe = config.model_copy(update={"values": {}})

@@ -12,6 +12,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from .counter_semantics import CounterInfo
+
 ErrorClass = Literal[
     "unreachable",
     "timeout",
@@ -34,11 +36,13 @@ class _Frozen(BaseModel):
 
 
 class ReadValue(_Frozen):
-    """One value read: the number in the declared unit and the text it came from."""
+    """One value read: the number in the declared unit, the text it came from, and, when the
+    config declares it, how the counter wraps or resets (``counter``, in the same unit)."""
 
     value: float
     unit: str
     raw_text: str
+    counter: CounterInfo | None = None
 
 
 class ScrapeError(_Frozen):
@@ -75,7 +79,7 @@ class ScrapeResult(_Frozen):
     evidence: Evidence = Evidence()
     started_at: datetime
     duration_s: float
-    engine: Literal["browser", "http"]
+    engine: Literal["browser", "http", "snmp", "modbus"]
     attempts: int = 1
 
 

@@ -1,4 +1,5 @@
-"""The ``Simulator``: a fleet of devices behind one HTTP and one HTTPS listener."""
+"""The ``Simulator``: a fleet of devices behind one HTTP and one HTTPS listener, and (started on
+first use) an SNMP agent and a Modbus TCP server per device, every face reading the same counter."""
 
 from __future__ import annotations
 
@@ -13,7 +14,9 @@ from typing import Any
 
 from nxforge.simulator.clock import SimClock
 from nxforge.simulator.devices import DeviceRuntime, DeviceSpec
+from nxforge.simulator.protocol_faces import ProtocolFaces
 from nxforge.simulator.server import SimServer
+from nxforge.simulator.snmp_agent import SnmpCredentials
 from nxforge.simulator.tls import make_server_context
 
 log = logging.getLogger(__name__)
@@ -48,6 +51,9 @@ class Simulator:
         self._threads: list[threading.Thread] = []
         self._tmpdir: Path | None = None
         self._ca_pem: Path | None = None
+        self.snmp_credentials = SnmpCredentials()
+        self._faces: ProtocolFaces | None = None
+        self._faces_lock = threading.Lock()
 
     # ----- lifecycle ---------------------------------------------------------------------
     def start(self) -> Simulator:
@@ -70,6 +76,10 @@ class Simulator:
 
     def stop(self) -> None:
         """Stop listening and drop open keep-alive connections."""
+        with self._faces_lock:
+            faces, self._faces = self._faces, None
+        if faces is not None:
+            faces.stop()
         for server in self._servers:
             server.shutdown()
             server.close_connections()
@@ -116,6 +126,24 @@ class Simulator:
         """The device's home URL on the listener its style uses."""
         spec = self.device(device_id).spec
         return f"{self.tls_base_url if spec.tls else self.base_url}/d/{device_id}/"
+
+    def protocol_faces(self) -> ProtocolFaces:
+        """The SNMP and Modbus TCP faces of every device, started on first use."""
+        self._server(0)
+        with self._faces_lock:
+            if self._faces is None:
+                self._faces = ProtocolFaces(self.host, list(self._runtimes.values()), self.snmp_credentials).start()
+            return self._faces
+
+    def snmp_url(self, device_id: str) -> str:
+        """``snmp://host:port`` of the device's SNMP agent (v2c community or v3 user: ``snmp_credentials``)."""
+        self.device(device_id)
+        return f"snmp://{self.host}:{self.protocol_faces().snmp.ports[device_id]}"
+
+    def modbus_url(self, device_id: str) -> str:
+        """``modbus://host:port`` of the device's Modbus TCP server (unit id 1)."""
+        self.device(device_id)
+        return f"modbus://{self.host}:{self.protocol_faces().modbus.ports[device_id]}"
 
     # ----- devices and truth -------------------------------------------------------------
     def devices(self) -> list[DeviceSpec]:

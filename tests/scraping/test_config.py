@@ -89,7 +89,9 @@ def test_changing_auth_type_replaces_the_preset_auth() -> None:
 
 @pytest.mark.parametrize("name", list_presets())
 def test_every_preset_validates(name: str) -> None:
-    config = ScrapeConfig.model_validate({"preset": name, "url": "http://127.0.0.1/d/x/"})
+    url = {"snmp": "snmp://127.0.0.1", "modbus": "modbus://127.0.0.1"}.get(load_preset(name).get("engine"),
+                                                                            "http://127.0.0.1/d/x/")
+    config = ScrapeConfig.model_validate({"preset": name, "url": url})
     assert config.values  # the engine is generic: energy presets read total_kwh, others their own names
     assert load_preset(name)  # a fresh copy each time
 

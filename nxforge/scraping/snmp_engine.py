@@ -1,0 +1,232 @@
+"""The ``snmp`` engine: energy counters from PDUs and meters over SNMP v1/v2c and v3 (pysnmp).
+
+One pysnmp ``SnmpEngine`` serves every request on the scraping loop: creating one costs about
+0.2 s (it loads the SNMP framework MIBs), and pysnmp multiplexes many concurrent requests over
+it. ``mode: get`` asks for all of an endpoint's OIDs in one GET; ``mode: walk`` bulk-walks a
+table once and picks the values from it, and endpoints on the same device within
+``walk_cache_s`` share that walk, so a PDU with 24 metered outlets (24 endpoints, one per
+client) costs one walk, not 24 requests.
+
+An agent ignores a request with a wrong community (no answer, exactly like a device that is
+off). To tell the two apart, a v1/v2c timeout is followed by an unauthenticated SNMPv3
+discovery probe: an agent that answers it is up, so the community was refused (``auth_failed``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+from urllib.parse import urlsplit
+
+from pysnmp.hlapi.v3arch import asyncio as hlapi
+from pysnmp.proto import errind
+
+from .config import ValueSpec
+from .context import RunContext
+from .errors import ScrapeFailure
+from .protocol_config import DEFAULT_SNMP, SnmpCommunityAuth, SnmpV3Auth, normalize_oid
+from .register_values import finish_number
+from .result import ReadValue
+
+log = logging.getLogger(__name__)
+
+DEFAULT_PORT = 161
+AUTH_PROTOCOLS = {
+    "none": hlapi.usmNoAuthProtocol, "MD5": hlapi.usmHMACMD5AuthProtocol, "SHA": hlapi.usmHMACSHAAuthProtocol,
+    "SHA224": hlapi.usmHMAC128SHA224AuthProtocol, "SHA256": hlapi.usmHMAC192SHA256AuthProtocol,
+    "SHA384": hlapi.usmHMAC256SHA384AuthProtocol, "SHA512": hlapi.usmHMAC384SHA512AuthProtocol,
+}
+PRIV_PROTOCOLS = {
+    "none": hlapi.usmNoPrivProtocol, "DES": hlapi.usmDESPrivProtocol, "3DES": hlapi.usm3DESEDEPrivProtocol,
+    "AES": hlapi.usmAesCfb128Protocol, "AES192": hlapi.usmAesCfb192Protocol, "AES256": hlapi.usmAesCfb256Protocol,
+}
+# Error indications that mean "these v3 credentials are wrong", as opposed to "no answer".
+AUTH_ERRORS = (errind.WrongDigest, errind.UnknownUserName, errind.DecryptionError, errind.AuthenticationError,
+               errind.AuthenticationFailure, errind.UnsupportedSecurityLevel, errind.UnknownSecurityName)
+EMPTY_TYPES = ("NoSuchObject", "NoSuchInstance", "EndOfMibView", "Null")
+
+Varbinds = dict[str, Any]
+
+
+class SnmpReader:
+    """Reads the values of SNMP endpoints; one per scraping engine, used on its loop only."""
+
+    def __init__(self) -> None:
+        self._engine: hlapi.SnmpEngine | None = None
+        self._walks: dict[tuple[Any, ...], tuple[float, asyncio.Future[Varbinds]]] = {}
+
+    def _snmp(self) -> hlapi.SnmpEngine:
+        if self._engine is None:
+            self._engine = hlapi.SnmpEngine()
+        return self._engine
+
+    async def aclose(self) -> None:
+        """Close the UDP sockets."""
+        if self._engine is not None:
+            self._engine.close_dispatcher()
+            self._engine = None
+
+    async def run(self, ctx: RunContext) -> dict[str, ReadValue]:
+        """Read every value of ``ctx.config`` (GET or a shared bulk walk)."""
+        config = ctx.config
+        options = config.snmp or DEFAULT_SNMP
+        host, port = _address(config.url)
+        credentials, context = self._credentials(ctx)
+        oids = {name: normalize_oid(spec.selector) for name, spec in config.values.items()}
+        if options.mode == "walk":
+            assert options.walk_root is not None
+            root = normalize_oid(options.walk_root)
+            key = (host, port, config.auth.model_dump_json(), root)
+            found = await self._shared_walk(key, options.walk_cache_s,
+                                            lambda: self._walk(ctx, host, port, credentials, context, root))
+            ctx.mark(f"walk {root} ({len(found)} objects)")
+        else:
+            found = await self._get(ctx, host, port, credentials, context, list(oids.values()))
+            ctx.mark(f"get {len(oids)} OIDs")
+        ctx.snapshot.url = config.url
+        ctx.snapshot.source = "\n".join(f"{oid} = {_show(found.get(oid))}" for oid in oids.values())
+        return {name: _value(name, config.values[name], oid, found.get(oid), config.url) for name, oid in oids.items()}
+
+    # -- requests ---------------------------------------------------------------------------
+
+    def _credentials(self, ctx: RunContext) -> tuple[Any, hlapi.ContextData]:
+        auth = ctx.config.auth
+        if isinstance(auth, SnmpCommunityAuth):
+            community = ctx.secrets.resolve_secret(auth.community)
+            return hlapi.CommunityData(community, mpModel=0 if auth.version == "1" else 1), hlapi.ContextData()
+        assert isinstance(auth, SnmpV3Auth)
+        user = hlapi.UsmUserData(
+            ctx.secrets.resolve(auth.username),
+            authKey=ctx.secrets.resolve_secret(auth.auth_password) if auth.auth_password else None,
+            privKey=ctx.secrets.resolve_secret(auth.priv_password) if auth.priv_password else None,
+            authProtocol=AUTH_PROTOCOLS[auth.auth_protocol], privProtocol=PRIV_PROTOCOLS[auth.priv_protocol],
+        )
+        return user, hlapi.ContextData(contextName=auth.context.encode())
+
+    async def _target(self, ctx: RunContext, host: str, port: int) -> hlapi.UdpTransportTarget:
+        per_request = (ctx.config.snmp or DEFAULT_SNMP).request_timeout_s
+        budget = ctx.remaining()
+        timeout = min(per_request, budget)
+        retries = max(0, min(3, int(budget / timeout) - 1))
+        try:
+            return await hlapi.UdpTransportTarget.create((host, port), timeout=timeout, retries=retries)
+        except Exception as exc:  # pysnmp wraps resolver errors in its own PySnmpError
+            raise ScrapeFailure("unreachable", f"cannot resolve or reach {host}:{port}: {exc}",
+                                hint="check the host name in url") from exc
+
+    async def _get(self, ctx: RunContext, host: str, port: int, credentials: Any, context: hlapi.ContextData,
+                   oids: list[str]) -> Varbinds:
+        target = await self._target(ctx, host, port)
+        objects = [hlapi.ObjectType(hlapi.ObjectIdentity(oid)) for oid in oids]
+        indication, status, index, varbinds = await hlapi.get_cmd(self._snmp(), credentials, target, context, *objects)
+        if indication:
+            await self._raise_indication(ctx, indication, host, port, credentials)
+        if status:
+            where = oids[int(index) - 1] if index and int(index) <= len(oids) else "?"
+            raise ScrapeFailure("selector_not_found", f"the agent at {host}:{port} answered {status.prettyPrint()} "
+                                f"for {where}", hint="check the OID against the device's MIB")
+        return {str(name): value for name, value in varbinds}
+
+    async def _walk(self, ctx: RunContext, host: str, port: int, credentials: Any, context: hlapi.ContextData,
+                    root: str) -> Varbinds:
+        target = await self._target(ctx, host, port)
+        options = ctx.config.snmp or DEFAULT_SNMP
+        found: Varbinds = {}
+        async for indication, status, _index, varbinds in hlapi.bulk_walk_cmd(
+            self._snmp(), credentials, target, context, 0, options.max_repetitions,
+            hlapi.ObjectType(hlapi.ObjectIdentity(root)), lexicographicMode=False,
+        ):
+            if indication:
+                await self._raise_indication(ctx, indication, host, port, credentials)
+            if status:
+                raise ScrapeFailure("step_failed", f"the agent at {host}:{port} answered {status.prettyPrint()} "
+                                    f"while walking {root}")
+            for name, value in varbinds:
+                found[str(name)] = value
+        return found
+
+    async def _shared_walk(self, key: tuple[Any, ...], cache_s: float,
+                           walk: Callable[[], Awaitable[Varbinds]]) -> Varbinds:
+        """One walk per device, credentials and table at a time; its result is reused for ``cache_s``."""
+        now = time.monotonic()
+        cached = self._walks.get(key)
+        if cached is not None and (not cached[1].done() or cached[0] > now):
+            return await asyncio.shield(cached[1])
+        future: asyncio.Future[Varbinds] = asyncio.get_running_loop().create_future()
+        self._walks[key] = (now, future)
+        try:
+            result = await walk()
+        except BaseException as exc:
+            self._walks.pop(key, None)
+            if not isinstance(exc, asyncio.CancelledError):
+                future.set_exception(exc)
+                future.exception()  # mark retrieved: waiters re-raise it themselves
+            else:
+                future.cancel()
+            raise
+        self._walks[key] = (time.monotonic() + cache_s, future)
+        future.set_result(result)
+        return result
+
+    async def _raise_indication(self, ctx: RunContext, indication: Any, host: str, port: int,
+                                credentials: Any) -> None:
+        if isinstance(indication, AUTH_ERRORS):
+            raise ScrapeFailure("auth_failed", f"the agent at {host}:{port} refused the SNMPv3 credentials: "
+                                f"{indication}", hint="check the v3 user name, protocols and passwords")
+        if isinstance(indication, errind.RequestTimedOut):
+            if isinstance(credentials, hlapi.CommunityData) and await self._agent_answers(host, port):
+                raise ScrapeFailure(
+                    "auth_failed", f"the agent at {host}:{port} is up (it answers SNMPv3 discovery) but ignored "
+                    "the request: the community is wrong, or not allowed from this address",
+                    hint="check the community (a secret reference) and the agent's access list")
+            raise ScrapeFailure(
+                "timeout", f"no SNMP answer from {host}:{port} within timeout_s={ctx.config.timeout_s:g}s",
+                hint="the device is off or unreachable, or the community is wrong (agents do not answer a "
+                "wrong community)")
+        raise ScrapeFailure("step_failed", f"SNMP request to {host}:{port} failed: {indication}")
+
+    async def _agent_answers(self, host: str, port: int) -> bool:
+        """True when something at host:port answers an unauthenticated SNMPv3 discovery."""
+        try:
+            target = await hlapi.UdpTransportTarget.create((host, port), timeout=0.5, retries=0)
+            indication, _, _, _ = await hlapi.get_cmd(
+                self._snmp(), hlapi.UsmUserData("nxforge-probe"), target, hlapi.ContextData(),
+                hlapi.ObjectType(hlapi.ObjectIdentity("1.3.6.1.2.1.1.3.0")))
+        except Exception:
+            log.debug("SNMPv3 probe of %s:%s failed", host, port, exc_info=True)
+            return False
+        return not isinstance(indication, errind.RequestTimedOut)
+
+
+def _address(url: str) -> tuple[str, int]:
+    parts = urlsplit(url)
+    if not parts.hostname:
+        raise ScrapeFailure("config", f"no host in {url!r}", hint="write url: snmp://10.0.0.5 or snmp://host:1161")
+    return parts.hostname, parts.port or DEFAULT_PORT
+
+
+def _show(value: Any) -> str:
+    if value is None:
+        return "(absent)"
+    return f"{type(value).__name__}: {value.prettyPrint()}"
+
+
+def _value(name: str, spec: ValueSpec, oid: str, found: Any, url: str) -> ReadValue:
+    """One varbind to a ``ReadValue``: integers exactly, text through the number rules."""
+    kind = type(found).__name__ if found is not None else "absent"
+    if found is None or kind in EMPTY_TYPES:
+        raise ScrapeFailure(
+            "selector_not_found", f"value `{name}`: the agent at {url} has no object {oid} ({kind})",
+            hint="check the OID and its index (outlet, inlet) against the device's MIB; walk the table to see it")
+    if kind in ("OctetString", "DisplayString"):
+        text = bytes(found).decode("utf-8", "replace")
+        return finish_number(name, spec, text, text)
+    try:
+        raw = int(found)
+    except (TypeError, ValueError):
+        raise ScrapeFailure("not_a_number", f"value `{name}`: {oid} is a {kind} ({found.prettyPrint()}), "
+                            "not a number") from None
+    return finish_number(name, spec, raw, str(raw))

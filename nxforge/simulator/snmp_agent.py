@@ -1,0 +1,189 @@
+"""The simulator's SNMP face: a real pysnmp agent answering for every device on its own UDP port.
+
+One pysnmp ``SnmpEngine`` (creating one costs about 0.2 s, so never one per device) holds one
+UDP transport per device; the transport a request arrived on tells which device it asks. Every
+device serves the same objects, all computed at request time from its one true counter (the
+one its web page shows), in the encodings of the vendors' MIBs:
+
+* APC PowerNet rPDU2DeviceStatusEnergy.1 (tenths of kWh, Integer32; -1 = unsupported) and
+  rPDU2OutletMeteredStatusEnergy.<n> for ``OUTLETS`` outlets;
+* Raritan PDU2-MIB measurementsInletSensorValue.1.1.activeEnergy (Wh, Unsigned32, wraps at 2**32)
+  and measurementsOutletSensorValue.1.<n>.activeEnergy;
+* a generic Counter64 of Wh under IANA's documentation enterprise number (32473, RFC 5612).
+
+Outlet n carries n/36 of the device's energy, so the eight outlets sum to the device counter.
+Credentials are the simulator's (``SnmpCredentials``). Faults: ``down`` and ``wrong_password``
+make a v1/v2c request go unanswered (what agents do with a wrong community); ``wrong_password``
+answers v3 with the usmStatsWrongDigests report a real agent sends; ``garbled`` answers text,
+``sentinel`` answers -1 (APC) or no such instance.
+"""
+
+from __future__ import annotations
+
+import bisect
+import socket
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from pysnmp.carrier.asyncio.dgram import udp
+from pysnmp.entity import config, engine
+from pysnmp.entity.rfc3413 import cmdrsp, context
+from pysnmp.error import PySnmpError
+from pysnmp.proto import rfc1902, rfc1905
+from pysnmp.smi import error as smi_error
+
+if TYPE_CHECKING:
+    from nxforge.simulator.devices import DeviceRuntime
+
+OUTLETS = 8
+SYS_DESCR = (1, 3, 6, 1, 2, 1, 1, 1, 0)
+SYS_NAME = (1, 3, 6, 1, 2, 1, 1, 5, 0)
+APC_DEVICE_ENERGY = (1, 3, 6, 1, 4, 1, 318, 1, 1, 26, 4, 3, 1, 9, 1)
+APC_OUTLET_ENERGY = (1, 3, 6, 1, 4, 1, 318, 1, 1, 26, 9, 4, 3, 1, 11)  # + (outlet,)
+RARITAN_INLET_ENERGY = (1, 3, 6, 1, 4, 1, 13742, 6, 5, 2, 3, 1, 4, 1, 1, 8)
+RARITAN_OUTLET_VALUE = (1, 3, 6, 1, 4, 1, 13742, 6, 5, 4, 3, 1, 4, 1)  # + (outlet, 8)
+ACTIVE_ENERGY = 8
+GENERIC_COUNTER_WH = (1, 3, 6, 1, 4, 1, 32473, 1, 1, 0)
+USM_STATS_WRONG_DIGESTS = (1, 3, 6, 1, 6, 3, 15, 1, 1, 5, 0)
+AREA = "nxforge-sim"
+
+
+@dataclass(frozen=True)
+class SnmpCredentials:
+    """What the simulated agents accept: a v2c community and one v3 user (SHA + AES-128)."""
+
+    community: str = "public"
+    user: str = "nxforge"
+    auth_password: str = "sim-auth-pass"
+    priv_password: str = "sim-priv-pass"
+
+
+def outlet_kwh(device_kwh: float, outlet: int) -> float:
+    """Outlet ``outlet`` (1-based)'s share of the device counter: n/36, so the outlets sum to it."""
+    return device_kwh * outlet / (OUTLETS * (OUTLETS + 1) / 2)
+
+
+def device_objects(runtime: DeviceRuntime) -> dict[tuple[int, ...], Any]:
+    """Every object a device serves, by OID, with the display faults applied."""
+    spec = runtime.spec
+    objects: dict[tuple[int, ...], Any] = {
+        SYS_DESCR: rfc1902.OctetString(f"NxForge simulator {spec.style} PDU"),
+        SYS_NAME: rfc1902.OctetString(spec.id),
+    }
+    garbled = runtime.fault("garbled")
+    kwh = runtime.shown_kwh()
+    if garbled is not None:
+        text = rfc1902.OctetString(str(garbled["text"]))
+        energy: dict[tuple[int, ...], Any] = {APC_DEVICE_ENERGY: text, RARITAN_INLET_ENERGY: text,
+                                              GENERIC_COUNTER_WH: text}
+        energy.update({(*APC_OUTLET_ENERGY, n): text for n in range(1, OUTLETS + 1)})
+        energy.update({(*RARITAN_OUTLET_VALUE, n, ACTIVE_ENERGY): text for n in range(1, OUTLETS + 1)})
+    elif kwh is None:  # sentinel: APC's "not supported", the others lose the object
+        energy = {APC_DEVICE_ENERGY: rfc1902.Integer32(-1)}
+        energy.update({(*APC_OUTLET_ENERGY, n): rfc1902.Integer32(-1) for n in range(1, OUTLETS + 1)})
+    else:
+        energy = {
+            APC_DEVICE_ENERGY: rfc1902.Integer32(round(kwh * 10) % 2**31),
+            RARITAN_INLET_ENERGY: rfc1902.Unsigned32(round(kwh * 1000) % 2**32),
+            GENERIC_COUNTER_WH: rfc1902.Counter64(round(kwh * 1000) % 2**64),
+        }
+        for n in range(1, OUTLETS + 1):
+            share = outlet_kwh(kwh, n)
+            energy[(*APC_OUTLET_ENERGY, n)] = rfc1902.Integer32(round(share * 10) % 2**31)
+            energy[(*RARITAN_OUTLET_VALUE, n, ACTIVE_ENERGY)] = rfc1902.Unsigned32(round(share * 1000) % 2**32)
+    objects.update(energy)
+    return objects
+
+
+class SnmpFace:
+    """The agent: one engine, one UDP port per device, objects answered from the device runtime."""
+
+    def __init__(self, host: str, credentials: SnmpCredentials) -> None:
+        self.host = host
+        self.credentials = credentials
+        self.ports: dict[str, int] = {}
+        self._by_domain: dict[tuple[int, ...], DeviceRuntime] = {}
+        self._engine: engine.SnmpEngine | None = None
+
+    async def start(self, runtimes: list[DeviceRuntime]) -> None:
+        """Bind the ports and register the responders (runs on the protocol loop)."""
+        snmp = self._engine = engine.SnmpEngine()
+        for index, runtime in enumerate(runtimes, start=1):
+            sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            sock.bind((self.host, 0))
+            sock.setblocking(False)
+            domain = (*udp.DOMAIN_NAME, index)
+            config.add_transport(snmp, domain, _DeviceTransport(runtime).open_server_mode(sock=sock))
+            self._by_domain[domain] = runtime
+            self.ports[runtime.spec.id] = int(sock.getsockname()[1])
+        creds = self.credentials
+        config.add_v1_system(snmp, AREA, creds.community)
+        config.add_v3_user(snmp, creds.user, config.USM_AUTH_HMAC96_SHA, creds.auth_password,
+                           config.USM_PRIV_CFB128_AES, creds.priv_password)
+        for model in (1, 2):
+            config.add_vacm_user(snmp, model, AREA, "noAuthNoPriv", (1, 3, 6))
+        config.add_vacm_user(snmp, 3, creds.user, "authPriv", (1, 3, 6))
+        snmp_context = context.SnmpContext(snmp)
+        snmp_context.unregister_context_name(b"")
+        snmp_context.register_context_name(b"", _Objects(self))
+        for responder in (cmdrsp.GetCommandResponder, cmdrsp.NextCommandResponder, cmdrsp.BulkCommandResponder):
+            responder(snmp, snmp_context)
+
+    async def stop(self) -> None:
+        """Close every UDP port."""
+        if self._engine is not None:
+            self._engine.close_dispatcher()
+            self._engine = None
+
+    def device_for(self, snmp: engine.SnmpEngine) -> tuple[DeviceRuntime, int]:
+        """The device and security model of the request being answered."""
+        request = snmp.observer.get_execution_context("rfc3412.receiveMessage:request")
+        runtime = self._by_domain[tuple(request["transportDomain"])]
+        model = int(request["securityModel"])
+        if runtime.fault("wrong_password") is not None:
+            if model in (1, 2):
+                raise PySnmpError("community changed on the device: no answer")
+            raise smi_error.GenError(name=USM_STATS_WRONG_DIGESTS, oid=USM_STATS_WRONG_DIGESTS,
+                                     val=rfc1902.Counter32(1))
+        return runtime, model
+
+
+class _DeviceTransport(udp.UdpAsyncioTransport):
+    """A device's UDP port; a device that is ``down`` drops every datagram, discovery included."""
+
+    def __init__(self, runtime: DeviceRuntime) -> None:
+        super().__init__()
+        self.runtime = runtime
+
+    def datagram_received(self, datagram: bytes, transportAddress: Any) -> None:
+        if self.runtime.fault("down") is None:
+            super().datagram_received(datagram, transportAddress)
+
+
+class _Objects:
+    """The instrumentation pysnmp's responders call: GET and GETNEXT over ``device_objects``."""
+
+    def __init__(self, face: SnmpFace) -> None:
+        self.face = face
+
+    def read_variables(self, *var_binds: Any, **ctx: Any) -> list[tuple[Any, Any]]:
+        """GET: each OID's value, or noSuchInstance."""
+        runtime, _ = self.face.device_for(ctx["snmpEngine"])
+        objects = device_objects(runtime)
+        return [(oid, objects.get(tuple(oid), rfc1905.noSuchInstance)) for oid, _ in var_binds]
+
+    def read_next_variables(self, *var_binds: Any, **ctx: Any) -> list[tuple[Any, Any]]:
+        """GETNEXT (and each GETBULK step): the next OID in order, or endOfMibView."""
+        runtime, model = self.face.device_for(ctx["snmpEngine"])
+        objects = device_objects(runtime)
+        if model == 1:  # SNMPv1 has no Counter64
+            objects = {k: v for k, v in objects.items() if not isinstance(v, rfc1902.Counter64)}
+        ordered = sorted(objects)
+        answers = []
+        for oid, _ in var_binds:
+            at = bisect.bisect_right(ordered, tuple(oid))
+            if at < len(ordered):
+                answers.append((rfc1902.ObjectName(ordered[at]), objects[ordered[at]]))
+            else:
+                answers.append((oid, rfc1905.endOfMibView))
+        return answers
