@@ -23,6 +23,8 @@ def counter_at(points: list[tuple[datetime, float]], when: datetime) -> float:
     index = bisect_left(times, when)
     if index < len(points) and times[index] == when:
         return points[index][1]
+    if index == len(points):  # a running month: held at the last reading
+        return points[-1][1]
     (t0, c0), (t1, c1) = points[index - 1], points[index]
     return c0 + (c1 - c0) * (when - t0).total_seconds() / (t1 - t0).total_seconds()
 

@@ -11,6 +11,7 @@ import polars as pl
 import pytest
 from nxforge_modules.consumption_monitor.corrections import record_correction
 from nxforge_modules.consumption_monitor.line_contract import digest_of
+from nxforge_modules.consumption_monitor.readings import RawReading
 from nxforge_modules.consumption_monitor.statements import (
     CloseRefused,
     StatementError,
@@ -19,10 +20,11 @@ from nxforge_modules.consumption_monitor.statements import (
     reopen_month,
     served_statements,
 )
+from nxforge_modules.consumption_monitor.store import store_batch
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
 
-from tests.modules.consumption_monitor.conftest import add_endpoint, utc, write
+from tests.modules.consumption_monitor.conftest import add_endpoint, utc
 from tests.modules.consumption_monitor.statement_reference import reference_source
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -31,15 +33,16 @@ NOW = utc(2026, 12, 15, 12)
 
 @pytest.fixture
 def site(cm_engine: Engine) -> Engine:
-    """Three endpoints (two clients) read every 6 hours from mid-September to mid-December, 2 kW and 1 kW."""
+    """Three endpoints (two clients) read every 12 hours from mid-September to mid-December, 2 kW and 1 kW."""
     for endpoint_id, client in (("a-1", "acme"), ("a-2", "acme"), ("g-1", "globex")):
         add_endpoint(cm_engine, endpoint_id, client)
     start = utc(2026, 9, 20)
-    for step in range(0, 24 * 86, 6):
+    for step in range(0, 24 * 86, 12):
         at = start + timedelta(hours=step)
-        write(cm_engine, "a-1", at, 100.0 + 2.0 * step)
-        write(cm_engine, "a-2", at, 5000.0 + 1.0 * step)
-        write(cm_engine, "g-1", at, 10.0 + 1.0 * step)
+        with cm_engine.begin() as conn:
+            store_batch(conn, [RawReading("a-1", at, True, raw_kwh=100.0 + 2.0 * step),
+                               RawReading("a-2", at, True, raw_kwh=5000.0 + 1.0 * step),
+                               RawReading("g-1", at, True, raw_kwh=10.0 + 1.0 * step)])
     return cm_engine
 
 
