@@ -16,13 +16,17 @@ corrected = raw + offset. The offset changes when the meter's own counter breaks
 * **swap** and **correction** are recorded by ops (``cm_meter_event``) and applied with
   ``apply_swap`` / ``apply_correction`` at their time.
 * A drop within ``drop_tolerance_kwh`` is display jitter: the corrected counter holds.
+
+``CounterWalk.read`` is the one place these rules meet stored readings: the single write, the
+batched write and the recomputation after a late change all go through it, so they cannot drift.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Literal
+from typing import Literal, Protocol
 
 Event = Literal["reset", "rollover", "swap", "implausible"]
 PLAUSIBILITY_MARGIN = 1.2
@@ -139,3 +143,66 @@ def apply_correction(state: CounterState | None, at: datetime, delta_kwh: float)
     if state is None:
         return None
     return replace(state, corrected_kwh=state.corrected_kwh + delta_kwh, offset_kwh=state.offset_kwh + delta_kwh)
+
+
+class RecordedEvent(Protocol):
+    """A swap or correction recorded by ops: a ``cm_meter_event`` row."""
+
+    @property
+    def at(self) -> datetime: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def old_final_kwh(self) -> float | None: ...
+    @property
+    def new_initial_kwh(self) -> float | None: ...
+    @property
+    def delta_kwh(self) -> float | None: ...
+
+
+def apply_event(state: CounterState | None, event: RecordedEvent) -> CounterState | None:
+    """Fold one recorded swap or correction into the counter state."""
+    if event.kind == "swap":
+        assert event.old_final_kwh is not None and event.new_initial_kwh is not None
+        return apply_swap(state, event.at, event.old_final_kwh, event.new_initial_kwh)
+    assert event.delta_kwh is not None
+    return apply_correction(state, event.at, event.delta_kwh)
+
+
+@dataclass
+class CounterWalk:
+    """One endpoint's counter from its last usable reading on: what every write path corrects readings with.
+
+    ``state`` is the state after the last usable reading; ``events`` the swaps and corrections
+    recorded since (oldest first). ``read`` corrects the next reading in time order and, when it
+    is usable, moves the walk past it.
+    """
+
+    state: CounterState | None
+    rules: CounterRules
+    events: list[RecordedEvent] = field(default_factory=list)
+
+    def record(self, event: RecordedEvent) -> None:
+        """A recorded swap or correction that applies to the readings after it."""
+        self.events.append(event)
+
+    def read(self, raw_kwh: float | None, read_at: datetime, power_w: float | None = None) -> Corrected | None:
+        """The corrected counter of the next reading (None for a failed read); the one correction rule."""
+        if raw_kwh is None:
+            return None
+        state, swapped = _folded(self.state, self.events)
+        result = correct(state, raw_kwh, read_at, self.rules)
+        if swapped and result.usable and result.event is None:
+            result = replace(result, event="swap")
+        if result.usable:
+            self.state = advance(state, raw_kwh, read_at, result, power_w)
+            self.events = []
+        return result
+
+
+def _folded(state: CounterState | None, events: Sequence[RecordedEvent]) -> tuple[CounterState | None, bool]:
+    swapped = False
+    for event in events:
+        state = apply_event(state, event)
+        swapped = swapped or event.kind == "swap"
+    return state, swapped

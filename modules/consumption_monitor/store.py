@@ -3,7 +3,8 @@
 Counters are computed at write time so billing never rescans history: each row carries its
 corrected counter and running totals (``cum_*``). Anything that changes the past (a spooled
 reading stored late, a swap or a correction recorded by ops) calls ``recompute_from``, which
-walks that one endpoint's readings from the change on.
+walks that one endpoint's readings from the change on. All three (``store_reading``,
+``store_batch``, ``recompute_from``) correct a reading through ``counters.CounterWalk.read``.
 """
 
 from __future__ import annotations
@@ -15,11 +16,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, select, text, update
+from sqlalchemy import Connection, bindparam, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from . import counters, rollup
-from .counters import Corrected, CounterRules, CounterState
+from . import rollup
+from .counters import Corrected, CounterRules, CounterState, CounterWalk
 from .readings import RawReading
 from .tables import endpoint, meter_event, reading
 
@@ -59,8 +60,10 @@ def rules_for(conn: Connection, endpoint_id: str) -> CounterRules:
     row = conn.execute(
         select(endpoint.c.rollover_kwh, endpoint.c.circuit_max_kw).where(endpoint.c.id == endpoint_id)
     ).first()
-    if row is None:
-        return CounterRules()
+    return _rules(row) if row is not None else CounterRules()
+
+
+def _rules(row: Any) -> CounterRules:
     return CounterRules(rollover_kwh=row.rollover_kwh or None, circuit_max_kw=row.circuit_max_kw)
 
 
@@ -71,13 +74,6 @@ def _events_between(conn: Connection, endpoint_id: str, after: datetime | None, 
         query = query.where(meter_event.c.at > after)
     query = query.where(meter_event.c.at <= upto if inclusive else meter_event.c.at < upto)
     return list(conn.execute(query.order_by(meter_event.c.at, meter_event.c.id)))
-
-
-def apply_event(state: CounterState | None, event_row: Any) -> CounterState | None:
-    """Fold one recorded swap or correction into the counter state."""
-    if event_row.kind == "swap":
-        return counters.apply_swap(state, event_row.at, event_row.old_final_kwh, event_row.new_initial_kwh)
-    return counters.apply_correction(state, event_row.at, event_row.delta_kwh)
 
 
 def _state_from(last_two: Sequence[Any]) -> CounterState | None:
@@ -93,8 +89,9 @@ def _state_from(last_two: Sequence[Any]) -> CounterState | None:
     return CounterState(last.read_at, last.raw_kwh, last.corrected_kwh, last.offset_kwh, rate)
 
 
-def counter_state(conn: Connection, endpoint_id: str, at: datetime) -> tuple[CounterState | None, bool]:
-    """The state a reading at ``at`` is compared with, and whether a swap came since the last reading."""
+def walk_from(conn: Connection, endpoint_id: str, at: datetime, rules: CounterRules) -> CounterWalk:
+    """The counter a reading at ``at`` is corrected with: the last usable reading before it, and the
+    swaps and corrections recorded since (up to ``at`` included)."""
     last_two = list(conn.execute(
         select(reading.c.read_at, reading.c.raw_kwh, reading.c.corrected_kwh, reading.c.offset_kwh,
                reading.c.power_w, reading.c.event)
@@ -102,11 +99,8 @@ def counter_state(conn: Connection, endpoint_id: str, at: datetime) -> tuple[Cou
         .order_by(reading.c.read_at.desc()).limit(2)
     ))
     state = _state_from(last_two)
-    swapped = False
-    for event_row in _events_between(conn, endpoint_id, state.read_at if state else None, at, inclusive=True):
-        state = apply_event(state, event_row)
-        swapped = swapped or event_row.kind == "swap"
-    return state, swapped
+    return CounterWalk(state, rules, _events_between(conn, endpoint_id, state.read_at if state else None, at,
+                                                     inclusive=True))
 
 
 def totals_before(conn: Connection, endpoint_id: str, at: datetime) -> Totals:
@@ -117,15 +111,6 @@ def totals_before(conn: Connection, endpoint_id: str, at: datetime) -> Totals:
         .order_by(reading.c.read_at.desc()).limit(1)
     ).first()
     return Totals(*row) if row else Totals()
-
-
-def _correct(state: CounterState | None, raw: Any, rules: CounterRules, swapped: bool) -> Corrected | None:
-    if not raw.success or raw.raw_kwh is None:
-        return None
-    result = counters.correct(state, raw.raw_kwh, raw.read_at, rules)
-    if swapped and result.usable and result.event is None:
-        result = Corrected(result.corrected_kwh, result.offset_kwh, "swap", result.estimated_kwh)
-    return result
 
 
 def _conflict_keys(conn: Connection) -> list[str]:
@@ -149,9 +134,8 @@ def _insert_ignoring_duplicates(conn: Connection, values: dict[str, Any]) -> boo
 def store_reading(conn: Connection, raw: RawReading) -> StoreOutcome:
     """Insert one reading with its counters; a reading stored before (same key) is left alone."""
     ensure_partitions(conn, raw.read_at, raw.read_at)
-    rules = rules_for(conn, raw.endpoint_id)
-    state, swapped = counter_state(conn, raw.endpoint_id, raw.read_at)
-    corrected = _correct(state, raw, rules, swapped)
+    walk = walk_from(conn, raw.endpoint_id, raw.read_at, rules_for(conn, raw.endpoint_id))
+    corrected = walk.read(_usable_kwh(raw), raw.read_at, raw.power_w)
     totals = totals_before(conn, raw.endpoint_id, raw.read_at).after(corrected)
     values = _row_values(raw, corrected, totals)
     if not _insert_ignoring_duplicates(conn, values):
@@ -165,6 +149,11 @@ def store_reading(conn: Connection, raw: RawReading) -> StoreOutcome:
     else:
         rollup.add(conn, [(raw.endpoint_id, raw.read_at, values["corrected_kwh"], raw.power_w)])
     return StoreOutcome(True, corrected)
+
+
+def _usable_kwh(raw: RawReading | Any) -> float | None:
+    """The raw counter of a reading that has one (None for a failed read)."""
+    return raw.raw_kwh if raw.success else None
 
 
 def _row_values(raw: RawReading, corrected: Corrected | None, totals: Totals) -> dict[str, Any]:
@@ -185,8 +174,7 @@ def _row_values(raw: RawReading, corrected: Corrected | None, totals: Totals) ->
 
 def recompute_from(conn: Connection, endpoint_id: str, at: datetime) -> int:
     """Recompute counters and running totals of ``endpoint_id``'s readings from ``at`` on; return rows updated."""
-    rules = rules_for(conn, endpoint_id)
-    state, swapped = counter_state(conn, endpoint_id, at)
+    walk = walk_from(conn, endpoint_id, at, rules_for(conn, endpoint_id))
     totals = totals_before(conn, endpoint_id, at)
     rows = list(conn.execute(
         select(reading.c.id, reading.c.read_at, reading.c.success, reading.c.raw_kwh, reading.c.power_w)
@@ -196,13 +184,8 @@ def recompute_from(conn: Connection, endpoint_id: str, at: datetime) -> int:
     changes = []
     for row in rows:
         while pending and pending[0].at <= row.read_at:
-            event_row = pending.pop(0)
-            state = apply_event(state, event_row)
-            swapped = swapped or event_row.kind == "swap"
-        corrected = _correct(state, row, rules, swapped)
-        if corrected is not None and corrected.usable:
-            state = counters.advance(state, row.raw_kwh, row.read_at, corrected, row.power_w)
-            swapped = False
+            walk.record(pending.pop(0))
+        corrected = walk.read(_usable_kwh(row), row.read_at, row.power_w)
         totals = totals.after(corrected)
         changes.append({
             "row_id": row.id,
@@ -283,15 +266,11 @@ def store_batch(conn: Connection, raws: Sequence[RawReading]) -> list[StoreOutco
             slow.append(index)
             continue
         row = info.get(raw.endpoint_id)
-        rules = (CounterRules(rollover_kwh=row.rollover_kwh or None, circuit_max_kw=row.circuit_max_kw)
-                 if row is not None else CounterRules())
         state = _state_from(good.get(raw.endpoint_id, []))
-        swapped = False
-        for event_row in events.get(raw.endpoint_id, []):
-            if (state is None or event_row.at > state.read_at) and event_row.at <= raw.read_at:
-                state = apply_event(state, event_row)
-                swapped = swapped or event_row.kind == "swap"
-        corrected = _correct(state, raw, rules, swapped)
+        since = [event_row for event_row in events.get(raw.endpoint_id, [])
+                 if (state is None or event_row.at > state.read_at) and event_row.at <= raw.read_at]
+        walk = CounterWalk(state, _rules(row) if row is not None else CounterRules(), since)
+        corrected = walk.read(_usable_kwh(raw), raw.read_at, raw.power_w)
         totals = (Totals(previous.cum_good, previous.cum_failed, previous.cum_events, previous.cum_estimated_kwh)
                   if previous is not None else Totals()).after(corrected)
         fast.append((index, raw, corrected, _row_values(raw, corrected, totals)))
@@ -309,7 +288,3 @@ def store_batch(conn: Connection, raws: Sequence[RawReading]) -> list[StoreOutco
         outcomes[index] = store_reading(conn, raws[index])
     return [outcome for outcome in outcomes if outcome is not None]
 
-
-def count_readings(conn: Connection) -> int:
-    """How many readings are stored (benchmarks, tests)."""
-    return int(conn.execute(select(func.count()).select_from(reading)).scalar_one())
