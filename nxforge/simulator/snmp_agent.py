@@ -12,10 +12,11 @@ one its web page shows), in the encodings of the vendors' MIBs:
 * a generic Counter64 of Wh under IANA's documentation enterprise number (32473, RFC 5612).
 
 Outlet n carries n/36 of the device's energy, so the eight outlets sum to the device counter.
-Credentials are the simulator's (``SnmpCredentials``). Faults: ``down`` and ``wrong_password``
-make a v1/v2c request go unanswered (what agents do with a wrong community); ``wrong_password``
-answers v3 with the usmStatsWrongDigests report a real agent sends; ``garbled`` answers text,
-``sentinel`` answers -1 (APC) or no such instance.
+Credentials are the simulator's (``SnmpCredentials``). Faults: ``down`` drops every datagram;
+``wrong_password`` spoils the request's community or v3 digest on arrival, so pysnmp's own
+security checks refuse it exactly as for a client with wrong credentials (no answer to a wrong
+community, a usmStatsWrongDigests report for v3); ``garbled`` answers text, ``sentinel``
+answers -1 (APC) or no such instance.
 """
 
 from __future__ import annotations
@@ -25,12 +26,14 @@ import socket
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from pyasn1.codec.ber import decoder as ber_decoder
+from pyasn1.codec.ber import encoder as ber_encoder
 from pysnmp.carrier.asyncio.dgram import udp
 from pysnmp.entity import config, engine
 from pysnmp.entity.rfc3413 import cmdrsp, context
-from pysnmp.error import PySnmpError
-from pysnmp.proto import rfc1902, rfc1905
-from pysnmp.smi import error as smi_error
+from pysnmp.proto import api, rfc1902, rfc1905
+from pysnmp.proto.mpmod.rfc3412 import SNMPv3Message
+from pysnmp.proto.secmod.rfc3414.service import UsmSecurityParameters
 
 if TYPE_CHECKING:
     from nxforge.simulator.devices import DeviceRuntime
@@ -44,7 +47,6 @@ RARITAN_INLET_ENERGY = (1, 3, 6, 1, 4, 1, 13742, 6, 5, 2, 3, 1, 4, 1, 1, 8)
 RARITAN_OUTLET_VALUE = (1, 3, 6, 1, 4, 1, 13742, 6, 5, 4, 3, 1, 4, 1)  # + (outlet, 8)
 ACTIVE_ENERGY = 8
 GENERIC_COUNTER_WH = (1, 3, 6, 1, 4, 1, 32473, 1, 1, 0)
-USM_STATS_WRONG_DIGESTS = (1, 3, 6, 1, 6, 3, 15, 1, 1, 5, 0)
 AREA = "nxforge-sim"
 
 
@@ -138,14 +140,7 @@ class SnmpFace:
     def device_for(self, snmp: engine.SnmpEngine) -> tuple[DeviceRuntime, int]:
         """The device and security model of the request being answered."""
         request = snmp.observer.get_execution_context("rfc3412.receiveMessage:request")
-        runtime = self._by_domain[tuple(request["transportDomain"])]
-        model = int(request["securityModel"])
-        if runtime.fault("wrong_password") is not None:
-            if model in (1, 2):
-                raise PySnmpError("community changed on the device: no answer")
-            raise smi_error.GenError(name=USM_STATS_WRONG_DIGESTS, oid=USM_STATS_WRONG_DIGESTS,
-                                     val=rfc1902.Counter32(1))
-        return runtime, model
+        return self._by_domain[tuple(request["transportDomain"])], int(request["securityModel"])
 
 
 class _DeviceTransport(udp.UdpAsyncioTransport):
@@ -156,8 +151,32 @@ class _DeviceTransport(udp.UdpAsyncioTransport):
         self.runtime = runtime
 
     def datagram_received(self, datagram: bytes, transportAddress: Any) -> None:
-        if self.runtime.fault("down") is None:
-            super().datagram_received(datagram, transportAddress)
+        if self.runtime.fault("down") is not None:
+            return
+        if self.runtime.fault("wrong_password") is not None:
+            datagram = spoil_credentials(datagram)
+        super().datagram_received(datagram, transportAddress)
+
+
+def spoil_credentials(datagram: bytes) -> bytes:
+    """The request as if the device's credentials had changed: another community (the engine then
+    drops it, as agents do) or a broken v3 digest (the engine answers usmStatsWrongDigests)."""
+    try:
+        version = int(api.decodeMessageVersion(datagram))
+        if version in (api.SNMP_VERSION_1, api.SNMP_VERSION_2C):
+            module = api.PROTOCOL_MODULES[version]
+            message, _ = ber_decoder.decode(datagram, asn1Spec=module.Message())
+            module.apiMessage.set_community(message, b"changed-on-the-device")
+            return bytes(ber_encoder.encode(message))
+        message, _ = ber_decoder.decode(datagram, asn1Spec=SNMPv3Message())
+        params, _ = ber_decoder.decode(bytes(message["msgSecurityParameters"]), asn1Spec=UsmSecurityParameters())
+        digest = bytes(params["msgAuthenticationParameters"])
+        if digest:  # discovery carries no digest and is answered normally
+            params["msgAuthenticationParameters"] = bytes(b ^ 0xFF for b in digest)
+            message["msgSecurityParameters"] = ber_encoder.encode(params)
+        return bytes(ber_encoder.encode(message))
+    except Exception:  # not SNMP at all: let the engine reject it
+        return datagram
 
 
 class _Objects:
