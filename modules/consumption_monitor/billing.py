@@ -3,33 +3,31 @@
 Consumption over [t0, t1) is C(t1) - C(t0), C being the corrected counter evaluated at each
 boundary by ``boundaries`` (interpolated between the readings around it), so the energy used
 between the last reading of one month and the first of the next is split between them, never
-lost. An endpoint that changed client inside the period is cut at the change (C is evaluated
-there too) and each client bills its share. Counts (readings used, failed reads, resets folded)
-are differences of running totals stored on the readings: no month of readings is scanned.
+lost. ``segments`` cuts the period where an endpoint's client or that client's tariff changes;
+each piece is priced at its tariff and rounded, so an amount here is the sum of the statement
+lines' energy amounts (``lines.statement_lines``). A period without a reading is null, not 0,
+and a change against it is null too.
 """
 
 from __future__ import annotations
 
-import itertools
 import logging
-from bisect import bisect_right
-from collections import defaultdict
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
+from decimal import Decimal
 from typing import TypeAlias
 from zoneinfo import ZoneInfo
 
 import polars as pl
-from sqlalchemy import Connection, Engine, or_, select
+from sqlalchemy import Connection, Engine
 
-from .boundaries import counter_at, counter_at_many
-from .config import ClientTerms
 from .periods import Period, previous_period, resolve_period
-from .tables import client_assignment, endpoint
+from .segments import UNASSIGNED, PointCache, assignments_of, endpoints_of, prefetch, segment_frame
+from .statement_lines import statement_lines
+from .terms import ClientTerms, decimal_of, money
 
 log = logging.getLogger(__name__)
 
-UNASSIGNED = "(unassigned)"
 DEFAULT_MAX_EXTRAPOLATION_S = 86400.0
 PeriodArg: TypeAlias = str | tuple[datetime, datetime] | Period
 
@@ -43,114 +41,30 @@ CLIENT_COLUMNS = [
     "failed_reads", "to_date", "overhead_factor", "rate", "currency", "amount", "previous_month_kwh", "change",
     "period_start", "period_end",
 ]
-POINT_COLUMNS = ["endpoint_id", "t", "c", "method", "estimated_kwh", "cum_good", "cum_failed", "cum_events",
-                 "cum_estimated_kwh", "b1_t", "a1_t"]
+MONEY = pl.Decimal(38, 2)
+__all__ = ["UNASSIGNED", "billing_by_client", "billing_by_endpoint", "statement_lines"]
 
 
-def _endpoints(conn: Connection, period: Period) -> pl.DataFrame:
-    rows = conn.execute(
-        select(endpoint.c.id, endpoint.c.name, endpoint.c.feed, endpoint.c.location)
-        .where(or_(endpoint.c.retired_at.is_(None), endpoint.c.retired_at > period.start))
-        .order_by(endpoint.c.id)
-    ).fetchall()
-    return pl.DataFrame(rows, schema={"endpoint_id": pl.String, "name": pl.String,
-                                                         "feed": pl.String, "location": pl.String}, orient="row")
-
-
-def _assignments(conn: Connection) -> dict[str, list[tuple[float, str]]]:
-    found: dict[str, list[tuple[float, str]]] = defaultdict(list)
-    query = select(client_assignment.c.endpoint_id, client_assignment.c.valid_from, client_assignment.c.client)
-    for endpoint_id, valid_from, client in conn.execute(
-            query.order_by(client_assignment.c.valid_from, client_assignment.c.id)).fetchall():
-        found[endpoint_id].append((valid_from.timestamp(), client))
-    return found
-
-
-def _segments(ids: list[str], assignments: Mapping[str, list[tuple[float, str]]], period: Period
-              ) -> list[tuple[str, str, float, float]]:
-    """(endpoint, client, start, end) pieces of the period, cut where the client changes."""
-    t0, t1 = period.start.timestamp(), period.end.timestamp()
-    pieces = []
-    for endpoint_id in ids:
-        history = assignments.get(endpoint_id, [])
-        starts = [when for when, _ in history]
-        cuts = [t0, *[when for when in starts if t0 < when < t1], t1]
-        for start, end in itertools.pairwise(cuts):
-            index = bisect_right(starts, start) - 1
-            client = history[index][1] if index >= 0 else UNASSIGNED
-            pieces.append((endpoint_id, client, start, end))
-    return pieces
-
-
-PointCache = dict[tuple[float, tuple[str, ...] | None], pl.DataFrame]
-
-
-def _points(conn: Connection, needed: Mapping[float, list[str] | None], max_extrapolation_s: float,
-            cache: PointCache) -> pl.DataFrame:
-    """C(t) at each instant needed; a boundary shared by two periods (this month's start) is looked up once."""
-    frames = []
-    for when, ids in sorted(needed.items()):
-        key = (when, tuple(ids) if ids is not None else None)
-        if key not in cache:
-            frame = counter_at(conn, datetime.fromtimestamp(when, UTC), max_extrapolation_s, ids)
-            cache[key] = frame.select(POINT_COLUMNS)
-        frames.append(cache[key])
-    return pl.concat(frames) if frames else pl.DataFrame()
-
-
-def _prefetch(conn: Connection, instants: list[datetime], max_extrapolation_s: float, cache: PointCache) -> None:
-    """C(t) of every endpoint at the period bounds, in one query, before the periods ask for them."""
-    wanted = sorted({when for when in instants if (when.timestamp(), None) not in cache})
-    if not wanted:
-        return
-    frame = counter_at_many(conn, wanted, max_extrapolation_s).select(POINT_COLUMNS)
-    for when in wanted:
-        cache[(when.timestamp(), None)] = frame.filter(pl.col("t") == when.timestamp())
-
-
-def _segment_frame(conn: Connection, period: Period, ids: list[str], assignments: Mapping[str, list[tuple[float, str]]],
-                   max_extrapolation_s: float, clients: Mapping[str, ClientTerms], cache: PointCache
-                   ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Segments with kWh and counts, and the C(t) points they were computed from."""
-    pieces = _segments(ids, assignments, period)
-    t0, t1 = period.start.timestamp(), period.end.timestamp()
-    needed: dict[float, list[str] | None] = {t0: None, t1: None}
-    interior: dict[float, set[str]] = defaultdict(set)
-    for endpoint_id, _, start, end in pieces:
-        for when in (start, end):
-            if when not in (t0, t1):
-                interior[when].add(endpoint_id)
-    needed.update({when: sorted(members) for when, members in interior.items()})
-    points = _points(conn, needed, max_extrapolation_s, cache)
-    segments = pl.DataFrame(pieces, schema={"endpoint_id": pl.String, "client": pl.String, "s": pl.Float64,
-                                            "e": pl.Float64}, orient="row")
-    start_points = points.rename({c: f"{c}_s" for c in POINT_COLUMNS if c not in ("endpoint_id", "t")})
-    end_points = points.rename({c: f"{c}_e" for c in POINT_COLUMNS if c not in ("endpoint_id", "t")})
-    terms = pl.DataFrame(
-        [(name, term.rate_per_kwh, term.currency, term.overhead_factor) for name, term in clients.items()],
-        schema={"client": pl.String, "rate": pl.Float64, "currency": pl.String, "overhead_factor": pl.Float64},
-        orient="row",
-    )
-    segments = (
-        segments.join(start_points, left_on=["endpoint_id", "s"], right_on=["endpoint_id", "t"], how="left")
-        .join(end_points, left_on=["endpoint_id", "e"], right_on=["endpoint_id", "t"], how="left")
-        .join(terms, on="client", how="left")
-        .with_columns(
-            (pl.col("c_e") - pl.col("c_s")).alias("kwh"),
-            (pl.col("cum_good_e") - pl.col("cum_good_s")).alias("readings_used"),
-            (pl.col("cum_failed_e") - pl.col("cum_failed_s")).alias("failed_reads"),
-            (pl.col("cum_events_e") - pl.col("cum_events_s")).alias("resets_folded"),
-            (pl.col("estimated_kwh_s") + pl.col("estimated_kwh_e") + pl.col("cum_estimated_kwh_e")
-             - pl.col("cum_estimated_kwh_s")).alias("estimated_kwh"),
-        )
-        .with_columns((pl.col("kwh") * pl.col("overhead_factor").fill_null(1.0) * pl.col("rate")).alias("amount"))
-    )
-    return segments, points
+def _priced(segments: pl.DataFrame) -> pl.DataFrame:
+    """Each segment's amount: kWh (to the Wh) x overhead factor x rate, rounded to the currency's minor unit."""
+    amounts: list[Decimal | None] = []
+    for kwh, factor, rate, currency in segments.select("kwh", "overhead_factor", "rate", "currency").iter_rows():
+        quantity = decimal_of(kwh, 3)
+        if quantity is None or rate is None or currency is None:
+            amounts.append(None)
+            continue
+        amounts.append(money(quantity * Decimal(str(factor)) * Decimal(str(rate)), currency))
+    return segments.with_columns(pl.Series("amount", amounts, dtype=MONEY))
 
 
 def _nullable_sum(column: str) -> pl.Expr:
     """A sum that stays null when every value is null (no reading is not zero kWh)."""
     return pl.when(pl.col(column).is_null().all()).then(None).otherwise(pl.col(column).sum()).alias(column)
+
+
+def _money_sum(column: str) -> pl.Expr:
+    """The sum of rounded line amounts (exact in Decimal), null when no line has an amount."""
+    return pl.when(pl.col(column).is_null().all()).then(None).otherwise(pl.col(column).sum()).cast(MONEY).alias(column)
 
 
 def _share(estimated: pl.Expr, kwh: pl.Expr) -> pl.Expr:
@@ -163,13 +77,14 @@ def _to_datetime(column: str) -> pl.Expr:
 
 def _endpoint_table(conn: Connection, period: Period, max_extrapolation_s: float,
                     clients: Mapping[str, ClientTerms], assignments: Mapping[str, list[tuple[float, str]]],
-                    cache: PointCache) -> tuple[pl.DataFrame, pl.DataFrame]:
-    info = _endpoints(conn, period)
+                    tz: ZoneInfo, cache: PointCache) -> tuple[pl.DataFrame, pl.DataFrame]:
+    info = endpoints_of(conn, period)
     ids = info["endpoint_id"].to_list()
-    segments, points = _segment_frame(conn, period, ids, assignments, max_extrapolation_s, clients, cache)
+    segments, points = segment_frame(conn, period, ids, assignments, max_extrapolation_s, clients, tz, cache)
     t0, t1 = period.start.timestamp(), period.end.timestamp()
-    if segments.is_empty():
+    if segments.is_empty() or points.is_empty():
         return pl.DataFrame(schema={c: pl.String for c in ENDPOINT_COLUMNS}), segments
+    segments = _priced(segments)
     at0 = points.filter(pl.col("t") == t0).select("endpoint_id", pl.col("method").alias("start_method"),
                                                    pl.col("a1_t").alias("first_t"))
     at1 = points.filter(pl.col("t") == t1).select("endpoint_id", pl.col("method").alias("end_method"),
@@ -180,7 +95,7 @@ def _endpoint_table(conn: Connection, period: Period, max_extrapolation_s: float
         pl.col("readings_used").sum(), pl.col("failed_reads").sum(), pl.col("resets_folded").sum(),
         pl.col("client").unique(maintain_order=True).str.join(", "),
         pl.col("rate").last(), pl.col("currency").last(),
-        _nullable_sum("amount"),
+        _money_sum("amount"),
     )
     table = (
         info.join(per_endpoint, on="endpoint_id", how="left")
@@ -199,7 +114,6 @@ def _endpoint_table(conn: Connection, period: Period, max_extrapolation_s: float
 def _rounded(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.with_columns(
         *(pl.col(c).round(3) for c in ("kwh", "previous_month_kwh", "change") if c in frame.columns),
-        *(pl.col(c).round(2) for c in ("amount",) if c in frame.columns),
     )
 
 
@@ -211,11 +125,11 @@ def _period_and_previous(engine: Engine, month: PeriodArg, tz: ZoneInfo, now: da
     period = resolve_period(month, tz, now)
     before = previous_period(period, tz)
     with engine.connect() as conn:
-        assignments = _assignments(conn)
+        assignments = assignments_of(conn)
         cache: PointCache = {}
-        _prefetch(conn, [before.start, period.start, period.end], max_extrapolation_s, cache)
-        current = _endpoint_table(conn, period, max_extrapolation_s, clients or {}, assignments, cache)
-        previous = _endpoint_table(conn, before, max_extrapolation_s, clients or {}, assignments, cache)
+        prefetch(conn, [before.start, period.start, period.end], max_extrapolation_s, cache)
+        current = _endpoint_table(conn, period, max_extrapolation_s, clients or {}, assignments, tz, cache)
+        previous = _endpoint_table(conn, before, max_extrapolation_s, clients or {}, assignments, tz, cache)
     return period, current, previous
 
 
@@ -241,7 +155,7 @@ def _client_table(segments: pl.DataFrame, period: Period) -> pl.DataFrame:
             _nullable_sum("kwh"), pl.col("estimated_kwh").sum(), pl.col("readings_used").sum(),
             pl.col("failed_reads").sum(), pl.col("resets_folded").sum(),
             pl.col("overhead_factor").first(), pl.col("rate").first(), pl.col("currency").first(),
-            _nullable_sum("amount"),
+            _money_sum("amount"),
         )
         .with_columns(
             _share(pl.col("estimated_kwh"), pl.col("kwh")).alias("estimated_share"),
@@ -261,7 +175,7 @@ def billing_by_client(engine: Engine, month: PeriodArg, tz: ZoneInfo, now: datet
         return pl.DataFrame(schema={c: pl.String for c in CLIENT_COLUMNS})
     table = _client_table(segments, period)
     if not previous.is_empty():
-        before = previous.group_by("client").agg(pl.col("kwh").sum().alias("previous_month_kwh"))
+        before = previous.group_by("client").agg(_nullable_sum("kwh").alias("previous_month_kwh"))
         table = table.join(before, on="client", how="left")
     else:
         table = table.with_columns(pl.lit(None, pl.Float64).alias("previous_month_kwh"))

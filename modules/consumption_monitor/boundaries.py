@@ -7,8 +7,15 @@ probe per side returns the two nearest readings with their columns; when they ar
 are the bracketing readings (a filtered probe runs only for endpoints where a failed read is in
 the way): two probes per endpoint. SQLite (no LATERAL): five correlated ``LIMIT 1`` sub-selects
 returning ids, then one fetch of those rows. Then Polars evaluates C(t):
-exact, interpolated between the bracketing readings, extrapolated from two on one side (at
-most ``max_extrapolation_s``), held (one reading on one side only), or none.
+exact, interpolated between the bracketing readings, extrapolated, held, or none.
+
+No energy is invented: past the last usable reading C is held at it, and extrapolated (from the
+slope of the last two) only when that reading lies within ``max_extrapolation_s`` of t, and then
+only over that distance. Before the first usable reading C is held too (a new endpoint is billed
+from its first reading), except for an endpoint that was already being read and failing: then the
+first good reading is extrapolated back under the same rule. A reading stored with engine
+``opening`` (ops recorded the counter when the meter was installed) is an ordinary reading for
+the arithmetic and is named as such (``origin``).
 """
 
 from __future__ import annotations
@@ -24,7 +31,7 @@ from .tables import endpoint, reading
 SLOTS = ("b1", "b2", "a1", "a2", "latest")
 LOOKUP_SCHEMA = {"endpoint_id": pl.String, **{f"{s}_{k}": pl.Float64 for s in ("b1", "b2", "a1", "a2") for k in "tc"},
                  "cum_good": pl.Int64, "cum_failed": pl.Int64, "cum_events": pl.Int64,
-                 "cum_estimated_kwh": pl.Float64}
+                 "cum_estimated_kwh": pl.Float64, "b1_e": pl.String, "a1_e": pl.String}
 ID_CHUNK = 5000
 
 
@@ -41,16 +48,19 @@ def _slot(slot: str, t: datetime) -> ScalarSelect[int]:
     return query.limit(1).offset(offset).scalar_subquery().correlate(endpoint)
 
 
-def _reading_rows(conn: Connection, ids: list[int]) -> dict[int, tuple[float, float | None, int, int, int, float]]:
-    rows: dict[int, tuple[float, float | None, int, int, int, float]] = {}
+ReadingRow = tuple[float, float | None, int, int, int, float, str | None]
+
+
+def _reading_rows(conn: Connection, ids: list[int]) -> dict[int, ReadingRow]:
+    rows: dict[int, ReadingRow] = {}
     for index in range(0, len(ids), ID_CHUNK):
         chunk = ids[index:index + ID_CHUNK]
         query = select(reading.c.id, reading.c.read_at, reading.c.corrected_kwh, reading.c.cum_good,
-                       reading.c.cum_failed, reading.c.cum_events, reading.c.cum_estimated_kwh
+                       reading.c.cum_failed, reading.c.cum_events, reading.c.cum_estimated_kwh, reading.c.engine
                        ).where(reading.c.id.in_(chunk))
         for row in conn.execute(query):
             rows[row.id] = (row.read_at.timestamp(), row.corrected_kwh, row.cum_good, row.cum_failed,
-                            row.cum_events, row.cum_estimated_kwh)
+                            row.cum_events, row.cum_estimated_kwh, row.engine)
     return rows
 
 
@@ -67,6 +77,8 @@ def _lookup_by_ids(conn: Connection, t: datetime, endpoint_ids: Sequence[str] | 
         picked = [details.get(getattr(row, slot)) for row in found]
         columns[f"{slot}_t"] = [p[0] if p else None for p in picked]
         columns[f"{slot}_c"] = [p[1] if p else None for p in picked]
+    for slot in ("b1", "a1"):
+        columns[f"{slot}_e"] = [p[6] if (p := details.get(getattr(row, slot))) else None for row in found]
     anys = [details.get(row.latest) for row in found]
     for position, name in ((2, "cum_good"), (3, "cum_failed"), (4, "cum_events")):
         columns[name] = [p[position] if p else 0 for p in anys]
@@ -85,17 +97,18 @@ _SIDE_SQL = """
            max(x.cum_good) FILTER (WHERE x.n = 1) AS cum_good, max(x.cum_failed) FILTER (WHERE x.n = 1) AS cum_failed,
            max(x.cum_events) FILTER (WHERE x.n = 1) AS cum_events,
            max(x.cum_estimated_kwh) FILTER (WHERE x.n = 1) AS cum_estimated_kwh,
+           max(x.engine) FILTER (WHERE x.n = 1 AND x.c IS NOT NULL) AS e1,
            count(*) = 2 AND bool_or(x.c IS NULL) AS blocked
     FROM (SELECT row_number() OVER (ORDER BY r.read_at {direction}) AS n,
                  extract(epoch FROM r.read_at)::float8 AS t, r.corrected_kwh AS c,
-                 r.cum_good, r.cum_failed, r.cum_events, r.cum_estimated_kwh
+                 r.cum_good, r.cum_failed, r.cum_events, r.cum_estimated_kwh, r.engine
           FROM cm_reading r
           WHERE r.endpoint_id = e.id AND r.read_at {op} q.at {usable}
           ORDER BY r.read_at {direction} LIMIT 2) x"""
 _LATERAL_SQL = """
 SELECT e.id, b.t1, b.c1, b.t2, b.c2, a.t1, a.c1, a.t2, a.c2,
        coalesce(b.cum_good, 0), coalesce(b.cum_failed, 0), coalesce(b.cum_events, 0),
-       coalesce(b.cum_estimated_kwh, 0), q.i, b.blocked OR a.blocked
+       coalesce(b.cum_estimated_kwh, 0), b.e1, a.e1, q.i, b.blocked OR a.blocked
 FROM unnest(%(ts)s::timestamptz[]) WITH ORDINALITY AS q(at, i) CROSS JOIN cm_endpoint e
 CROSS JOIN LATERAL ({before}) b CROSS JOIN LATERAL ({after}) a {where}"""
 
@@ -124,7 +137,7 @@ def _lookup_lateral(conn: Connection, instants: Sequence[datetime], endpoint_ids
     found = _lateral_rows(conn, instants, endpoint_ids, usable_only=False)
     blocked = found.filter(pl.col("blocked")).select("endpoint_id", "t")
     if not blocked.is_empty():
-        slots = [f"{s}_{k}" for s in ("b1", "b2", "a1", "a2") for k in "tc"]
+        slots = [f"{s}_{k}" for s in ("b1", "b2", "a1", "a2") for k in "tc"] + ["b1_e", "a1_e"]
         for (when,), group in blocked.group_by("t"):
             at = datetime.fromtimestamp(float(when), UTC)
             usable = _lateral_rows(conn, [at], group["endpoint_id"].to_list(), usable_only=True)
@@ -158,14 +171,15 @@ def evaluate(raw: pl.DataFrame, max_extrapolation_s: float) -> pl.DataFrame:
     t = pl.col("t")
     exact = pl.col("a1_t") == t
     bracket = pl.col("b1_t").is_not_null() & pl.col("a1_t").is_not_null()
-    forward = pl.col("b1_t").is_not_null() & pl.col("b2_t").is_not_null()
-    backward = pl.col("a1_t").is_not_null() & pl.col("a2_t").is_not_null()
-    forward_span = pl.min_horizontal(t - pl.col("b1_t"), pl.lit(max_extrapolation_s))
-    backward_span = pl.min_horizontal(pl.col("a1_t") - t, pl.lit(max_extrapolation_s))
+    forward = (pl.col("b1_t").is_not_null() & pl.col("b2_t").is_not_null()
+               & (t - pl.col("b1_t") <= max_extrapolation_s))
+    was_failing = pl.col("b1_t").is_null() & (pl.col("cum_failed") > 0)
+    backward = (pl.col("a1_t").is_not_null() & pl.col("a2_t").is_not_null() & was_failing
+                & (pl.col("a1_t") - t <= max_extrapolation_s))
     interpolated = pl.col("b1_c") + (pl.col("a1_c") - pl.col("b1_c")) * (t - pl.col("b1_t")) / (
         pl.col("a1_t") - pl.col("b1_t"))
-    forward_c = pl.col("b1_c") + _slope("b1_c", "b1_t", "b2_c", "b2_t") * forward_span
-    backward_c = pl.col("a1_c") - _slope("a2_c", "a2_t", "a1_c", "a1_t") * backward_span
+    forward_c = pl.col("b1_c") + _slope("b1_c", "b1_t", "b2_c", "b2_t").clip(lower_bound=0.0) * (t - pl.col("b1_t"))
+    backward_c = pl.col("a1_c") - _slope("a2_c", "a2_t", "a1_c", "a1_t").clip(lower_bound=0.0) * (pl.col("a1_t") - t)
     return raw.with_columns(
         pl.when(exact).then(pl.col("a1_c"))
         .when(bracket).then(interpolated)
@@ -179,6 +193,8 @@ def evaluate(raw: pl.DataFrame, max_extrapolation_s: float) -> pl.DataFrame:
         .when(forward | backward).then(pl.lit("extrapolated"))
         .when(pl.col("b1_t").is_not_null() | pl.col("a1_t").is_not_null()).then(pl.lit("held"))
         .otherwise(pl.lit("none")).alias("method"),
+        pl.when((exact & (pl.col("a1_e") == "opening")) | (~exact.fill_null(False) & (pl.col("b1_e") == "opening")))
+        .then(pl.lit("opening")).otherwise(None).alias("origin"),
     ).with_columns(
         pl.when(pl.col("method") == "extrapolated")
         .then((pl.col("c") - pl.coalesce(pl.col("b1_c"), pl.col("a1_c"))).abs())

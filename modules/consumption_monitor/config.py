@@ -28,6 +28,10 @@ from nxforge.sdk import (
     validate_loaded,
 )
 
+from .terms import ClientTerms
+
+__all__ = ["ClientTerms", "Endpoint", "EndpointSet", "EndpointsFile", "load_endpoints", "validate_text"]
+
 log = logging.getLogger(__name__)
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
@@ -36,15 +40,6 @@ SECRET_FIELDS = ("password", "cookie_value")
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
-
-
-class ClientTerms(_Strict):
-    """A client's price: amount = kWh x overhead_factor x rate_per_kwh."""
-
-    name: str = Field(min_length=1)
-    rate_per_kwh: float | None = Field(None, ge=0)
-    currency: str = "EUR"
-    overhead_factor: float = Field(1.0, gt=0, description="PUE-style multiplier applied before the rate")
 
 
 class ClientPeriod(_Strict):
@@ -116,10 +111,12 @@ class Endpoint(_Strict):
 
 
 class EndpointsFile(_Strict):
-    """One YAML file: endpoints and optionally client prices."""
+    """One YAML file: endpoints, and the clients they bill to (declared in this file or another of the folder)."""
 
     endpoints: list[Endpoint] = Field(default_factory=list)
-    clients: list[ClientTerms] = Field(default_factory=list)
+    clients: list[ClientTerms] = Field(
+        default_factory=list, description="declared clients with their dated tariffs; every endpoint's client "
+        "(and client_history entry) must be one of the clients declared in the folder's files")
 
 
 @dataclass
@@ -136,31 +133,80 @@ class EndpointSet:
         return {endpoint.id: endpoint for endpoint in self.endpoints}
 
 
-def validate_text(path: Path, text: str) -> tuple[EndpointsFile, LoadedYaml]:
-    """Validate one file's text (the form editor calls this before saving); raises ConfigError."""
+def _validate_one(path: Path, text: str) -> tuple[EndpointsFile, LoadedYaml]:
     loaded = load_yaml(path, text)
     return validate_loaded(loaded, EndpointsFile), loaded
 
 
-def load_endpoints(folder: Path) -> EndpointSet:
-    """Load and check every ``*.yaml`` in ``folder``; all problems of all files in one ConfigError."""
+def validate_text(path: Path, text: str) -> tuple[EndpointsFile, LoadedYaml]:
+    """Validate one file's text as it would sit in its folder (the form and the YAML editor call this
+    before saving): its own rules, then its endpoints' clients against the clients declared in it and
+    in the folder's other files. Raises ConfigError."""
+    parsed, loaded = _validate_one(path, text)
+    declared = {client.name for client in parsed.clients} | declared_clients(path.parent, skip=path)
+    problems = _client_problems(path, loaded, parsed, declared)
+    if problems:
+        raise ConfigError(problems)
+    return parsed, loaded
+
+
+def _client_problems(path: Path, loaded: LoadedYaml, parsed: EndpointsFile, declared: set[str]
+                     ) -> list[ConfigProblem]:
+    """Each endpoint's client and client_history entry must be a declared client (a typo bills nobody)."""
+    problems = []
+    known = ", ".join(sorted(declared)) or "none"
+    for index, item in enumerate(parsed.endpoints):
+        named: list[tuple[tuple[str | int, ...], str]] = [(("endpoints", index, "client"), item.client)]
+        named += [(("endpoints", index, "client_history", number, "client"), period.client)
+                  for number, period in enumerate(item.client_history)]
+        for location, client in named:
+            if client not in declared:
+                problems.append(ConfigProblem(
+                    path, loaded.line_of(location), ".".join(str(part) for part in location),
+                    f"client {client!r} is not declared under clients: (declared: {known}); "
+                    "fix the spelling or add it with its tariff"))
+    return problems
+
+
+def declared_clients(folder: Path, skip: Path | None = None) -> set[str]:
+    """Client names declared in the folder's files (unreadable files are left out)."""
+    names: set[str] = set()
+    for path in sorted(folder.glob("*.yaml")) if folder.is_dir() else []:
+        if skip is not None and path.resolve() == skip.resolve():
+            continue
+        try:
+            parsed, _ = _validate_one(path, path.read_text(encoding="utf-8"))
+        except (ConfigError, OSError):
+            continue
+        names |= {client.name for client in parsed.clients}
+    return names
+
+
+def _scan(folder: Path) -> tuple[EndpointSet, list[ConfigProblem]]:
+    """Every file parsed, then the rules across files; per-file problems come first."""
     result = EndpointSet()
     problems: list[ConfigProblem] = []
-    if not folder.is_dir():
-        log.warning("no endpoint folder %s: nothing to read", folder)
-        return result
-    for path in sorted(folder.glob("*.yaml")):
+    cross: list[ConfigProblem] = []
+    parsed_files: list[tuple[Path, EndpointsFile, LoadedYaml]] = []
+    for path in sorted(folder.glob("*.yaml")) if folder.is_dir() else []:
         try:
-            parsed, loaded = validate_text(path, path.read_text(encoding="utf-8"))
+            parsed, loaded = _validate_one(path, path.read_text(encoding="utf-8"))
         except ConfigError as exc:
             problems += exc.problems
             continue
+        parsed_files.append((path, parsed, loaded))
         result.files.append(path)
+        for index, client in enumerate(parsed.clients):
+            if client.name in result.clients:
+                line = loaded.line_of(("clients", index, "name"))
+                cross.append(ConfigProblem(path, line, f"clients.{index}.name", f"client {client.name!r} twice"))
+            result.clients[client.name] = client
+    for path, parsed, loaded in parsed_files:
         for index, endpoint in enumerate(parsed.endpoints):
             line = loaded.line_of(("endpoints", index, "id"))
             if endpoint.id in result.source:
                 other_path, other_line = result.source[endpoint.id]
-                problems.append(
+                cross.append(
                     ConfigProblem(
                         path, line, f"endpoints.{index}.id",
                         f"duplicate endpoint id {endpoint.id!r}: already defined at {other_path}:{other_line}",
@@ -169,11 +215,16 @@ def load_endpoints(folder: Path) -> EndpointSet:
                 continue
             result.source[endpoint.id] = (path, line)
             result.endpoints.append(endpoint)
-        for index, client in enumerate(parsed.clients):
-            if client.name in result.clients:
-                line = loaded.line_of(("clients", index, "name"))
-                problems.append(ConfigProblem(path, line, f"clients.{index}.name", f"client {client.name!r} twice"))
-            result.clients[client.name] = client
+        cross += _client_problems(path, loaded, parsed, set(result.clients))
+    return result, problems + cross
+
+
+def load_endpoints(folder: Path) -> EndpointSet:
+    """Load and check every ``*.yaml`` in ``folder``; all problems of all files in one ConfigError."""
+    if not folder.is_dir():
+        log.warning("no endpoint folder %s: nothing to read", folder)
+        return EndpointSet()
+    result, problems = _scan(folder)
     if problems:
         raise ConfigError(problems)
     return result

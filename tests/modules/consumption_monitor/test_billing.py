@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import polars as pl
@@ -84,9 +85,9 @@ def test_client_split_mid_month_and_feeds_summed(cm_engine: Engine) -> None:
     acme, globex = row(clients, "acme", "client"), row(clients, "globex", "client")
     assert acme["kwh"] == pytest.approx(720 * 3 + 216)  # both feeds of rack1 + rack2 for 9 days
     assert acme["endpoints"] == 3 and acme["endpoint_ids"] == "rack1-a, rack1-b, rack2-a"
-    assert acme["amount"] == pytest.approx((720 * 3 + 216) * 1.5 * 0.2, abs=0.01)
+    assert acme["amount"] == Decimal("712.80")  # (720 x 3 + 216) kWh x 1.5 x 0.2, in Decimal
     assert globex["kwh"] == pytest.approx(504.0) and globex["currency"] == "USD"
-    assert globex["amount"] == pytest.approx(50.4)
+    assert globex["amount"] == Decimal("50.40")
     endpoints = billing_by_endpoint(cm_engine, "2026-04", UTC_TZ, utc(2026, 6, 1), clients=terms)
     assert row(endpoints, "rack2-a")["client"] == "acme, globex"
     assert row(endpoints, "rack2-a")["kwh"] == pytest.approx(720.0)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from nxforge_modules.consumption_monitor.config import (
@@ -11,12 +13,13 @@ from nxforge_modules.consumption_monitor.config import (
     save_endpoints_file,
     validate_text,
 )
+from nxforge_modules.consumption_monitor.terms import money
 
 from nxforge.config.errors import ConfigError
 
 GOOD = """\
-clients:
-  - {name: acme, rate_per_kwh: 0.21, overhead_factor: 1.4}
+clients: [{name: globex}, {name: initech},
+  {name: acme, rate_per_kwh: 0.21, overhead_factor: 1.4}]
 endpoints:
   - id: rack1-a
     name: Rack 1 feed A
@@ -92,3 +95,50 @@ def test_save_validates_then_round_trips(tmp_path: Path) -> None:
     parsed = save_endpoints_file(target, GOOD)
     again, _ = validate_text(target, dump_endpoints_file(parsed))
     assert again == parsed
+
+
+def test_undeclared_client_is_refused_with_its_line(tmp_path: Path) -> None:
+    typo = GOOD.replace("client: acme\n    feed: A", "client: acmee\n    feed: A")
+    with pytest.raises(ConfigError) as caught:
+        validate_text(tmp_path / "x.yaml", typo)
+    assert f"{tmp_path / 'x.yaml'}:6: endpoints.0.client: client 'acmee' is not declared" in str(caught.value)
+    history = GOOD.replace("{client: acme, from: 2026-01-01}", "{client: acme-old, from: 2026-01-01}")
+    (tmp_path / "site.yaml").write_text(history)
+    with pytest.raises(ConfigError) as caught:
+        load_endpoints(tmp_path)
+    assert "endpoints.1.client_history.0.client: client 'acme-old' is not declared" in str(caught.value)
+
+
+def test_clients_declared_in_another_file_count(tmp_path: Path) -> None:
+    (tmp_path / "clients.yaml").write_text("clients:\n  - {name: acme}\n  - {name: globex}\n  - {name: initech}\n")
+    endpoints_only = "endpoints:\n" + GOOD.split("endpoints:\n")[1]
+    (tmp_path / "site.yaml").write_text(endpoints_only)
+    assert [e.id for e in load_endpoints(tmp_path).endpoints] == ["rack1-a", "rack1-b"]
+    validate_text(tmp_path / "site.yaml", endpoints_only)  # the editor sees the folder's clients
+    with pytest.raises(ConfigError):
+        validate_text(tmp_path / "other" / "site.yaml", endpoints_only)
+
+
+def test_dated_tariffs_and_terms(tmp_path: Path) -> None:
+    text = GOOD.replace("{name: acme, rate_per_kwh: 0.21, overhead_factor: 1.4}", (
+        "{name: acme, rate_per_kwh: 0.21, overhead_factor: 1.4, currency: USD, tariffs: [{valid_from: 2026-10-15, "
+        "rate_per_kwh: 0.25, committed_kw: 10, overage_per_kwh: 0.3, fixed_fee_per_circuit: 40, "
+        "tou: [{name: peak, days: [mon, tue], hours: '08:00-20:00', rate_per_kwh: 0.4}]}]}"))
+    parsed, _ = validate_text(tmp_path / "x.yaml", text)
+    acme = next(client for client in parsed.clients if client.name == "acme")
+    dated = acme.dated(ZoneInfo("Europe/Berlin"))
+    assert [(when.isoformat(), tariff.rate_per_kwh, tariff.currency, tariff.overhead_factor)
+            for when, tariff in dated] == [("1970-01-01T00:00:00+00:00", 0.21, "USD", 1.4),
+                                          ("2026-10-14T22:00:00+00:00", 0.25, "USD", 1.4)]
+    assert dated[1][1].tou[0].minutes() == (480, 1200)
+    for broken in (text.replace("committed_kw: 10, ", ""),  # overage without a commitment
+                   text.replace("'08:00-20:00'", "'eight to eight'"),  # not an hour range
+                   text.replace("valid_from: 2026-10-15, ", "")):  # a dated tariff without its date
+        with pytest.raises(ConfigError):
+            validate_text(tmp_path / "x.yaml", broken)
+
+
+def test_money_is_rounded_per_currency() -> None:
+    assert money(Decimal("10.005"), "EUR") == Decimal("10.01")
+    assert money(Decimal("1234.5"), "JPY") == Decimal("1235.00")
+    assert str(money(Decimal("2"), "USD")) == "2.00"

@@ -66,7 +66,8 @@ def endpoints_yaml(sim: Simulator) -> dict[str, object]:
         items.append({"id": spec.id, "name": spec.id.title(), "client": CLIENTS[spec.id],
                       "feed": "A" if spec.id != "geist-roll" else "B", "poll_interval": "1h",
                       "circuit_max_kw": spec.power_kw * 2, "scrape": scrape})
-    return {"clients": [{"name": "acme", "rate_per_kwh": 0.2, "overhead_factor": 1.5}], "endpoints": items}
+    return {"clients": [{"name": "acme", "rate_per_kwh": 0.2, "overhead_factor": 1.5}, {"name": "globex"},
+                        {"name": "initech"}], "endpoints": items}
 
 
 @dataclasses.dataclass
