@@ -14,7 +14,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 
 from .counter_semantics import CounterSemantics
 from .presets import UnknownPresetError, apply_preset, load_preset
-from .protocol_config import ModbusOptions, SnmpCommunityAuth, SnmpOptions, SnmpV3Auth, protocol_problems
+from .protocol_config import (
+    ModbusOptions,
+    SnmpCommunityAuth,
+    SnmpOptions,
+    SnmpV3Auth,
+    normalize_oid,
+    parse_register,
+)
 
 
 class _Model(BaseModel):
@@ -281,6 +288,46 @@ class ScrapeConfig(_Model):
         if problem:
             raise ValueError(problem)
         return self
+
+
+def protocol_problems(config: ScrapeConfig) -> str | None:
+    """What makes a config unusable for its engine (URL scheme, auth, steps, selectors), or None."""
+    scheme = config.url.split("://", 1)[0].lower()
+    protocol = config.engine if config.engine in ("snmp", "modbus") else None
+    if protocol is None:
+        if scheme not in ("http", "https"):
+            return f"url {config.url!r} is for engine {scheme}; set engine: {scheme} or use an http(s):// URL"
+        if config.auth.type.startswith("snmp_"):
+            return f"auth type {config.auth.type} needs engine: snmp"
+        if config.snmp is not None or config.modbus is not None:
+            return "the snmp and modbus sections need engine: snmp or engine: modbus"
+        return None
+    if scheme != protocol:
+        return f"engine {protocol} reads a {protocol}:// URL (e.g. {protocol}://10.0.0.5), not {config.url!r}"
+    if config.steps:
+        return f"engine {protocol} has no steps (it reads values directly)"
+    other = "modbus" if protocol == "snmp" else "snmp"
+    if getattr(config, other) is not None:
+        return f"a `{other}:` section does not apply to engine {protocol}"
+    if protocol == "snmp" and not config.auth.type.startswith("snmp_"):
+        return "engine snmp needs auth type snmp_community (v1/v2c) or snmp_v3"
+    if protocol == "modbus" and config.auth.type != "none":
+        return "Modbus TCP has no authentication: remove auth"
+    for name, spec in config.values.items():
+        try:
+            if protocol == "snmp":
+                oid = normalize_oid(spec.selector)
+                root = config.snmp.walk_root if config.snmp is not None else None
+                if config.snmp is not None and config.snmp.mode == "walk" and root is not None \
+                        and not (oid + ".").startswith(normalize_oid(root) + "."):
+                    return f"values.{name}: OID {oid} is not under walk_root {root}"
+            else:
+                parse_register(spec.selector)
+        except ValueError as exc:
+            return f"values.{name}: {exc}"
+        if spec.regex or spec.attribute or spec.decimal:
+            return f"values.{name}: regex, attribute and decimal are for web pages, not engine {protocol}"
+    return None
 
 
 def selector_kind(selector: str) -> Literal["jsonpath", "xpath", "css"]:

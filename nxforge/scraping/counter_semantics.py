@@ -16,8 +16,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-# ``numbers`` is imported inside the functions: result.py imports this module, and numbers -> errors
-# -> result would otherwise be a cycle.
+from .units import UNITS, canonical_unit
 
 Overflow = Literal["wrap", "ceiling"]
 
@@ -49,8 +48,6 @@ class CounterSemantics(BaseModel):
 
     @model_validator(mode="after")
     def _check(self) -> CounterSemantics:
-        from .numbers import UNITS
-
         if self.unit is not None and self.unit.lower() not in UNITS:
             raise ValueError(f"unknown unit {self.unit!r}; use one of Wh, kWh, MWh")
         if self.max is not None and self.max <= 0:
@@ -84,8 +81,6 @@ class CounterSemantics(BaseModel):
 
 def _factor(from_unit: str | None, to_unit: str | None) -> Decimal:
     """Exact unit conversion factor (Wh -> kWh is 0.001), 1 when either side is unknown."""
-    from .numbers import UNITS
-
     if not from_unit or not to_unit:
         return Decimal(1)
     src, dst = UNITS.get(from_unit.lower()), UNITS.get(to_unit.lower())
@@ -103,6 +98,4 @@ def exact_value(raw: int | float, from_unit: str | None, to_unit: str | None, sc
 
 def register_unit(semantics: CounterSemantics | None) -> str | None:
     """The canonical unit of one raw count, or None when the preset does not say."""
-    from .numbers import canonical_unit
-
     return canonical_unit(semantics.unit) if semantics is not None and semantics.unit else None

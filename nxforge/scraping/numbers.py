@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from .errors import NoValueError, NumberFormatError, UnitMismatchError
+from .units import UNITS, canonical_unit
 
 Decimal = Literal[".", ","]
 
@@ -37,18 +38,6 @@ UNIT_PATTERN = r"MWh|kWh|Wh|MW|kW|W|kVA|VA|kV|mV|V|mA|A|Hz|%"
 _NUMBER_RE = re.compile(NUMBER_PATTERN)
 _NUMBER_UNIT_RE = re.compile(rf"({NUMBER_PATTERN})\s*({UNIT_PATTERN})?(?![A-Za-z])", re.IGNORECASE)
 
-# unit -> (dimension, factor to the dimension's base unit)
-UNITS: dict[str, tuple[str, float]] = {
-    "wh": ("energy", 1.0), "kwh": ("energy", 1e3), "mwh": ("energy", 1e6),
-    "w": ("power", 1.0), "kw": ("power", 1e3), "mw": ("power", 1e6),
-    "va": ("apparent power", 1.0), "kva": ("apparent power", 1e3),
-    "v": ("voltage", 1.0), "kv": ("voltage", 1e3), "mv": ("voltage", 1e-3),
-    "a": ("current", 1.0), "ma": ("current", 1e-3),
-    "hz": ("frequency", 1.0), "%": ("ratio", 1.0),
-}
-_CANONICAL = {"wh": "Wh", "kwh": "kWh", "mwh": "MWh", "w": "W", "kw": "kW", "mw": "MW", "va": "VA",
-              "kva": "kVA", "v": "V", "kv": "kV", "mv": "mV", "a": "A", "ma": "mA", "hz": "Hz", "%": "%"}
-
 
 @dataclass(frozen=True)
 class ParsedNumber:
@@ -56,11 +45,6 @@ class ParsedNumber:
 
     value: float
     unit: str | None
-
-
-def canonical_unit(unit: str) -> str:
-    """``KWH`` -> ``kWh``; unknown units come back unchanged."""
-    return _CANONICAL.get(unit.strip().lower(), unit.strip())
 
 
 def is_sentinel(text: str) -> bool:
@@ -169,7 +153,3 @@ def convert(value: float, from_unit: str | None, to_unit: str | None) -> float:
         raise UnitMismatchError(f"{from_unit} ({src[0]})", f"{to_unit} ({dst[0]})")
     return value * src[1] / dst[1]
 
-
-def is_energy_unit(unit: str | None) -> bool:
-    """True for Wh, kWh and MWh."""
-    return bool(unit) and UNITS.get((unit or "").lower(), ("", 0.0))[0] == "energy"

@@ -1,7 +1,8 @@
 """Config models for the meters that are not web pages: SNMP (v2c, v3) and Modbus TCP.
 
 They live apart from ``config.py`` so the web-page config stays readable; ``ScrapeConfig``
-embeds them. As for web pages, each value names where it is in ``selector``: an OID for SNMP
+embeds them, and ``config.protocol_problems`` checks each engine's rules. As for web pages,
+each value names where it is in ``selector``: an OID for SNMP
 (``1.3.6.1.4.1.318.1.1.26.4.3.1.9.1``), a register for Modbus (``holding:3203`` or
 ``input:72``). Credentials stay ``${NAME}`` references until the engine resolves them.
 """
@@ -9,12 +10,9 @@ embeds them. As for web pages, each value names where it is in ``selector``: an 
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-
-if TYPE_CHECKING:
-    from .config import ScrapeConfig
 
 OID_RE = re.compile(r"^\.?\d+(\.\d+)+$")
 REGISTER_RE = re.compile(r"^(?:(?P<table>holding|input):)?(?P<address>0x[0-9a-fA-F]+|\d+)$")
@@ -135,43 +133,3 @@ DEFAULT_SNMP = SnmpOptions.model_validate({})
 DEFAULT_MODBUS = ModbusOptions.model_validate({})
 REGISTER_WORDS: dict[str, int] = {"uint16": 1, "int16": 1, "uint32": 2, "int32": 2, "float32": 2,
                                   "uint64": 4, "int64": 4, "float64": 4}
-
-
-def protocol_problems(config: ScrapeConfig) -> str | None:
-    """What makes a config unusable for its engine (URL scheme, auth, steps, selectors), or None."""
-    scheme = config.url.split("://", 1)[0].lower()
-    protocol = config.engine if config.engine in ("snmp", "modbus") else None
-    if protocol is None:
-        if scheme not in ("http", "https"):
-            return f"url {config.url!r} is for engine {scheme}; set engine: {scheme} or use an http(s):// URL"
-        if config.auth.type.startswith("snmp_"):
-            return f"auth type {config.auth.type} needs engine: snmp"
-        if config.snmp is not None or config.modbus is not None:
-            return "the snmp and modbus sections need engine: snmp or engine: modbus"
-        return None
-    if scheme != protocol:
-        return f"engine {protocol} reads a {protocol}:// URL (e.g. {protocol}://10.0.0.5), not {config.url!r}"
-    if config.steps:
-        return f"engine {protocol} has no steps (it reads values directly)"
-    other = "modbus" if protocol == "snmp" else "snmp"
-    if getattr(config, other) is not None:
-        return f"a `{other}:` section does not apply to engine {protocol}"
-    if protocol == "snmp" and not config.auth.type.startswith("snmp_"):
-        return "engine snmp needs auth type snmp_community (v1/v2c) or snmp_v3"
-    if protocol == "modbus" and config.auth.type != "none":
-        return "Modbus TCP has no authentication: remove auth"
-    for name, spec in config.values.items():
-        try:
-            if protocol == "snmp":
-                oid = normalize_oid(spec.selector)
-                root = config.snmp.walk_root if config.snmp is not None else None
-                if config.snmp is not None and config.snmp.mode == "walk" and root is not None \
-                        and not (oid + ".").startswith(normalize_oid(root) + "."):
-                    return f"values.{name}: OID {oid} is not under walk_root {root}"
-            else:
-                parse_register(spec.selector)
-        except ValueError as exc:
-            return f"values.{name}: {exc}"
-        if spec.regex or spec.attribute or spec.decimal:
-            return f"values.{name}: regex, attribute and decimal are for web pages, not engine {protocol}"
-    return None

@@ -16,8 +16,9 @@ from typing import Any
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from .errors import ScrapeFailure
-from .numbers import convert, is_energy_unit, parse_quantity
+from .numbers import convert, parse_quantity
 from .result import Suggestion
+from .units import is_energy_unit
 
 ENERGY_REGEX = r"([\d.,\s']+)\s*(MWh|kWh|Wh)"
 NUMBER_REGEX = r"(\d[\d.,\s']*)"

@@ -9,16 +9,9 @@ import re
 
 from .config import ValueSpec
 from .errors import NoValueError, ScrapeFailure
-from .numbers import (
-    UNIT_PATTERN,
-    canonical_unit,
-    convert,
-    is_energy_unit,
-    is_sentinel,
-    parse_number,
-    parse_reading,
-)
+from .numbers import UNIT_PATTERN, convert, is_sentinel, parse_number, parse_reading
 from .result import ReadValue
+from .units import canonical_unit, is_energy_unit
 
 _UNIT_WORDS = re.compile(rf"\s*\b(?:{UNIT_PATTERN})\s*$", re.IGNORECASE)
 _LABEL = re.compile(r"^[^\d:=]*[:=]")  # "Energy:" in "Energy: --- kWh"
