@@ -1,8 +1,9 @@
 """Reading named values (a kWh counter, a power) from meter and PDU web pages.
 
-Two engines share one config: ``browser`` (Playwright + Chromium) for pages that need
+Four engines share one config: ``browser`` (Playwright + Chromium) for pages that need
 JavaScript, tabs or frames; ``http`` (httpx + selectolax/JSONPath) for plain pages and JSON
-APIs. The collector uses ``ScrapingEngine``; everything else here is the vocabulary it speaks.
+APIs; ``snmp`` and ``modbus`` for meters that are not web pages. The collector uses
+``ScrapingEngine``; everything else here is the vocabulary it speaks.
 """
 
 from .config import ScrapeConfig, ValueSpec
