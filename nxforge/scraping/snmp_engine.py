@@ -161,11 +161,11 @@ class SnmpReader:
             result = await walk()
         except BaseException as exc:
             self._walks.pop(key, None)
-            if not isinstance(exc, asyncio.CancelledError):
-                future.set_exception(exc)
-                future.exception()  # mark retrieved: waiters re-raise it themselves
-            else:
-                future.cancel()
+            if isinstance(exc, asyncio.CancelledError):  # waiters must fail, not be cancelled themselves
+                exc = ScrapeFailure("timeout", "the shared walk this endpoint waited for was abandoned",
+                                    hint="another endpoint on the device timed out first; raise timeout_s")
+            future.set_exception(exc)
+            future.exception()  # mark retrieved: waiters re-raise it themselves
             raise
         self._walks[key] = (time.monotonic() + cache_s, future)
         future.set_result(result)

@@ -36,8 +36,12 @@ def main(argv: list[str] | None = None, stop: threading.Event | None = None) -> 
         return 1
     try:
         print(f"NxForge meter simulator: {sim.base_url}  {sim.tls_base_url}  (CA: {sim.ca_pem_path})")
+        creds = sim.snmp_credentials
+        print(f"SNMP: v2c community {creds.community!r}; v3 user {creds.user!r} SHA {creds.auth_password!r} "
+              f"AES {creds.priv_password!r}.  Modbus TCP: unit id 1.")
         for spec in sim.devices():
-            print(f"{spec.id:<16} {spec.style:<9} {sim.url_for(spec.id):<48} {spec.username}/{spec.password}")
+            print(f"{spec.id:<16} {spec.style:<9} {sim.url_for(spec.id):<48} {spec.username}/{spec.password}  "
+                  f"{sim.snmp_url(spec.id)}  {sim.modbus_url(spec.id)}")
         print("Control API: GET /_sim/devices, /_sim/truth/<id>; Ctrl-C to stop.", flush=True)
         waiter = stop if stop is not None else threading.Event()
         while not waiter.wait(0.5):
