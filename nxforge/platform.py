@@ -1,7 +1,9 @@
 """The running platform: environment, configuration, database, discovered modules, shared services.
 
-One ``Platform`` per process (collector, app, CLI). It builds each module's context, so the
-services a module sees are created in exactly one place.
+One ``Platform`` per process (collector, app, CLI). It is the composition root: it puts the kernel
+and the engines together (the core tables, the notification tables from their own migrations,
+the ``notifications:`` section validated by that package) and builds each module's context, so
+the services a module sees are created in exactly one place.
 """
 
 from __future__ import annotations
@@ -15,18 +17,20 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 
 from nxforge.config.models import CoreConfig
 from nxforge.db.engine import create_db_engine
 from nxforge.db.types import utcnow
 from nxforge.environment import Environment
+from nxforge.errors import NxForgeError
 from nxforge.events import EventBus
 from nxforge.metrics import ModuleMetrics
-from nxforge.migrations.runner import ensure_core_schema
+from nxforge.migrations.runner import MigrationError, ensure_core_schema, migrate_module
 from nxforge.module_system.contract import JobContext, ModuleContext
 from nxforge.module_system.discovery import ModuleInfo, discover_modules
-from nxforge.notifications import NotificationService
+from nxforge.notifications import MIGRATIONS_DIR, MIGRATIONS_NAME, NotificationsConfig, NotificationService
+from nxforge.notifications.config import load_notifications_config
 
 if TYPE_CHECKING:
     from nxforge.scraping.engine import ScrapingEngine
@@ -34,8 +38,18 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-class UnknownModuleError(LookupError):
-    """No module of that name is installed."""
+class UnknownModuleError(NxForgeError, LookupError):
+    """No module of that name is installed (a LookupError too, as callers catch)."""
+
+
+def ensure_schema(engine: Engine) -> None:
+    """The core tables, then the notification tables from their migrations (idempotent)."""
+    ensure_core_schema(engine)
+    try:
+        migrate_module(engine, MIGRATIONS_NAME, MIGRATIONS_DIR)
+    except (MigrationError, IntegrityError, ProgrammingError):
+        # Another process starting on the same fresh database may have applied it first: check once more.
+        migrate_module(engine, MIGRATIONS_NAME, MIGRATIONS_DIR)
 
 
 class Platform:
@@ -50,13 +64,14 @@ class Platform:
     ) -> None:
         self.env = env or Environment.from_environ()
         self.core: CoreConfig = self.env.load_core_config()
+        self.notifications_config: NotificationsConfig = load_notifications_config(self.env.core_config_path)
         self.engine = engine or create_db_engine(self.env.database_url(self.core))
         self.clock = clock
         self._scraping: ScrapingEngine | None = None
         self._scraping_lock = threading.Lock()
         self.database_ready = True
         try:
-            ensure_core_schema(self.engine)
+            ensure_schema(self.engine)
         except OperationalError as exc:
             # Offline jobs can still scrape and spool; everything else reports the outage when it needs the database.
             self.database_ready = False
@@ -66,7 +81,7 @@ class Platform:
     def notifications(self) -> NotificationService:
         """Alerts and deliveries of this process; its worker starts only when channels exist."""
         return NotificationService(
-            self.engine, self.core.notifications, self.env.secrets, site_name=self.core.site_name, clock=self.clock
+            self.engine, self.notifications_config, self.env.secrets, site_name=self.core.site_name, clock=self.clock
         )
 
     @cached_property
@@ -87,6 +102,7 @@ class Platform:
     def reload(self) -> None:
         """Re-read nxforge.yaml and the modules folder (after enable, disable, install)."""
         self.core = self.env.load_core_config()
+        self.notifications_config = load_notifications_config(self.env.core_config_path)
         self.__dict__.pop("modules", None)
 
     @cached_property
@@ -122,7 +138,7 @@ class Platform:
     def settings_for(self, info: ModuleInfo) -> dict[str, Any]:
         """Manifest defaults overlaid with the values in nxforge.yaml."""
         assert info.manifest is not None
-        return {**info.manifest.defaults(), **self.core.modules.settings.get(info.name, {})}
+        return info.manifest.settings_with(self.core.modules.settings.get(info.name))
 
     def scraping(self) -> ScrapingEngine:
         """The one scraping engine of this process, created on first use."""

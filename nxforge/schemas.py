@@ -20,12 +20,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 
 from nxforge.config.models import CoreConfig
 from nxforge.module_system.discovery import discover_modules
 from nxforge.module_system.loading import resolve_handler
 from nxforge.module_system.manifest import Manifest, SettingSpec
+from nxforge.notifications.config import NotificationsConfig
 from nxforge.scraping.presets import list_presets
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
@@ -39,11 +40,18 @@ SETTING_TYPES: dict[str, dict[str, Any]] = {
 }
 
 
+class CoreFileSchema(CoreConfig):
+    """``nxforge.yaml`` as an editor sees it: the core keeps ``notifications`` as plain data, typed here."""
+
+    model_config = ConfigDict(title="CoreConfig", json_schema_extra={"description": CoreConfig.__doc__})
+    notifications: NotificationsConfig = Field(default_factory=NotificationsConfig)  # type: ignore[assignment]
+
+
 def core_models() -> dict[str, type[BaseModel]]:
     """The core's own files: ``nxforge.yaml``, ``users.yaml`` and module manifests."""
     from nxforge.auth.users import UsersDocument
 
-    return {"nxforge": CoreConfig, "users": UsersDocument, "manifest": Manifest}
+    return {"nxforge": CoreFileSchema, "users": UsersDocument, "manifest": Manifest}
 
 
 def module_models(modules_dir: Path) -> dict[str, type[BaseModel]]:

@@ -16,9 +16,9 @@ from pathlib import Path
 
 from sqlalchemy import Engine, delete, insert, select
 
-import nxforge.notifications.tables  # noqa: F401  (registers alerts and notification_attempts on metadata)
 from nxforge.db.schema import metadata, module_migrations
 from nxforge.db.types import utcnow
+from nxforge.errors import NxForgeError
 from nxforge.migrations.splitter import split_sql
 
 log = logging.getLogger(__name__)
@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 FILE_NAME = re.compile(r"^(?P<name>\d{3,}_[A-Za-z0-9_]+?)(?:\.(?P<dialect>sqlite|postgresql))?(?P<down>\.down)?\.sql$")
 
 
-class MigrationError(Exception):
+class MigrationError(NxForgeError):
     """A migration could not be applied or no longer matches what was applied."""
 
 
@@ -70,7 +70,7 @@ def discover_migrations(module: str, folder: Path, dialect: str) -> list[Migrati
 
 
 def ensure_core_schema(engine: Engine) -> None:
-    """Create the core tables if they are missing (idempotent)."""
+    """Create the core tables of ``nxforge.db.schema`` if they are missing (idempotent)."""
     metadata.create_all(engine, checkfirst=True)
 
 

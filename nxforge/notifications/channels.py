@@ -15,6 +15,7 @@ from typing import Protocol
 
 import httpx
 
+from nxforge.errors import NxForgeError
 from nxforge.notifications.config import (
     ChannelConfig,
     EmailChannelConfig,
@@ -34,8 +35,11 @@ _SLACK_ICON = {
 }
 
 
-class DeliveryError(Exception):
-    """A channel could not deliver; ``permanent`` ones (bad credentials, 4xx) are not retried."""
+class DeliveryError(NxForgeError):
+    """A channel could not deliver; ``permanent`` ones (bad credentials, 4xx) are not retried.
+
+    The message is what the outbox records as the attempt's last error, so it carries no hint.
+    """
 
     def __init__(self, message: str, *, permanent: bool = False) -> None:
         super().__init__(message)

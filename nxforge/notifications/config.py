@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from nxforge.config.loader import load_yaml, validate_loaded
 from nxforge.durations import parse_duration
 from nxforge.events import SEVERITIES, Severity
 from nxforge.secrets import is_reference
@@ -172,7 +173,7 @@ class _CoreFileView(BaseModel):
 
 
 def notifications_config(section: Any) -> NotificationsConfig:
-    """The typed section from ``CoreConfig.notifications``, whether it is already typed or still a dict."""
+    """The typed section from ``CoreConfig.notifications`` (plain data there), or one already typed."""
     if isinstance(section, NotificationsConfig):
         return section
     return NotificationsConfig.model_validate(section or {})
@@ -180,9 +181,6 @@ def notifications_config(section: Any) -> NotificationsConfig:
 
 def load_notifications_config(core_config_path: Path) -> NotificationsConfig:
     """Validate the section straight from the file, so errors carry ``nxforge.yaml:LINE: notifications...``."""
-    # Imported here: nxforge.config.models will import this module (CoreConfig.notifications).
-    from nxforge.config.loader import load_yaml, validate_loaded
-
     if not core_config_path.exists():
         return NotificationsConfig()
     return validate_loaded(load_yaml(core_config_path), _CoreFileView).notifications

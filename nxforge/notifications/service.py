@@ -17,7 +17,6 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from nxforge.db.schema import metadata
 from nxforge.db.types import utcnow
 from nxforge.events import Event, EventBus
 from nxforge.notifications.alerts import AlertManager
@@ -25,7 +24,6 @@ from nxforge.notifications.channels import Channel, build_channel
 from nxforge.notifications.config import NotificationsConfig, notifications_config
 from nxforge.notifications.notifier import Notifier
 from nxforge.notifications.outbox import Delivery
-from nxforge.notifications.tables import NOTIFICATION_TABLES
 from nxforge.secrets import SecretStore
 
 log = logging.getLogger(__name__)
@@ -37,7 +35,11 @@ NOTIFICATION_FAILED = "notification.failed"
 
 
 class NotificationService:
-    """One per process: listens to every event and turns alert events into notifications."""
+    """One per process: listens to every event and turns alert events into notifications.
+
+    Its tables come from ``nxforge/notifications/migrations/``, applied by the platform before it
+    builds the service (``nxforge.platform.ensure_schema``).
+    """
 
     def __init__(
         self,
@@ -52,7 +54,6 @@ class NotificationService:
         self.config = notifications_config(config)
         self._engine = engine
         self._bus: EventBus | None = None
-        metadata.create_all(engine, tables=list(NOTIFICATION_TABLES), checkfirst=True)
         channels: dict[str, Channel] = {
             name: build_channel(name, channel, secrets) for name, channel in self.config.channels.items()
         }

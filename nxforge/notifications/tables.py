@@ -1,4 +1,7 @@
-"""The notification tables, on the core's ``metadata`` so ``ensure_core_schema`` creates them.
+"""The notification tables as SQLAlchemy objects to query with; ``migrations/001_tables.*.sql`` creates them.
+
+The platform applies those migrations at start-up (as ``core.notifications``), like a module's,
+so neither the core's metadata nor the migration runner needs to know this package.
 
 ``alerts`` keeps one row per alert (open until resolved, at most one open per module and key:
 a partial unique index makes that true even when two collectors race). ``notification_attempts``
@@ -8,10 +11,12 @@ background worker delivers it or gives up, so nothing queued is lost when a ``--
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, Column, Index, Integer, String, Table, Text
+from sqlalchemy import JSON, Column, Index, Integer, MetaData, String, Table, Text
 
-from nxforge.db.schema import metadata
 from nxforge.db.types import UTCDateTime
+
+metadata = MetaData()
+"""The notification tables only; a test checks the migrations create what it describes."""
 
 alerts = Table(
     "alerts",

@@ -13,9 +13,9 @@ from sqlalchemy import Engine, select
 from nxforge.db.schema import events
 from nxforge.events import EventBus
 from nxforge.metrics import REGISTRY
-from nxforge.migrations.runner import ensure_core_schema
 from nxforge.notifications import ModuleAlerts, NotificationService
 from nxforge.notifications.tables import alerts, notification_attempts
+from nxforge.platform import ensure_schema
 from nxforge.secrets import SecretStore
 from tests.notifications.receivers import SmtpReceiver, WebhookReceiver
 
@@ -30,7 +30,7 @@ class Clock:
 
 def make_service(engine: Engine, clock: Clock, channels: dict[str, Any], **extra: Any) -> tuple[
         NotificationService, EventBus]:
-    ensure_core_schema(engine)
+    ensure_schema(engine)
     config = {
         "channels": channels,
         "rules": [{"channels": list(channels), "min_severity": "warning"}],
