@@ -15,23 +15,24 @@ from pathlib import Path
 
 import yaml
 
+from nxforge.errors import NxForgeError
+
 log = logging.getLogger(__name__)
 
 REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 REDACTED = "***"
 
 
-class MissingSecretError(KeyError):
-    """A ``${NAME}`` reference has no value in the environment nor in secrets.yaml."""
+class MissingSecretError(NxForgeError, KeyError):
+    """A ``${NAME}`` reference has no value in the environment nor in secrets.yaml (a KeyError too)."""
 
     def __init__(self, name: str, secrets_file: Path | None) -> None:
         where = f" or in {secrets_file}" if secrets_file else ""
-        super().__init__(name)
+        super().__init__(f"secret ${{{name}}} is not set", hint=f"export {name}=... in the environment{where}")
         self.name = name
-        self.message = f"secret ${{{name}}} is not set: export {name}=... in the environment{where}"
 
     def __str__(self) -> str:
-        return self.message
+        return f"{self.message}: {self.hint}"
 
 
 class SecretStore:

@@ -6,6 +6,8 @@ import logging
 
 import bcrypt
 
+from nxforge.errors import NxForgeError
+
 log = logging.getLogger(__name__)
 
 MIN_LENGTH = 8
@@ -17,8 +19,8 @@ DEFAULT_ROUNDS = 12
 _DUMMY_HASH = bcrypt.hashpw(b"no such user", bcrypt.gensalt(rounds=4))
 
 
-class PasswordError(ValueError):
-    """A password that does not meet the rules; the message says which rule."""
+class PasswordError(NxForgeError, ValueError):
+    """A password that does not meet the rules; the message says which rule (a ValueError too)."""
 
 
 def check_password_rules(password: str) -> None:

@@ -22,6 +22,7 @@ from ruamel.yaml.comments import CommentedMap
 from nxforge.auth.passwords import DEFAULT_ROUNDS, hash_password, verify_password
 from nxforge.config.loader import validate_file
 from nxforge.config.models import StrictModel
+from nxforge.errors import NxForgeError
 from nxforge.roles import Role, parse_role
 
 log = logging.getLogger(__name__)
@@ -34,8 +35,8 @@ HEADER = (
 )
 
 
-class UserError(ValueError):
-    """A user change refused; the message says why."""
+class UserError(NxForgeError, ValueError):
+    """A user change refused; the message says why (a ValueError too, as callers catch)."""
 
 
 class UserRecord(StrictModel):

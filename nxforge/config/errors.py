@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from nxforge.errors import NxForgeError
+
 
 @dataclass(frozen=True)
 class ConfigProblem:
@@ -21,8 +23,11 @@ class ConfigProblem:
         return f"{where}:{field} {self.message}"
 
 
-class ConfigError(Exception):
-    """One or more configuration problems; ``str()`` lists them all, one per line."""
+class ConfigError(NxForgeError):
+    """One or more configuration problems; ``str()`` lists them all, one per line.
+
+    Each problem already says where and what, so there is no separate hint.
+    """
 
     def __init__(self, problems: list[ConfigProblem]) -> None:
         self.problems = problems

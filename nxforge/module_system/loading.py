@@ -16,11 +16,13 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from nxforge.errors import NxForgeError
+
 MODULES_NAMESPACE = "nxforge_modules"
 """The package every module's code is imported under."""
 
 
-class HandlerError(Exception):
+class HandlerError(NxForgeError):
     """A ``package.module:function`` reference that does not resolve."""
 
 
