@@ -16,6 +16,7 @@ from typing import Any
 import streamlit as st
 
 from nxforge.app.boundary import run_guarded
+from nxforge.app.core_pages import resolve_core_handler
 from nxforge.app.flash import flash
 from nxforge.app.registry import CORE_PAGES, CORE_SECTION
 from nxforge.app.session import SESSION_USER
@@ -36,8 +37,6 @@ class NavEntry:
     url_path: str
     module: str | None
     """The module's name, or None for a core page."""
-    code_root: Path
-    """The folder the handler's package is imported from."""
 
 
 @dataclass
@@ -65,14 +64,10 @@ def module_url_path(module: str, page: str) -> str:
     return f"{module}-{page}"
 
 
-CORE_CODE_ROOT = Path(__file__).resolve().parents[2]
-"""The folder holding the ``nxforge`` package: core page handlers import from there."""
-
-
 def _all_entries(platform: Platform) -> list[NavEntry]:
     """Every page of the core and of enabled modules, before role filtering."""
     core = sorted(CORE_PAGES, key=lambda spec: spec.order)
-    entries = [NavEntry(CORE_SECTION, spec, spec.name, None, CORE_CODE_ROOT) for spec in core]
+    entries = [NavEntry(CORE_SECTION, spec, spec.name, None) for spec in core]
     for info in platform.enabled_modules():
         assert info.manifest is not None
         for spec in sorted(info.manifest.pages, key=lambda s: (s.order, s.name)):
@@ -82,7 +77,6 @@ def _all_entries(platform: Platform) -> list[NavEntry]:
                     spec,
                     module_url_path(info.name, spec.name),
                     info.name,
-                    platform.env.modules_dir,
                 )
             )
     return entries
@@ -160,14 +154,18 @@ def _page_callable(entry: NavEntry, run: PageRunner) -> Callable[[], None]:
     return page
 
 
-def render_entry(entry: NavEntry, platform: Platform, role: str, core_context: object) -> None:
-    """Resolve the page's handler now (lazily) and call ``render(ctx, role)`` inside the error boundary."""
+def render_entry(entry: NavEntry, platform: Platform, role: str, core_context: object, pages_dir: Path) -> None:
+    """Resolve the page's handler now (lazily) and call ``render(ctx, role)`` inside the error boundary.
+
+    A core page's handler is loaded from ``pages_dir`` (the top-level ``pages/``), a module page's
+    from the modules folder under the ``nxforge_modules`` namespace.
+    """
 
     def render() -> None:
-        handler = resolve_handler(entry.code_root, entry.spec.handler)
         if entry.module is None:
-            handler(core_context, role)
+            resolve_core_handler(pages_dir, entry.spec.handler)(core_context, role)
             return
+        handler = resolve_handler(platform.env.modules_dir, entry.spec.handler)
         context = platform.context(entry.module)
         context.user = st.session_state.get(SESSION_USER)
         context.notify_user = flash

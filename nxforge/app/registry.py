@@ -1,4 +1,8 @@
-"""The core's own pages, declared exactly like module pages so one navigation builder serves both."""
+"""The core's own pages, declared exactly like module pages so one navigation builder serves both.
+
+A core page's handler is ``<file stem>:<function>`` of a file in the top-level ``pages/`` folder,
+loaded by :func:`nxforge.app.core_pages.resolve_core_handler` when the page is opened.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,7 @@ CORE_PAGES: tuple[PageSpec, ...] = (
     PageSpec(
         name="overview",
         title="Overview",
-        handler="nxforge.app.pages.overview:render",
+        handler="overview:render",
         icon=":material/dashboard:",
         order=10,
         default=True,
@@ -18,7 +22,7 @@ CORE_PAGES: tuple[PageSpec, ...] = (
     PageSpec(
         name="executions",
         title="Executions",
-        handler="nxforge.app.pages.executions:render",
+        handler="executions:render",
         icon=":material/history:",
         roles=["ops", "admin"],
         order=20,
@@ -26,7 +30,7 @@ CORE_PAGES: tuple[PageSpec, ...] = (
     PageSpec(
         name="events",
         title="Events",
-        handler="nxforge.app.pages.events:render",
+        handler="events:render",
         icon=":material/notifications:",
         roles=["ops", "admin"],
         order=30,
@@ -34,7 +38,7 @@ CORE_PAGES: tuple[PageSpec, ...] = (
     PageSpec(
         name="modules",
         title="Modules",
-        handler="nxforge.app.pages.modules:render",
+        handler="modules:render",
         icon=":material/extension:",
         roles=["admin"],
         order=40,
@@ -42,7 +46,7 @@ CORE_PAGES: tuple[PageSpec, ...] = (
     PageSpec(
         name="users",
         title="Users",
-        handler="nxforge.app.pages.users:render",
+        handler="users:render",
         icon=":material/group:",
         roles=["admin"],
         order=50,

@@ -1,12 +1,14 @@
 """The app's frame, run on every rerun: page config, login, the role's navigation, then the page.
 
-``streamlit_app.py`` only calls :func:`main`; everything a rerun does is here, in order.
+``streamlit_app.py`` only calls :func:`main` with the core pages' folder beside it; everything a
+rerun does is here, in order.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+from pathlib import Path
 
 import streamlit as st
 from sqlalchemy.exc import SQLAlchemyError
@@ -18,6 +20,7 @@ from nxforge.app.resources import get_platform, get_user_store
 from nxforge.app.session import current_user, logout, render_login
 from nxforge.auth.users import User, UserStore
 from nxforge.config.errors import ConfigError
+from nxforge.log_redaction import install_log_redaction
 from nxforge.platform import Platform
 from nxforge.secrets import MissingSecretError
 
@@ -32,6 +35,7 @@ def _configure_logging() -> None:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
         logger.addHandler(handler)
         logger.setLevel(os.environ.get("NXFORGE_LOG_LEVEL", "INFO"))
+    install_log_redaction()  # Streamlit's handlers and ours: no secret in any line
 
 
 def _startup_error(title: str, detail: str, what_to_do: str) -> None:
@@ -85,8 +89,8 @@ def _run_login(store: UserStore, platform: Platform) -> None:
     st.navigation(pages, position="hidden").run()
 
 
-def main() -> None:
-    """One rerun of the app."""
+def main(pages_dir: Path) -> None:
+    """One rerun of the app; ``pages_dir`` is the top-level ``pages/`` holding the core pages."""
     st.set_page_config(page_title="NxForge", page_icon="⚡", layout="wide")
     _configure_logging()
     platform = _open_platform()
@@ -103,10 +107,20 @@ def main() -> None:
         return
     plan = plan_navigation(platform, user.role)
     core_context = CorePageContext(platform, store, user)
-    pages = build_pages(plan, lambda entry: render_entry(entry, platform, user.role, core_context))
+    pages = build_pages(plan, lambda entry: render_entry(entry, platform, user.role, core_context, pages_dir))
     _sidebar(user, platform)
     current = st.navigation(pages, expanded=True)
     for problem in plan.problems:
         st.error(f"Navigation problem: {problem}. Until it is fixed this page is left out of the menu.")
     show_flashes()
     current.run()
+
+
+def main_from_page_file(page_file: str) -> None:
+    """The app, when Streamlit runs a core page file itself: a fresh server's first request for its URL.
+
+    Until a script calls ``st.navigation``, Streamlit serves ``pages/*.py`` beside the entry point
+    by their URLs; each core page file ends by calling this when run as ``__main__``, so even that
+    first request gets the sign-in and the navigation (see ``nxforge/app/core_pages.py``).
+    """
+    main(Path(page_file).resolve().parent)

@@ -43,8 +43,9 @@ def free_port() -> int:
 class StreamlitServer:
     """One app server with its own environment; its output goes to ``log_path`` for post-mortems."""
 
-    def __init__(self, environment: dict[str, str], log_path: Path) -> None:
+    def __init__(self, environment: dict[str, str], log_path: Path, app_file: Path = ROOT / "streamlit_app.py") -> None:
         self.port = free_port()
+        self.app_file = app_file
         self.url = f"http://127.0.0.1:{self.port}"
         self.environment = environment
         self.log_path = log_path
@@ -53,7 +54,7 @@ class StreamlitServer:
     def start(self, timeout_s: float = 60) -> StreamlitServer:
         """Start and wait until the health endpoint answers."""
         command = [
-            sys.executable, "-m", "streamlit", "run", str(ROOT / "streamlit_app.py"),
+            sys.executable, "-m", "streamlit", "run", str(self.app_file),
             "--server.headless", "true", "--server.port", str(self.port), "--server.address", "127.0.0.1",
             "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
             "--client.toolbarMode", "minimal",

@@ -10,7 +10,7 @@ import streamlit as st
 
 from nxforge.app.session import SESSION_USER
 from nxforge.environment import Environment
-from tests.app.conftest import APP_FILE, open_page, texts, write_core_config, write_users
+from tests.app.conftest import app_test, open_page, texts, write_core_config, write_users
 from tests.app.consumption_site import MODULES_DIR, START, seed_consumption
 
 pytestmark = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
@@ -30,9 +30,8 @@ def cm_site(nx_env: Environment, monkeypatch: pytest.MonkeyPatch) -> Iterator[En
 
 
 def app(username: str):  # type: ignore[no-untyped-def]
-    from streamlit.testing.v1 import AppTest
 
-    at = AppTest.from_file(str(APP_FILE), default_timeout=60)
+    at = app_test(default_timeout=60)
     at.session_state[SESSION_USER] = username
     return at
 

@@ -16,7 +16,7 @@ from nxforge.db.schema import audit_log
 from nxforge.environment import Environment
 from nxforge.platform import Platform
 from nxforge.simulator import Simulator
-from tests.app.conftest import APP_FILE, open_page, texts, write_core_config, write_users
+from tests.app.conftest import app_test, open_page, texts, write_core_config, write_users
 from tests.app.consumption_site import MODULES_DIR
 from tests.app.endpoints_site import COMMENT, PLAIN_DEVICE, POLL_LINE, endpoints_path, seed_endpoints, start_simulator
 
@@ -45,7 +45,7 @@ def site(nx_env: Environment, sim: Simulator, monkeypatch: pytest.MonkeyPatch) -
 
 
 def endpoints_page(username: str) -> AppTest:
-    at = AppTest.from_file(str(APP_FILE), default_timeout=60)
+    at = app_test(default_timeout=60)
     at.session_state[SESSION_USER] = username
     return open_page(at.run(), URL_PATH)
 

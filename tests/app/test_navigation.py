@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from nxforge.app.core_pages import resolve_core_handler
 from nxforge.app.navigation import default_url_path, plan_navigation
 from nxforge.app.registry import CORE_PAGES
 from nxforge.environment import Environment
-from nxforge.module_system.loading import resolve_handler
+from nxforge.module_system.loading import HandlerError
 from nxforge.platform import Platform
 from tests.app.conftest import ROOT, copy_app_fixture_module, write_core_config
 from tests.conftest import copy_fixture_module
@@ -30,8 +32,25 @@ def platform(nx_env: Environment) -> Iterator[Platform]:
 
 def test_core_pages_resolve_and_declare_roles() -> None:
     for spec in CORE_PAGES:
-        assert callable(resolve_handler(ROOT, spec.handler)), spec.handler
+        assert callable(resolve_core_handler(ROOT / "pages", spec.handler)), spec.handler
     assert {spec.name for spec in CORE_PAGES} == {"overview", "modules", "executions", "events", "users"}
+
+
+def test_core_pages_load_by_file_path_under_their_own_names() -> None:
+    render = resolve_core_handler(ROOT / "pages", "overview:render")
+    assert render.__module__ == "nxforge_pages.overview"
+    assert "pages" not in sys.modules and "overview" not in sys.modules
+    assert str(ROOT / "pages") not in sys.path
+
+
+def test_a_core_page_that_does_not_resolve_says_which(tmp_path: Path) -> None:
+    (tmp_path / "broken.py").write_text("raise RuntimeError('broken on import')\n")
+    with pytest.raises(HandlerError, match="no core page file"):
+        resolve_core_handler(tmp_path, "missing:render")
+    with pytest.raises(HandlerError, match="RuntimeError: broken on import"):
+        resolve_core_handler(tmp_path, "broken:render")
+    with pytest.raises(HandlerError, match="has no 'nope'"):
+        resolve_core_handler(ROOT / "pages", "overview:nope")
 
 
 @SQLITE
@@ -76,10 +95,16 @@ def test_duplicate_url_path_is_reported_with_the_module_name(platform: Platform)
     assert "hello-module" in plan.problems[0]
 
 
-def test_no_pages_folder_next_to_the_app() -> None:
-    # A pages/ folder beside streamlit_app.py switches Streamlit to file-based multipage mode.
-    assert not (ROOT / "pages").exists()
+def test_every_file_in_pages_is_a_declared_core_page_that_serves_the_app_when_run_itself() -> None:
+    # A fresh server's first request runs pages/<stem>.py itself (see test_core_pages_browser.py):
+    # pages/ holds declared core pages only, and each one then hands over to the app.
     assert (ROOT / "streamlit_app.py").is_file()
+    declared = {spec.handler.partition(":")[0] for spec in CORE_PAGES}
+    files = sorted((ROOT / "pages").glob("*.py"))
+    assert {path.stem for path in files} == declared
+    for path in files:
+        assert 'if __name__ == "__main__":' in path.read_text(), path
+        assert "    main_from_page_file(__file__)\n" in path.read_text(), path
 
 
 @SQLITE

@@ -14,7 +14,7 @@ from nxforge.app.navigation import plan_navigation
 from nxforge.app.session import SESSION_USER
 from nxforge.environment import Environment
 from nxforge.platform import Platform
-from tests.app.conftest import APP_FILE, open_page, write_core_config, write_users
+from tests.app.conftest import app_test, open_page, write_core_config, write_users
 from tests.app.temperature_site import MODULES_DIR, SENSORS, forget_module, seed_temperatures
 
 pytestmark = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
@@ -40,7 +40,7 @@ def tm_site(nx_env: Environment, monkeypatch: pytest.MonkeyPatch) -> Iterator[En
 
 
 def app(username: str) -> AppTest:
-    at = AppTest.from_file(str(APP_FILE), default_timeout=60)
+    at = app_test(default_timeout=60)
     at.session_state[SESSION_USER] = username
     return at
 

@@ -11,6 +11,7 @@ from nxforge.app import queries
 from nxforge.app.cached import query
 from nxforge.app.context import CorePageContext
 from nxforge.app.formatting import duration, local_time
+from nxforge.app.shell import main_from_page_file
 from nxforge.app.widgets import choice_filter, date_range_filter
 
 DETAILED_ROWS = 25
@@ -66,3 +67,7 @@ def render(ctx: CorePageContext, role: str) -> None:
                 st.error(row["error"])
             if details.open:  # the captured log is fetched only when someone opens the run
                 st.code(queries.execution_log(platform.engine, row["id"]) or "(no log lines captured)", language="log")
+
+
+if __name__ == "__main__":  # Streamlit ran this file for its URL (see nxforge/app/core_pages.py): serve the app
+    main_from_page_file(__file__)
