@@ -1,9 +1,10 @@
 """The NxForge app: login, then a navigation built from the core pages and the enabled modules' pages.
 
-Run with ``streamlit run streamlit_app.py``; the machinery lives in ``nxforge.app`` and the core
-pages in ``pages/`` beside this file, which the shell loads by file path (see
-``nxforge/app/core_pages.py``). Streamlit does not serve ``pages/*.py`` on its own here: this
-entry point calls ``st.navigation``, and only the navigation's pages are served.
+Run with ``streamlit run streamlit_app.py``. The machinery lives in ``nxforge.app``; the core
+pages live in ``pages/`` beside this file, which is how the app finds them wherever ``nxforge`` is
+installed, and ``nxforge/app/core_pages.py`` loads them by file path when they are opened. Every
+run calls ``st.navigation``, so Streamlit serves the navigation's pages, not the files in ``pages/``
+(see ``core_pages.py`` for the one exception and how the page files handle it).
 """
 
 from pathlib import Path

@@ -8,9 +8,13 @@ opened, with ``importlib.util.spec_from_file_location`` under ``nxforge_pages.<f
 never by putting ``pages/`` on ``sys.path`` (where a file named like an installed package would
 shadow it) and never as a package called ``pages``.
 
-Streamlit 1.67 ignores a ``pages/`` folder beside an entry point that calls ``st.navigation``:
-only the pages of the navigation are served, and a file there that no navigation names is not
-(``tests/app/test_core_pages_browser.py`` checks both in a real browser).
+Streamlit (1.67) serves ``pages/*.py`` beside the entry point by their file names until a script
+calls ``st.navigation``, which every run of the app does. So only a server process's very first
+request can reach a page file directly; each core page file therefore ends by handing over to the
+app when run as ``__main__`` (``shell.main_from_page_file``), and ``pages/`` holds declared core
+pages only (``tests/app/test_navigation.py``). ``tests/app/test_core_pages_browser.py`` checks a
+fresh server in Chromium: every core page is served through the navigation, and a stray file in
+``pages/`` is not once the app has run (as the first request, Streamlit still runs it: an xfail).
 """
 
 from __future__ import annotations
