@@ -1,4 +1,5 @@
-"""``nxforge billing | meter-swap | correction | endpoints``: each ``fn(ctx, argv) -> exit status``."""
+"""``nxforge billing [close|reopen] | readings import | meter-swap | correction | endpoints``: each
+``fn(ctx, argv) -> exit status``."""
 
 from __future__ import annotations
 
@@ -9,14 +10,20 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
+import polars as pl
+
 from nxforge.sdk import ConfigError, ModuleContext
 
 from . import exports
 from .billing import billing_by_client, billing_by_endpoint
+from .cli_finance import STATEMENT_FORMATS, close, reopen, statement_file
+from .cli_finance import readings as readings  # `nxforge readings import`: every command is reached through cli.py
 from .config import load_endpoints
 from .corrections import UnknownEndpointError, record_correction, record_swap
 from .periods import PeriodError
+from .reporting import clients_of, month_statements
 from .settings import MonitorSettings
+from .statements import MonthState, Statement, lines_of, month_state
 from .status import live_status
 from .sync import sync_endpoints
 
@@ -32,40 +39,39 @@ def _aware(text: str) -> datetime:
     return value
 
 
-def billing_table_bytes(ctx: ModuleContext, month: str, by: str, fmt: str) -> bytes:
-    """The billing table as the CLI writes it: the app's download buttons call this too."""
-    settings = MonitorSettings.from_context(ctx)
-    try:
-        clients = load_endpoints(ctx.config_dir).clients
-    except ConfigError as exc:
-        log.warning("endpoint YAML has problems; billing without client prices:\n%s", exc)
-        clients = {}
-    compute = billing_by_client if by == "client" else billing_by_endpoint
-    table = compute(ctx.db, month, settings.timezone, ctx.clock(), clients=clients,
-                    max_extrapolation_s=settings.max_extrapolation_s)
-    if fmt == "csv":
-        return exports.to_csv(table, settings.timezone)
-    if fmt == "xlsx":
-        return exports.to_xlsx(table, settings.timezone, sheet=f"{month} by {by}")
-    return (exports.to_text(table, settings.timezone) + "\n").encode("utf-8")
+def billing_table_bytes(ctx: ModuleContext, month: str, by: str, fmt: str, at: datetime | None = None) -> bytes:
+    """The billing table as the CLI writes it, at ``at`` (default now): the app's downloads are the same bytes."""
+    return billing_or_statement_table(ctx, month, by, fmt, at)
 
 
 def billing(ctx: ModuleContext, argv: list[str]) -> int:
-    """``nxforge billing --month YYYY-MM [--by endpoint|client] [--format csv|xlsx|table] [-o FILE]``."""
-    parser = argparse.ArgumentParser(prog="nxforge billing", description="The monthly billing table.")
+    """``nxforge billing --month YYYY-MM [--by endpoint|client] [--format csv|xlsx|table|pdf|accounting|lines|dispute]
+    [--client NAME] [-o FILE]``, ``nxforge billing close --month ...``, ``nxforge billing reopen --month ...``."""
+    if argv and argv[0] == "close":
+        return close(ctx, argv[1:])
+    if argv and argv[0] == "reopen":
+        return reopen(ctx, argv[1:])
+    parser = argparse.ArgumentParser(
+        prog="nxforge billing", description="The monthly billing table, or the month's statements "
+        "(pdf, xlsx, accounting, lines, dispute; a closed month is always served from its statements). "
+        "Also: nxforge billing close --month M, nxforge billing reopen --month M --why TEXT.")
     parser.add_argument("--month", required=True, help="YYYY-MM in the billing time zone")
     parser.add_argument("--by", choices=["endpoint", "client"], default="endpoint")
-    parser.add_argument("--format", choices=["csv", "xlsx", "table"], default=None,
-                        help="default: table on a terminal, else from the -o suffix")
+    parser.add_argument("--format", choices=["csv", "xlsx", "table", *STATEMENT_FORMATS], default=None,
+                        help="default: table on a terminal, else from the -o suffix (.pdf, .zip too)")
+    parser.add_argument("--client", help="statements of this client only (a dispute pack needs one)")
     parser.add_argument("-o", "--output", type=Path, help="write to this file instead of stdout")
     args = parser.parse_args(argv)
-    fmt = args.format or (args.output.suffix.lstrip(".") if args.output and args.output.suffix in (".csv", ".xlsx")
-                          else "table")
-    if fmt == "xlsx" and args.output is None:
-        print("error: xlsx needs -o FILE", file=sys.stderr)
+    suffixes = {".csv": "csv", ".xlsx": "xlsx", ".pdf": "pdf", ".zip": "dispute"}
+    fmt = args.format or (suffixes.get(args.output.suffix, "table") if args.output else "table")
+    if fmt in ("xlsx", "pdf", "dispute") and args.output is None:
+        print(f"error: {fmt} needs -o FILE", file=sys.stderr)
         return EXIT_USAGE
     try:
-        content = billing_table_bytes(ctx, args.month, args.by, fmt)
+        content = (statement_file(ctx, args.month, fmt, args.client, args.by) if fmt in STATEMENT_FORMATS
+                   or args.client else billing_table_bytes(ctx, args.month, args.by, fmt))
+        if content is None:
+            return EXIT_FAILED
     except PeriodError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -75,6 +81,35 @@ def billing(ctx: ModuleContext, argv: list[str]) -> int:
     else:
         sys.stdout.write(content.decode("utf-8"))
     return EXIT_OK
+
+
+def billing_frame(ctx: ModuleContext, month: str, by: str, at: datetime,
+                  served: tuple[MonthState, list[Statement]] | None = None) -> pl.DataFrame:
+    """The table ``nxforge billing`` prints: a closed month from its statements (its lines by endpoint,
+    the statements by client), an open one computed at ``at``. ``served``: statements already served at ``at``."""
+    settings = MonitorSettings.from_context(ctx)
+    state = served[0] if served else month_state(ctx.db, month, settings.timezone, at)
+    if state.closed:
+        statements = served[1] if served else month_statements(ctx, month, at)[1]
+        return lines_of(statements) if by == "endpoint" else exports.statement_totals(statements)
+    compute = billing_by_client if by == "client" else billing_by_endpoint
+    return compute(ctx.db, month, settings.timezone, at, clients=clients_of(ctx),
+                   max_extrapolation_s=settings.max_extrapolation_s)
+
+
+def frame_bytes(ctx: ModuleContext, frame: pl.DataFrame, fmt: str, sheet: str) -> bytes:
+    """A billing table as CSV, XLSX or terminal text: the CLI's file and the page's download alike."""
+    tz = MonitorSettings.from_context(ctx).timezone
+    if fmt == "csv":
+        return exports.to_csv(frame, tz)
+    if fmt == "xlsx":
+        return exports.to_xlsx(frame, tz, sheet=sheet)
+    return (exports.to_text(frame, tz) + "\n").encode("utf-8")
+
+
+def billing_or_statement_table(ctx: ModuleContext, month: str, by: str, fmt: str, at: datetime | None = None) -> bytes:
+    """``billing_frame`` at ``at`` (default now) as bytes."""
+    return frame_bytes(ctx, billing_frame(ctx, month, by, at or ctx.clock()), fmt, f"{month} by {by}")
 
 
 def _event_parser(prog: str, description: str) -> argparse.ArgumentParser:
@@ -132,7 +167,8 @@ def endpoints(ctx: ModuleContext, argv: list[str]) -> int:
         return EXIT_USAGE
     if args.sync:
         report = sync_endpoints(ctx.db, loaded, now=ctx.clock(), tz=settings.timezone,
-                                default_poll_s=settings.default_poll_s, default_rollover_kwh=settings.rollover_kwh)
+                                default_poll_s=settings.default_poll_s, default_rollover_kwh=settings.rollover_kwh,
+                                default_max_kw=settings.default_max_kw)
         print(f"synced: {len(report.added)} added, {len(report.updated)} updated, {len(report.retired)} retired")
     if not args.status:
         print(f"{'ID':28} {'CLIENT':18} {'FEED':4} {'POLL':>6} {'ENGINE':7} SOURCE")

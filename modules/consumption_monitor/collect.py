@@ -62,7 +62,8 @@ def sync_now(ctx: ModuleContext) -> tuple[EndpointSet, SyncReport]:
     settings = MonitorSettings.from_context(ctx)
     endpoints = load_endpoints(ctx.config_dir)
     report = sync_endpoints(ctx.db, endpoints, now=ctx.clock(), tz=settings.timezone,
-                            default_poll_s=settings.default_poll_s, default_rollover_kwh=settings.rollover_kwh)
+                            default_poll_s=settings.default_poll_s, default_rollover_kwh=settings.rollover_kwh,
+                            default_max_kw=settings.default_max_kw)
     return endpoints, report
 
 

@@ -11,8 +11,14 @@ corrected = raw + offset. The offset changes when the meter's own counter breaks
   time, minus what the meter counted since the reset (never negative). That estimate is kept on
   the reading (``estimated_kwh``) and reported by billing as its estimated share, so finance can
   see it; without it every reset would silently lose up to one poll interval of energy.
-* **implausible** (a rise implying more than ``circuit_max_kw`` x margin): stored, left out
-  (corrected None), and the next reading is compared with the last *good* one.
+* **implausible** (a rise implying more than the plausible power x margin): stored, left out
+  (corrected None, held for review), and the next reading is compared with the last *good* one.
+  The plausible power is the circuit rating; without one, the larger of the default for the
+  endpoint (``default_max_kw``, a module setting) and ten times the highest 15-minute power the
+  endpoint showed in the last 30 days (``peak_kw``, looked up only when the default is exceeded).
+  The larger, so a busy endpoint's own history lifts the default and an idle one's never lowers
+  it (a rack idle for a month and then powered up is not held back). An unrecorded meter swap
+  (a new meter starting at 20,000 kWh) implies thousands of kW and is held.
 * **swap** and **correction** are recorded by ops (``cm_meter_event``) and applied with
   ``apply_swap`` / ``apply_correction`` at their time.
 * A drop within ``drop_tolerance_kwh`` is display jitter: the corrected counter holds.
@@ -23,13 +29,16 @@ batched write and the recomputation after a late change all go through it, so th
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Literal, Protocol
 
 Event = Literal["reset", "rollover", "swap", "implausible"]
 PLAUSIBILITY_MARGIN = 1.2
+HISTORY_FACTOR = 10.0  # without a rating: up to ten times the endpoint's own recent peak is plausible
+PEAK_WINDOW = timedelta(minutes=15)
+PEAK_HISTORY = timedelta(days=30)
 RESOLUTION_SLACK_KWH = 0.2  # two display steps of 0.1 kWh: rounding never makes a read implausible
 
 
@@ -39,6 +48,10 @@ class CounterRules:
 
     rollover_kwh: float | None = None
     circuit_max_kw: float | None = None
+    default_max_kw: float | None = None
+    """Plausible power without a circuit rating (the module setting, synced onto the endpoint)."""
+    peak_kw: float | None = None
+    """The endpoint's highest 15-minute power in the last 30 days, when it was looked up."""
     margin: float = PLAUSIBILITY_MARGIN
     drop_tolerance_kwh: float = 0.5
     rollover_guess_fraction: float = 0.99  # without a circuit rating: "near the max" = above 99 % of it
@@ -48,6 +61,21 @@ class CounterRules:
         if self.circuit_max_kw is None:
             return None
         return self.circuit_max_kw * self.margin * max(hours, 0.0) + RESOLUTION_SLACK_KWH
+
+    def plausible_kw(self) -> float | None:
+        """The most power a rise may imply: the rating, else max(default, 10 x recent peak); None = any."""
+        if self.circuit_max_kw is not None:
+            return self.circuit_max_kw
+        if self.default_max_kw is None:
+            return None
+        return max(self.default_max_kw, HISTORY_FACTOR * (self.peak_kw or 0.0))
+
+    def plausible_energy_kwh(self, hours: float) -> float | None:
+        """The most energy a rise over ``hours`` may show (with margin), None when anything goes."""
+        power = self.plausible_kw()
+        if power is None:
+            return None
+        return power * self.margin * max(hours, 0.0) + RESOLUTION_SLACK_KWH
 
 
 @dataclass(frozen=True)
@@ -91,7 +119,8 @@ def correct(state: CounterState | None, raw_kwh: float, read_at: datetime, rules
     limit = rules.max_energy_kwh(hours)
     delta = raw_kwh - state.raw_kwh
     if delta >= -rules.drop_tolerance_kwh:
-        if limit is not None and delta > limit:
+        plausible = rules.plausible_energy_kwh(hours)
+        if plausible is not None and delta > plausible:
             return Corrected(None, state.offset_kwh, "implausible")
         return Corrected(max(raw_kwh + state.offset_kwh, state.corrected_kwh), state.offset_kwh)
     if rules.rollover_kwh and _looks_like_rollover(state.raw_kwh, raw_kwh, rules, limit):
@@ -181,6 +210,8 @@ class CounterWalk:
     state: CounterState | None
     rules: CounterRules
     events: list[RecordedEvent] = field(default_factory=list)
+    peak_kw: Callable[[datetime], float | None] | None = None
+    """Looks up the highest 15-minute power before an instant; asked only when the default is exceeded."""
 
     def record(self, event: RecordedEvent) -> None:
         """A recorded swap or correction that applies to the readings after it."""
@@ -192,6 +223,11 @@ class CounterWalk:
             return None
         state, swapped = _folded(self.state, self.events)
         result = correct(state, raw_kwh, read_at, self.rules)
+        if (result.event == "implausible" and raw_kwh >= 0 and self.peak_kw is not None
+                and self.rules.circuit_max_kw is None and self.rules.default_max_kw is not None):
+            peak = self.peak_kw(read_at)  # the endpoint's own history may make this rise plausible
+            if peak:
+                result = correct(state, raw_kwh, read_at, replace(self.rules, peak_kw=peak))
         if swapped and result.usable and result.event is None:
             result = replace(result, event="swap")
         if result.usable:
@@ -206,3 +242,22 @@ def _folded(state: CounterState | None, events: Sequence[RecordedEvent]) -> tupl
         state = apply_event(state, event)
         swapped = swapped or event.kind == "swap"
     return state, swapped
+
+
+def peak_power_kw(readings: Sequence[tuple[datetime, float]]) -> float | None:
+    """The highest average power over a window of at least 15 minutes between two usable readings.
+
+    ``readings`` are (read_at, corrected kWh) in time order; with readings 15 minutes apart this is
+    the 15-minute power, with denser ones each window spans the first reading 15 minutes on.
+    """
+    peak: float | None = None
+    later = 0
+    for at, kwh in readings:
+        while later < len(readings) and readings[later][0] - at < PEAK_WINDOW:
+            later += 1
+        if later == len(readings):
+            break
+        end_at, end_kwh = readings[later]
+        power = (end_kwh - kwh) / _hours(at, end_at)
+        peak = power if peak is None else max(peak, power)
+    return peak

@@ -1,4 +1,8 @@
-"""The module's settings, typed once, so every caller reads them the same way."""
+"""The module's settings, typed once, so every caller reads them the same way.
+
+Defaults live in one place, the manifest: the platform fills ``ctx.settings`` with them and
+overlays nxforge.yaml, so nothing here restates a default.
+"""
 
 from __future__ import annotations
 
@@ -15,32 +19,33 @@ class MonitorSettings:
 
     default_poll_s: float
     rollover_kwh: float | None
+    default_max_kw: float | None
     timezone: ZoneInfo
     max_stale_s: float
     max_extrapolation_s: float
     alert_threshold_kwh: float
     failures_before_alert: int
     evidence_on_success: bool
-    claim_lease_s: float = 600.0
-    claim_batch: int = 0
-    write_batch: int = 100
+    claim_lease_s: float
+    claim_batch: int
+    write_batch: int
 
     @classmethod
     def from_context(cls, ctx: ModuleContext) -> MonitorSettings:
-        """Read ``ctx.settings``; an empty timezone means the site's."""
+        """Read ``ctx.settings``; an empty timezone means the site's, a 0 rollover or power limit means none."""
         raw: dict[str, Any] = ctx.settings
-        zone = str(raw.get("timezone") or "")
-        rollover = float(raw.get("rollover_kwh") or 0)
+        zone = str(raw["timezone"] or "")
         return cls(
-            default_poll_s=parse_duration(raw.get("default_poll_interval") or "15m"),
-            rollover_kwh=rollover or None,
+            default_poll_s=parse_duration(raw["default_poll_interval"]),
+            rollover_kwh=float(raw["rollover_kwh"] or 0) or None,
+            default_max_kw=float(raw["default_max_kw"] or 0) or None,
             timezone=ZoneInfo(zone) if zone else ctx.timezone,
-            max_stale_s=parse_duration(raw.get("max_stale") or "1h"),
-            max_extrapolation_s=parse_duration(raw.get("max_extrapolation") or "1d"),
-            alert_threshold_kwh=float(raw.get("alert_threshold_kwh") or 0),
-            failures_before_alert=int(raw.get("failures_before_alert") or 3),
-            evidence_on_success=bool(raw.get("evidence_on_success")),
-            claim_lease_s=parse_duration(raw.get("claim_lease") or "10m"),
-            claim_batch=int(raw.get("claim_batch") or 0),
-            write_batch=max(1, int(raw.get("write_batch") or 100)),
+            max_stale_s=parse_duration(raw["max_stale"]),
+            max_extrapolation_s=parse_duration(raw["max_extrapolation"]),
+            alert_threshold_kwh=float(raw["alert_threshold_kwh"]),
+            failures_before_alert=int(raw["failures_before_alert"]),
+            evidence_on_success=bool(raw["evidence_on_success"]),
+            claim_lease_s=parse_duration(raw["claim_lease"]),
+            claim_batch=int(raw["claim_batch"]),
+            write_batch=max(1, int(raw["write_batch"])),
         )

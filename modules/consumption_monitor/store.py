@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from . import rollup
+from . import counters, rollup
 from .counters import Corrected, CounterRules, CounterState, CounterWalk
 from .readings import RawReading
 from .tables import endpoint, meter_event, reading
@@ -58,13 +58,30 @@ class StoreOutcome:
 def rules_for(conn: Connection, endpoint_id: str) -> CounterRules:
     """The counter rules of one endpoint, from its row (the YAML synced there)."""
     row = conn.execute(
-        select(endpoint.c.rollover_kwh, endpoint.c.circuit_max_kw).where(endpoint.c.id == endpoint_id)
+        select(endpoint.c.rollover_kwh, endpoint.c.circuit_max_kw, endpoint.c.default_max_kw)
+        .where(endpoint.c.id == endpoint_id)
     ).first()
     return _rules(row) if row is not None else CounterRules()
 
 
 def _rules(row: Any) -> CounterRules:
-    return CounterRules(rollover_kwh=row.rollover_kwh or None, circuit_max_kw=row.circuit_max_kw)
+    return CounterRules(rollover_kwh=row.rollover_kwh or None, circuit_max_kw=row.circuit_max_kw,
+                        default_max_kw=row.default_max_kw)
+
+
+def peak_lookup(conn: Connection, endpoint_id: str) -> Callable[[datetime], float | None]:
+    """How ``CounterWalk`` asks for the endpoint's highest 15-minute power in the 30 days before an instant."""
+
+    def peak_before(at: datetime) -> float | None:
+        rows = conn.execute(
+            select(reading.c.read_at, reading.c.corrected_kwh)
+            .where(reading.c.endpoint_id == endpoint_id, GOOD, reading.c.read_at >= at - counters.PEAK_HISTORY,
+                   reading.c.read_at < at)
+            .order_by(reading.c.read_at)
+        ).fetchall()
+        return counters.peak_power_kw([(row.read_at, row.corrected_kwh) for row in rows])
+
+    return peak_before
 
 
 def _events_between(conn: Connection, endpoint_id: str, after: datetime | None, upto: datetime,
@@ -100,7 +117,7 @@ def walk_from(conn: Connection, endpoint_id: str, at: datetime, rules: CounterRu
     ))
     state = _state_from(last_two)
     return CounterWalk(state, rules, _events_between(conn, endpoint_id, state.read_at if state else None, at,
-                                                     inclusive=True))
+                                                     inclusive=True), peak_lookup(conn, endpoint_id))
 
 
 def totals_before(conn: Connection, endpoint_id: str, at: datetime) -> Totals:
@@ -175,13 +192,30 @@ def _row_values(raw: RawReading, corrected: Corrected | None, totals: Totals) ->
 def recompute_from(conn: Connection, endpoint_id: str, at: datetime) -> int:
     """Recompute counters and running totals of ``endpoint_id``'s readings from ``at`` on; return rows updated."""
     walk = walk_from(conn, endpoint_id, at, rules_for(conn, endpoint_id))
+    changes: list[dict[str, Any]] = []
+    updated = 0
+
+    def write_changes() -> None:
+        nonlocal updated
+        if changes:  # executemany: the SET clause comes from the keys that name columns.
+            conn.execute(update(reading).where(reading.c.id == bindparam("row_id")), changes)
+            updated += len(changes)
+            changes.clear()
+
+    lookup = walk.peak_kw
+    assert lookup is not None
+
+    def peak_after_writing(before: datetime) -> float | None:
+        write_changes()  # the peak is read from the readings as recomputed so far
+        return lookup(before)
+
+    walk.peak_kw = peak_after_writing
     totals = totals_before(conn, endpoint_id, at)
     rows = list(conn.execute(
         select(reading.c.id, reading.c.read_at, reading.c.success, reading.c.raw_kwh, reading.c.power_w)
         .where(reading.c.endpoint_id == endpoint_id, reading.c.read_at >= at).order_by(reading.c.read_at)
     ))
     pending = _events_between(conn, endpoint_id, at, rows[-1].read_at, inclusive=True) if rows else []
-    changes = []
     for row in rows:
         while pending and pending[0].at <= row.read_at:
             walk.record(pending.pop(0))
@@ -196,12 +230,10 @@ def recompute_from(conn: Connection, endpoint_id: str, at: datetime) -> int:
             "cum_good": totals.good, "cum_failed": totals.failed, "cum_events": totals.events,
             "cum_estimated_kwh": totals.estimated_kwh,
         })
-    if changes:
-        # executemany: the SET clause comes from the keys that name columns.
-        conn.execute(update(reading).where(reading.c.id == bindparam("row_id")), changes)
+    write_changes()
     rollup.rebuild(conn, endpoint_id, at)
-    log.info("recomputed %d reading(s) of %s from %s", len(changes), endpoint_id, at.isoformat())
-    return len(changes)
+    log.info("recomputed %d reading(s) of %s from %s", updated, endpoint_id, at.isoformat())
+    return updated
 
 
 
@@ -222,7 +254,7 @@ def _latest(conn: Connection, endpoint_ids: list[str]) -> tuple[dict[str, Any], 
         return query.order_by(r.c.read_at.desc()).limit(1).offset(offset).scalar_subquery().correlate(endpoint)
 
     heads = conn.execute(
-        select(endpoint.c.id, endpoint.c.rollover_kwh, endpoint.c.circuit_max_kw,
+        select(endpoint.c.id, endpoint.c.rollover_kwh, endpoint.c.circuit_max_kw, endpoint.c.default_max_kw,
                pick(False, 0).label("last"), pick(True, 0).label("good1"), pick(True, 1).label("good2"))
         .where(endpoint.c.id.in_(endpoint_ids))
     ).fetchall()
@@ -269,7 +301,8 @@ def store_batch(conn: Connection, raws: Sequence[RawReading]) -> list[StoreOutco
         state = _state_from(good.get(raw.endpoint_id, []))
         since = [event_row for event_row in events.get(raw.endpoint_id, [])
                  if (state is None or event_row.at > state.read_at) and event_row.at <= raw.read_at]
-        walk = CounterWalk(state, _rules(row) if row is not None else CounterRules(), since)
+        walk = CounterWalk(state, _rules(row) if row is not None else CounterRules(), since,
+                           peak_lookup(conn, raw.endpoint_id))
         corrected = walk.read(_usable_kwh(raw), raw.read_at, raw.power_w)
         totals = (Totals(previous.cum_good, previous.cum_failed, previous.cum_events, previous.cum_estimated_kwh)
                   if previous is not None else Totals()).after(corrected)

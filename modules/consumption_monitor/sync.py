@@ -40,12 +40,14 @@ def config_hash(item: Endpoint) -> str:
     return hashlib.sha256(dumped.encode()).hexdigest()
 
 
-def _row_values(item: Endpoint, default_poll_s: float, default_rollover_kwh: float | None) -> dict[str, object]:
+def _row_values(item: Endpoint, default_poll_s: float, default_rollover_kwh: float | None,
+                default_max_kw: float | None) -> dict[str, object]:
     rollover = item.rollover_kwh if item.rollover_kwh is not None else default_rollover_kwh
     return {
         "name": item.name, "client": item.client, "location": item.location, "feed": item.feed,
         "type": item.type, "vendor": item.vendor, "poll_interval_s": item.poll_interval_s(default_poll_s),
-        "circuit_max_kw": item.circuit_max_kw, "rollover_kwh": rollover or None, "enabled": item.enabled,
+        "circuit_max_kw": item.circuit_max_kw, "default_max_kw": default_max_kw or None,
+        "rollover_kwh": rollover or None, "enabled": item.enabled,
         "config_hash": config_hash(item),
     }
 
@@ -77,22 +79,29 @@ def _sync_assignments(conn: Connection, item: Endpoint, tz: ZoneInfo, now: datet
 
 
 def sync_endpoints(engine: Engine, endpoints: EndpointSet, *, now: datetime, tz: ZoneInfo,
-                   default_poll_s: float, default_rollover_kwh: float | None) -> SyncReport:
-    """Bring ``cm_endpoint`` and client assignments in line with the YAML, in one transaction."""
+                   default_poll_s: float, default_rollover_kwh: float | None,
+                   default_max_kw: float | None) -> SyncReport:
+    """Bring ``cm_endpoint`` and client assignments in line with the YAML, in one transaction.
+
+    The module-wide defaults (poll interval, rollover, plausible power) are copied onto each row,
+    so the write path reads every rule of an endpoint from its row.
+    """
     report = SyncReport()
     wanted = endpoints.by_id()
     with engine.begin() as conn:
         rows = {row.id: row for row in conn.execute(select(endpoint.c.id, endpoint.c.config_hash,
                                                            endpoint.c.retired_at, endpoint.c.rollover_kwh,
-                                                           endpoint.c.poll_interval_s))}
+                                                           endpoint.c.poll_interval_s,
+                                                           endpoint.c.default_max_kw))}
         for endpoint_id, item in wanted.items():
-            values = _row_values(item, default_poll_s, default_rollover_kwh)
+            values = _row_values(item, default_poll_s, default_rollover_kwh, default_max_kw)
             row = rows.get(endpoint_id)
             if row is None:
                 conn.execute(insert(endpoint).values(id=endpoint_id, **values))
                 report.added.append(endpoint_id)
             elif (row.config_hash != values["config_hash"] or row.retired_at is not None
-                  or row.rollover_kwh != values["rollover_kwh"] or row.poll_interval_s != values["poll_interval_s"]):
+                  or row.rollover_kwh != values["rollover_kwh"] or row.poll_interval_s != values["poll_interval_s"]
+                  or row.default_max_kw != values["default_max_kw"]):
                 conn.execute(update(endpoint).where(endpoint.c.id == endpoint_id).values(retired_at=None, **values))
                 report.updated.append(endpoint_id)
             if _sync_assignments(conn, item, tz, now):

@@ -24,6 +24,7 @@ endpoint = Table(
     Column("vendor", Text),
     Column("poll_interval_s", Float, nullable=False),
     Column("circuit_max_kw", Float),
+    Column("default_max_kw", Float),  # 030_plausible_power: plausible kW without a rating (module setting)
     Column("rollover_kwh", Float),
     Column("enabled", Boolean, nullable=False),
     Column("retired_at", UTCDateTime),

@@ -1,7 +1,8 @@
 """Property: readings stored one by one and in batches give identical rows, on SQLite and PostgreSQL.
 
 Hypothesis draws meter histories with growth, display jitter, resets, rollovers, implausible
-jumps (one-off garbage and unrecorded swaps), failed reads, swaps recorded by ops and readings
+jumps (one-off garbage and unrecorded swaps, against a circuit rating, a default plausible
+power or the endpoint's own peak), failed reads, swaps recorded by ops and readings
 delivered late (out of order, as a spool flush does). The same history is written to two copies
 of each endpoint: one reading per transaction through ``store_reading``, and in batches through
 ``store_batch``. Every stored column that the counter correction decides must match exactly.
@@ -17,8 +18,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from nxforge_modules.consumption_monitor.readings import RawReading
 from nxforge_modules.consumption_monitor.store import store_batch, store_reading
-from nxforge_modules.consumption_monitor.tables import meter_event, reading
-from sqlalchemy import Engine, insert, select
+from nxforge_modules.consumption_monitor.tables import endpoint, meter_event, reading
+from sqlalchemy import Engine, insert, select, update
 
 from tests.modules.consumption_monitor.conftest import add_endpoint, utc
 
@@ -38,6 +39,7 @@ class History:
     swaps: list[tuple[datetime, float, float]]  # at, old final, new initial
     arrival: list[int]  # indexes into readings
     circuit_max_kw: float | None
+    default_max_kw: float | None  # plausible power without a rating; 5 kW makes the history rule decide often
     rollover_kwh: float | None
 
 
@@ -76,7 +78,8 @@ def histories(draw: st.DrawFn) -> History:
     for _ in range(draw(st.integers(0, 3))):  # some readings arrive late (spooled, flushed after later ones)
         late = arrival.pop(draw(st.integers(0, len(arrival) - 1)))
         arrival.insert(draw(st.integers(0, len(arrival))), late)
-    return History(readings, swaps, arrival, draw(st.sampled_from([None, 10.0])), rollover)
+    return History(readings, swaps, arrival, draw(st.sampled_from([None, 10.0])),
+                   draw(st.sampled_from([None, 50.0, 5.0])), rollover)
 
 
 def _raw(endpoint_id: str, at: datetime, kwh: float | None, power_w: float | None) -> RawReading:
@@ -88,6 +91,7 @@ def _raw(endpoint_id: str, at: datetime, kwh: float | None, power_w: float | Non
 def _prepare(engine: Engine, endpoint_id: str, history: History) -> None:
     add_endpoint(engine, endpoint_id, circuit_max_kw=history.circuit_max_kw, rollover_kwh=history.rollover_kwh)
     with engine.begin() as conn:
+        conn.execute(update(endpoint).where(endpoint.c.id == endpoint_id).values(default_max_kw=history.default_max_kw))
         for at, old_final, new_initial in history.swaps:
             conn.execute(insert(meter_event).values(
                 endpoint_id=endpoint_id, at=at, kind="swap", old_final_kwh=old_final, new_initial_kwh=new_initial,

@@ -25,7 +25,7 @@ PARIS = ZoneInfo("Europe/Paris")
 
 def sync(engine: Engine, folder: Path, day: int) -> object:
     return sync_endpoints(engine, load_endpoints(folder), now=utc(2026, 4, day), tz=PARIS, default_poll_s=900,
-                          default_rollover_kwh=999999.9)
+                          default_rollover_kwh=999999.9, default_max_kw=50.0)
 
 
 def test_sync_inserts_updates_retires_and_tracks_clients(cm_engine: Engine, tmp_path: Path) -> None:

@@ -1,0 +1,1 @@
+ALTER TABLE cm_endpoint DROP COLUMN default_max_kw;
