@@ -1,22 +1,15 @@
 """The simulator's SNMP face: a real pysnmp agent answering for every device on its own UDP port.
 
 One pysnmp ``SnmpEngine`` (creating one costs about 0.2 s, so never one per device) holds one
-UDP transport per device; the transport a request arrived on tells which device it asks. Every
-device serves the same objects, all computed at request time from its one true counter (the
-one its web page shows), in the encodings of the vendors' MIBs:
+UDP transport per device; the transport a request arrived on tells which device it asks, and
+``snmp_objects.device_objects`` says what that device answers (every vendor's energy objects,
+computed at request time from its one true counter).
 
-* APC PowerNet rPDU2DeviceStatusEnergy.1 (tenths of kWh, Integer32; -1 = unsupported) and
-  rPDU2OutletMeteredStatusEnergy.<n> for ``OUTLETS`` outlets;
-* Raritan PDU2-MIB measurementsInletSensorValue.1.1.activeEnergy (Wh, Unsigned32, wraps at 2**32)
-  and measurementsOutletSensorValue.1.<n>.activeEnergy;
-* a generic Counter64 of Wh under IANA's documentation enterprise number (32473, RFC 5612).
-
-Outlet n carries n/36 of the device's energy, so the eight outlets sum to the device counter.
 Credentials are the simulator's (``SnmpCredentials``). Faults: ``down`` drops every datagram;
 ``wrong_password`` spoils the request's community or v3 digest on arrival, so pysnmp's own
 security checks refuse it exactly as for a client with wrong credentials (no answer to a wrong
 community, a usmStatsWrongDigests report for v3); ``garbled`` answers text, ``sentinel``
-answers -1 (APC) or no such instance.
+answers -1 where the MIB allows it (signed counters) or no such instance.
 """
 
 from __future__ import annotations
@@ -35,18 +28,11 @@ from pysnmp.proto import api, rfc1902, rfc1905
 from pysnmp.proto.mpmod.rfc3412 import SNMPv3Message
 from pysnmp.proto.secmod.rfc3414.service import UsmSecurityParameters
 
+from nxforge.simulator.snmp_objects import device_objects
+
 if TYPE_CHECKING:
     from nxforge.simulator.devices import DeviceRuntime
 
-OUTLETS = 8
-SYS_DESCR = (1, 3, 6, 1, 2, 1, 1, 1, 0)
-SYS_NAME = (1, 3, 6, 1, 2, 1, 1, 5, 0)
-APC_DEVICE_ENERGY = (1, 3, 6, 1, 4, 1, 318, 1, 1, 26, 4, 3, 1, 9, 1)
-APC_OUTLET_ENERGY = (1, 3, 6, 1, 4, 1, 318, 1, 1, 26, 9, 4, 3, 1, 11)  # + (outlet,)
-RARITAN_INLET_ENERGY = (1, 3, 6, 1, 4, 1, 13742, 6, 5, 2, 3, 1, 4, 1, 1, 8)
-RARITAN_OUTLET_VALUE = (1, 3, 6, 1, 4, 1, 13742, 6, 5, 4, 3, 1, 4, 1)  # + (outlet, 8)
-ACTIVE_ENERGY = 8
-GENERIC_COUNTER_WH = (1, 3, 6, 1, 4, 1, 32473, 1, 1, 0)
 AREA = "nxforge-sim"
 
 
@@ -58,43 +44,6 @@ class SnmpCredentials:
     user: str = "nxforge"
     auth_password: str = "sim-auth-pass"
     priv_password: str = "sim-priv-pass"
-
-
-def outlet_kwh(device_kwh: float, outlet: int) -> float:
-    """Outlet ``outlet`` (1-based)'s share of the device counter: n/36, so the outlets sum to it."""
-    return device_kwh * outlet / (OUTLETS * (OUTLETS + 1) / 2)
-
-
-def device_objects(runtime: DeviceRuntime) -> dict[tuple[int, ...], Any]:
-    """Every object a device serves, by OID, with the display faults applied."""
-    spec = runtime.spec
-    objects: dict[tuple[int, ...], Any] = {
-        SYS_DESCR: rfc1902.OctetString(f"NxForge simulator {spec.style} PDU"),
-        SYS_NAME: rfc1902.OctetString(spec.id),
-    }
-    garbled = runtime.fault("garbled")
-    kwh = runtime.shown_kwh()
-    if garbled is not None:
-        text = rfc1902.OctetString(str(garbled["text"]))
-        energy: dict[tuple[int, ...], Any] = {APC_DEVICE_ENERGY: text, RARITAN_INLET_ENERGY: text,
-                                              GENERIC_COUNTER_WH: text}
-        energy.update({(*APC_OUTLET_ENERGY, n): text for n in range(1, OUTLETS + 1)})
-        energy.update({(*RARITAN_OUTLET_VALUE, n, ACTIVE_ENERGY): text for n in range(1, OUTLETS + 1)})
-    elif kwh is None:  # sentinel: APC's "not supported", the others lose the object
-        energy = {APC_DEVICE_ENERGY: rfc1902.Integer32(-1)}
-        energy.update({(*APC_OUTLET_ENERGY, n): rfc1902.Integer32(-1) for n in range(1, OUTLETS + 1)})
-    else:
-        energy = {
-            APC_DEVICE_ENERGY: rfc1902.Integer32(round(kwh * 10) % 2**31),
-            RARITAN_INLET_ENERGY: rfc1902.Unsigned32(round(kwh * 1000) % 2**32),
-            GENERIC_COUNTER_WH: rfc1902.Counter64(round(kwh * 1000) % 2**64),
-        }
-        for n in range(1, OUTLETS + 1):
-            share = outlet_kwh(kwh, n)
-            energy[(*APC_OUTLET_ENERGY, n)] = rfc1902.Integer32(round(share * 10) % 2**31)
-            energy[(*RARITAN_OUTLET_VALUE, n, ACTIVE_ENERGY)] = rfc1902.Unsigned32(round(share * 1000) % 2**32)
-    objects.update(energy)
-    return objects
 
 
 class SnmpFace:

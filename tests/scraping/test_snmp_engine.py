@@ -12,7 +12,7 @@ import pytest
 from nxforge.scraping import ScrapeConfig, ScrapeRequest, ScrapeResult, ScrapingEngine
 from nxforge.secrets import SecretStore
 from nxforge.simulator import DeviceSpec, SimClock, Simulator
-from nxforge.simulator.snmp_agent import OUTLETS, outlet_kwh
+from nxforge.simulator.snmp_objects import DEVICE_ENERGY, OUTLET_ENERGY, OUTLETS, outlet_kwh
 
 PASSWORD = "Zq8-kWh-never-leak-41"
 START = datetime(2025, 1, 1, tzinfo=UTC)
@@ -21,10 +21,11 @@ FAST = {"timeout_s": 1.5, "retries": 0, "snmp": {"request_timeout_s": 0.5}}
 
 @pytest.fixture(scope="module")
 def sim() -> Iterator[Simulator]:
-    """An APC web-page device, a Raritan one, and a device for faults, on a frozen clock."""
+    """An APC web-page device, a Raritan one, a device for faults and one below Geist's ceiling."""
     devices = [DeviceSpec("apc-1", "apc-nmc2", power_kw=2.3, initial_kwh=12543.5, password=PASSWORD),
                DeviceSpec("raritan-1", "raritan", power_kw=1.7, initial_kwh=4321.0, password=PASSWORD),
-               DeviceSpec("fault-1", "plain", power_kw=1.0, initial_kwh=100.0)]
+               DeviceSpec("fault-1", "plain", power_kw=1.0, initial_kwh=100.0),
+               DeviceSpec("small-1", "geist", power_kw=0.9, initial_kwh=1234.5)]
     with Simulator(devices, clock=SimClock(start=START, frozen=True)) as simulator:
         yield simulator
 
@@ -108,6 +109,28 @@ def test_outlet_endpoints_share_one_bulk_walk(engine: ScrapingEngine, sim: Simul
     walks = [t.name for r in results for t in r.timings if t.name.startswith("walk ")]
     assert len(walks) == OUTLETS and all(f"walk {walk_root}" in name for name in walks)
     assert len([key for key in engine.snmp._walks if key[-1] == walk_root]) == 1  # one walk, shared
+
+
+@pytest.mark.parametrize("preset", sorted(DEVICE_ENERGY) + sorted(OUTLET_ENERGY))
+def test_every_snmp_preset_reads_the_simulator(engine: ScrapingEngine, sim: Simulator, preset: str) -> None:
+    energy = {**DEVICE_ENERGY, **OUTLET_ENERGY}[preset]
+    outlet = 3 if preset in OUTLET_ENERGY else 0
+    overrides: dict[str, Any] = {}
+    if outlet:
+        overrides["values"] = {"total_kwh": {"selector": ".".join(map(str, energy.oid(outlet)))}}
+    result = read(engine, sim, "small-1", preset, **overrides)
+    assert result.ok, result.error
+    kwh = sim.displayed_kwh("small-1")
+    expected = round((outlet_kwh(kwh, outlet) if outlet else kwh) * energy.per_kwh) / energy.per_kwh
+    assert result.values["total_kwh"].value == pytest.approx(expected, abs=1e-9)
+    assert result.values["total_kwh"].unit == "kWh"
+    assert result.values["total_kwh"].counter is not None
+
+
+def test_a_geist_counter_at_its_ceiling_says_so(engine: ScrapingEngine, sim: Simulator) -> None:
+    value = read(engine, sim, "apc-1", "vertiv-geist-snmp").values["total_kwh"]
+    assert value.value == 9999.0  # 12,543.5 kWh shown as the Gauge32's 9,999,000 Wh ceiling
+    assert value.counter is not None and value.counter.ceiling == 9999.0 and value.counter.wraps_at is None
 
 
 def test_v1_community_reads_too(engine: ScrapingEngine, sim: Simulator) -> None:

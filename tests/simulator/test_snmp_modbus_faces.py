@@ -14,16 +14,13 @@ from pysnmp.hlapi.v3arch import asyncio as hlapi
 
 from nxforge.simulator import STYLES, DeviceSpec, Simulator
 from nxforge.simulator.modbus_server import PM5XXX_ENERGY_WH, SDM630_IMPORT_KWH
-from nxforge.simulator.snmp_agent import (
-    APC_DEVICE_ENERGY,
-    OUTLETS,
-    RARITAN_INLET_ENERGY,
-    RARITAN_OUTLET_VALUE,
-    SYS_NAME,
-    outlet_kwh,
-)
+from nxforge.simulator.snmp_objects import DEVICE_ENERGY, OUTLET_ENERGY, OUTLETS, SYS_NAME, outlet_kwh
 
 from .conftest import INITIAL_KWH, POWER_KW, dev_id
+
+APC_DEVICE_ENERGY = DEVICE_ENERGY["apc-rpdu2-snmp"].oid(0)
+RARITAN_INLET_ENERGY = DEVICE_ENERGY["raritan-pdu2-snmp"].oid(0)
+RARITAN_OUTLET = OUTLET_ENERGY["raritan-pdu2-outlet-snmp"].oid
 
 
 def address(url: str) -> tuple[str, int]:
@@ -75,10 +72,10 @@ def test_snmp_objects_encode_the_device_counter(sim: Simulator) -> None:
     kwh = sim.displayed_kwh(device_id)
     assert kwh == pytest.approx(INITIAL_KWH + POWER_KW * 5)
     found = asyncio.run(snmp_get(sim, device_id, APC_DEVICE_ENERGY, RARITAN_INLET_ENERGY,
-                                 *[(*RARITAN_OUTLET_VALUE, n, 8) for n in range(1, OUTLETS + 1)]))
+                                 *[RARITAN_OUTLET(n) for n in range(1, OUTLETS + 1)]))
     assert int(found[APC_DEVICE_ENERGY]) == round(kwh * 10)
     assert int(found[RARITAN_INLET_ENERGY]) == round(kwh * 1000)
-    outlets = [int(found[(*RARITAN_OUTLET_VALUE, n, 8)]) for n in range(1, OUTLETS + 1)]
+    outlets = [int(found[RARITAN_OUTLET(n)]) for n in range(1, OUTLETS + 1)]
     assert outlets == [round(outlet_kwh(kwh, n) * 1000) for n in range(1, OUTLETS + 1)]
     assert sum(outlets) == pytest.approx(kwh * 1000, abs=OUTLETS)
 

@@ -1,0 +1,117 @@
+"""What a simulated PDU answers over SNMP: its energy counter in the encodings of the vendors' MIBs.
+
+Every device serves every vendor's objects, all computed from its one displayed counter (the one
+its web page shows), so any SNMP preset can be pointed at any simulated device. OIDs and
+encodings are taken from the vendors' MIB files (PowerNet-MIB, PDU2-MIB, EATON-EPDU-MIB,
+Sentry4-MIB, VERTIV-V5-MIB, CPS-MIB); each device has ``OUTLETS`` metered outlets, outlet n
+carrying n/36 of the device's energy so that the outlets sum to the device counter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+from pysnmp.proto import rfc1902
+
+if TYPE_CHECKING:
+    from nxforge.simulator.devices import DeviceRuntime
+
+OUTLETS = 8
+SYS_DESCR = (1, 3, 6, 1, 2, 1, 1, 1, 0)
+SYS_NAME = (1, 3, 6, 1, 2, 1, 1, 5, 0)
+Encoding = Literal["int32", "uint32", "gauge32", "counter64"]
+
+
+@dataclass(frozen=True)
+class EnergyObject:
+    """One vendor's energy object: where it lives, counts per kWh, SNMP type, optional ceiling."""
+
+    oid: Callable[[int], tuple[int, ...]]  # outlet number (0 = the whole device) -> OID
+    per_kwh: int
+    encoding: Encoding
+    ceiling: int | None = None
+
+
+def _fixed(oid: tuple[int, ...]) -> Callable[[int], tuple[int, ...]]:
+    return lambda _outlet: oid
+
+
+def _column(prefix: tuple[int, ...], before: tuple[int, ...] = (), after: tuple[int, ...] = ()
+            ) -> Callable[[int], tuple[int, ...]]:
+    return lambda outlet: (*prefix, *before, outlet, *after)
+
+
+APC = (1, 3, 6, 1, 4, 1, 318, 1, 1, 26)
+RARITAN = (1, 3, 6, 1, 4, 1, 13742, 6, 5)
+EATON = (1, 3, 6, 1, 4, 1, 534, 6, 6, 7)
+SENTRY4 = (1, 3, 6, 1, 4, 1, 1718, 4, 1)
+VERTIV = (1, 3, 6, 1, 4, 1, 21239, 5, 2, 3)
+CYBERPOWER = (1, 3, 6, 1, 4, 1, 3808, 1, 1, 6)
+GENERIC = (1, 3, 6, 1, 4, 1, 32473, 1, 1, 0)  # IANA's documentation enterprise (RFC 5612)
+
+#: Whole-device (or inlet, input cord) energy, by the preset that reads it.
+DEVICE_ENERGY: dict[str, EnergyObject] = {
+    "apc-rpdu2-snmp": EnergyObject(_fixed((*APC, 4, 3, 1, 9, 1)), 10, "int32"),
+    "raritan-pdu2-snmp": EnergyObject(_fixed((*RARITAN, 2, 3, 1, 4, 1, 1, 8)), 1000, "uint32"),
+    "eaton-epdu-snmp": EnergyObject(_fixed((*EATON, 3, 5, 1, 5, 0, 1)), 1000, "uint32"),
+    "sentry4-snmp": EnergyObject(_fixed((*SENTRY4, 3, 3, 1, 10, 1, 1)), 10, "int32"),
+    "vertiv-geist-snmp": EnergyObject(_fixed((*VERTIV, 1, 1, 12, 1)), 1000, "gauge32", ceiling=9_999_000),
+    "cyberpower-epdu2-snmp": EnergyObject(_fixed((*CYBERPOWER, 3, 4, 1, 9, 1)), 10, "gauge32"),
+    "snmp-counter": EnergyObject(_fixed(GENERIC), 1000, "counter64"),
+}
+#: Per-outlet energy columns, by the preset that reads them.
+OUTLET_ENERGY: dict[str, EnergyObject] = {
+    "apc-rpdu2-outlet-snmp": EnergyObject(_column((*APC, 9, 4, 3, 1, 11)), 10, "int32"),
+    "raritan-pdu2-outlet-snmp": EnergyObject(_column((*RARITAN, 4, 3, 1, 4, 1), after=(8,)), 1000, "uint32"),
+    "eaton-epdu-outlet-snmp": EnergyObject(_column((*EATON, 6, 5, 1, 4, 0)), 1000, "uint32"),
+    "sentry4-outlet-snmp": EnergyObject(_column((*SENTRY4, 8, 3, 1, 14, 1, 1)), 1000, "int32"),
+    "vertiv-geist-outlet-snmp": EnergyObject(_column((*VERTIV, 6, 1, 15)), 1000, "gauge32", ceiling=9_999_000),
+    "cyberpower-epdu2-outlet-snmp": EnergyObject(_column((*CYBERPOWER, 6, 2, 4, 1, 11)), 10, "gauge32"),
+}
+
+
+def outlet_kwh(device_kwh: float, outlet: int) -> float:
+    """Outlet ``outlet`` (1-based)'s share of the device counter: n/36, so the outlets sum to it."""
+    return device_kwh * outlet / (OUTLETS * (OUTLETS + 1) / 2)
+
+
+def encode(kwh: float, energy: EnergyObject) -> Any:
+    """``kwh`` as the vendor's register shows it: counts, ceiling or wrap, SNMP type."""
+    counts = round(kwh * energy.per_kwh)
+    if energy.ceiling is not None:
+        counts = min(counts, energy.ceiling)
+    if energy.encoding == "int32":
+        return rfc1902.Integer32(counts % 2**31)
+    if energy.encoding == "uint32":
+        return rfc1902.Unsigned32(counts % 2**32)
+    if energy.encoding == "gauge32":
+        return rfc1902.Gauge32(counts % 2**32)
+    return rfc1902.Counter64(counts % 2**64)
+
+
+def device_objects(runtime: DeviceRuntime) -> dict[tuple[int, ...], Any]:
+    """Every object a device serves, by OID, with the display faults applied.
+
+    ``garbled`` answers text in place of every counter; ``sentinel`` answers -1 where the MIB
+    allows it (signed counters) and drops the others (a vanished object).
+    """
+    spec = runtime.spec
+    objects: dict[tuple[int, ...], Any] = {
+        SYS_DESCR: rfc1902.OctetString(f"NxForge simulator {spec.style} PDU"),
+        SYS_NAME: rfc1902.OctetString(spec.id),
+    }
+    garbled = runtime.fault("garbled")
+    kwh = runtime.shown_kwh()
+    placed = [(energy.oid(0), energy, 0) for energy in DEVICE_ENERGY.values()]
+    placed += [(energy.oid(n), energy, n) for energy in OUTLET_ENERGY.values() for n in range(1, OUTLETS + 1)]
+    for oid, energy, outlet in placed:
+        if garbled is not None:
+            objects[oid] = rfc1902.OctetString(str(garbled["text"]))
+        elif kwh is None:
+            if energy.encoding == "int32":
+                objects[oid] = rfc1902.Integer32(-1)
+        else:
+            objects[oid] = encode(outlet_kwh(kwh, outlet) if outlet else kwh, energy)
+    return objects
