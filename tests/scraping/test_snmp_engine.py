@@ -25,7 +25,8 @@ def sim() -> Iterator[Simulator]:
     devices = [DeviceSpec("apc-1", "apc-nmc2", power_kw=2.3, initial_kwh=12543.5, password=PASSWORD),
                DeviceSpec("raritan-1", "raritan", power_kw=1.7, initial_kwh=4321.0, password=PASSWORD),
                DeviceSpec("fault-1", "plain", power_kw=1.0, initial_kwh=100.0),
-               DeviceSpec("small-1", "geist", power_kw=0.9, initial_kwh=1234.5)]
+               DeviceSpec("small-1", "geist", power_kw=0.9, initial_kwh=1234.5),
+               DeviceSpec("wrap-1", "raritan", power_kw=1.0)]
     with Simulator(devices, clock=SimClock(start=START, frozen=True)) as simulator:
         yield simulator
 
@@ -131,6 +132,16 @@ def test_a_geist_counter_at_its_ceiling_says_so(engine: ScrapingEngine, sim: Sim
     value = read(engine, sim, "apc-1", "vertiv-geist-snmp").values["total_kwh"]
     assert value.value == 9999.0  # 12,543.5 kWh shown as the Gauge32's 9,999,000 Wh ceiling
     assert value.counter is not None and value.counter.ceiling == 9999.0 and value.counter.wraps_at is None
+
+
+def test_a_32_bit_register_wraps_and_the_reading_says_where(engine: ScrapingEngine, sim: Simulator) -> None:
+    sim.device("wrap-1").set_fault("swap", initial=4294966.9)  # a meter 0.396 kWh below 2**32 Wh
+    before = read(engine, sim, "wrap-1", "raritan-pdu2-snmp").values["total_kwh"]
+    sim.clock.advance(timedelta(hours=1))
+    after = read(engine, sim, "wrap-1", "raritan-pdu2-snmp").values["total_kwh"]
+    assert before.value == pytest.approx(4294966.9) and after.value == pytest.approx(0.604)  # 2**32 Wh passed
+    assert after.counter is not None and after.counter.wraps_at is not None
+    assert after.counter.wraps_at - before.value + after.value == pytest.approx(1.0)  # 1 kW for 1 h, exactly
 
 
 def test_v1_community_reads_too(engine: ScrapingEngine, sim: Simulator) -> None:
