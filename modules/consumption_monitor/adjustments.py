@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from collections.abc import Sequence
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -55,7 +56,7 @@ def _sums(lines: pl.DataFrame) -> dict[Key, Decimal]:
     return sums
 
 
-def _reasons(events: list[Any], endpoint_id: str, tz: ZoneInfo) -> str:
+def _reasons(events: Sequence[Any], endpoint_id: str, tz: ZoneInfo) -> str:
     said = [f"{event.kind} at {event.at.astimezone(tz):%Y-%m-%d %H:%M} recorded by {event.who} on "
             f"{event.recorded_at.astimezone(tz):%Y-%m-%d}: {event.why}"
             for event in events if event.endpoint_id == endpoint_id]

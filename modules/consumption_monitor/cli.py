@@ -167,8 +167,7 @@ def endpoints(ctx: ModuleContext, argv: list[str]) -> int:
         return EXIT_USAGE
     if args.sync:
         report = sync_endpoints(ctx.db, loaded, now=ctx.clock(), tz=settings.timezone,
-                                default_poll_s=settings.default_poll_s, default_rollover_kwh=settings.rollover_kwh,
-                                default_max_kw=settings.default_max_kw)
+                                default_poll_s=settings.default_poll_s, default_rollover_kwh=settings.rollover_kwh)
         print(f"synced: {len(report.added)} added, {len(report.updated)} updated, {len(report.retired)} retired")
     if not args.status:
         print(f"{'ID':28} {'CLIENT':18} {'FEED':4} {'POLL':>6} {'ENGINE':7} SOURCE")

@@ -11,6 +11,7 @@ import io
 import re
 import zipfile
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import polars as pl
@@ -53,10 +54,10 @@ def to_xlsx(table: pl.DataFrame, tz: ZoneInfo, sheet: str = "billing") -> bytes:
     book.properties.modified = FIXED_XLSX_TIME
     buffer = io.BytesIO()
     book.save(buffer)
-    return _pinned_zip(buffer.getvalue())
+    return pinned_zip(buffer.getvalue())
 
 
-def _pinned_zip(data: bytes) -> bytes:
+def pinned_zip(data: bytes) -> bytes:
     """The same archive with every entry dated 1980-01-01, so equal tables give equal bytes."""
     source = zipfile.ZipFile(io.BytesIO(data))
     target_buffer = io.BytesIO()
@@ -77,3 +78,18 @@ def to_text(table: pl.DataFrame, tz: ZoneInfo) -> str:
     with pl.Config(tbl_rows=-1, tbl_cols=-1, tbl_width_chars=250, fmt_str_lengths=40,
                    tbl_hide_dataframe_shape=True, tbl_hide_column_data_types=True):
         return str(frame)
+
+
+def statement_totals(statements: list[Any]) -> pl.DataFrame:
+    """One row per statement (``statements.Statement``): the by-client view of a closed month."""
+    return pl.DataFrame(
+        [{"statement": s.number, "client": s.client, "client_name": s.client_name, "version": s.version,
+          "period_start": s.period_start, "period_end": s.period_end, "kwh": s.total_kwh, "amount": s.total_amount,
+          "currency": s.currency, "estimated_share": s.estimated_share, "lines": s.lines.height, "digest": s.digest,
+          "closed_at": s.closed_at, "closed_by": s.closed_by} for s in statements],
+        schema={"statement": pl.String, "client": pl.String, "client_name": pl.String, "version": pl.Int64,
+                "period_start": pl.Datetime("us", "UTC"), "period_end": pl.Datetime("us", "UTC"),
+                "kwh": pl.Decimal(38, 3), "amount": pl.Decimal(38, 2), "currency": pl.String,
+                "estimated_share": pl.Float64, "lines": pl.Int64, "digest": pl.String,
+                "closed_at": pl.Datetime("us", "UTC"), "closed_by": pl.String},
+    )

@@ -1,21 +1,29 @@
-"""Billing reports (finance): a month's table per endpoint and per client, how each figure was
-obtained, the change from the previous month, and the same CSV/XLSX files ``nxforge billing`` writes."""
+"""Billing reports (finance): months with their state, each client's statement, Close (finance) and
+Reopen (admin), and every download (PDF, XLSX, accounting CSV, dispute pack, the billing table).
+
+The page reads the clock once per rerun: the month is served once at that instant (a closed month
+from its frozen statements), and every table and download on the page is made from that one
+result, so what finance sees is what it downloads.
+"""
 
 from __future__ import annotations
 
-from datetime import date
+from collections.abc import Callable
+from datetime import date, datetime
 from typing import Any
 
 import polars as pl
 import streamlit as st
 
-from nxforge.sdk import ConfigError, ModuleContext
+from nxforge.sdk import ModuleContext
 
-from ..billing import billing_by_client, billing_by_endpoint
-from ..cli import billing_table_bytes
-from ..config import load_endpoints
-from ..pages._shared import settings_of
+from ..cli import billing_frame, frame_bytes
 from ..periods import PeriodError
+from ..reporting import XLSX_MIME, StatementSettings, month_statements
+from ..statements import MonthState, Statement, StatementError, lines_of, month_states
+from ._report_tables import line_table, statement_table
+from ._reports_actions import close_form, downloads, reopen_form
+from ._shared import settings_of
 
 MONTHS_BACK = 24
 HOW_OBTAINED = ["readings_used", "first_reading_at", "last_reading_at", "start_method", "end_method",
@@ -32,64 +40,71 @@ def month_choices(today: date, count: int = MONTHS_BACK) -> list[str]:
     return months
 
 
-def _clients(ctx: ModuleContext) -> dict[str, Any]:
-    try:
-        return dict(load_endpoints(ctx.config_dir).clients)
-    except ConfigError as exc:
-        st.warning(f"The endpoint YAML has problems, so prices are left out until it is fixed:\n\n{exc}")
-        return {}
+def _metrics(statements: list[Statement], state: MonthState) -> None:
+    energy = sum((item.total_kwh for item in statements), start=0)
+    amounts: dict[str, Any] = {}
+    for item in statements:
+        amounts[item.currency] = amounts.get(item.currency, 0) + item.total_amount
+    first, second, third, fourth = st.columns(4)
+    first.metric("Energy (kWh)", f"{energy:,.3f}")
+    second.metric("Amount", " + ".join(f"{value:,.2f} {currency}" for currency, value in amounts.items()) or "-")
+    third.metric("Statements", len(statements))
+    fourth.metric("State", state.label)
 
 
-def _downloads(ctx: ModuleContext, month: str, by: str) -> None:
+def _table_file(ctx: ModuleContext, table: pl.DataFrame, fmt: str, sheet: str) -> Callable[[], bytes]:
+    """The table's file, made when the button is clicked."""
+    return lambda: frame_bytes(ctx, table, fmt, sheet)
+
+
+def _endpoint_tab(ctx: ModuleContext, month: str, now: datetime, served: tuple[MonthState, list[Statement]]) -> None:
+    state = served[0]
+    table = billing_frame(ctx, month, "endpoint", now, served)
+    if state.closed:
+        st.caption("A closed month is served from its statements: these are their lines.")
+        st.dataframe(table, hide_index=True)
+    else:
+        st.dataframe(table, hide_index=True, column_order=["endpoint_id", "name", "client", "kwh",
+                     "previous_month_kwh", "change", "amount", *HOW_OBTAINED])  # fmt: skip
     left, right = st.columns(2)
-    for column, fmt, mime in (
-        (left, "csv", "text/csv"),
-        (right, "xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
-    ):
+    for column, fmt, mime in ((left, "csv", "text/csv"), (right, "xlsx", XLSX_MIME)):
         column.download_button(
-            f"Download {fmt.upper()} ({by})",
-            data=billing_table_bytes(ctx, month, by, fmt),
-            file_name=f"billing-{month}-by-{by}.{fmt}",
-            mime=mime,
-            key=f"download-{by}-{fmt}",
+            f"Download {fmt.upper()} (endpoint)",
+            data=_table_file(ctx, table, fmt, f"{month} by endpoint"),
+            file_name=f"billing-{month}-by-endpoint.{fmt}", mime=mime, key=f"download-endpoint-{fmt}",
             on_click="ignore",
-        )
+        )  # fmt: skip
 
 
 def render(ctx: ModuleContext, role: str) -> None:
-    """Month picker, the two tables with their downloads."""
-    settings = settings_of(ctx)
-    tz = settings.timezone
+    """Month picker with states, the month's statements and lines, close/reopen and downloads."""
+    tz = settings_of(ctx).timezone
     st.title("Billing reports")
-    now = ctx.clock()
-    month = st.selectbox("Month", month_choices(now.astimezone(tz).date()), key="report-month")
-    clients = _clients(ctx)
+    now = ctx.clock()  # the one instant of this rerun
+    months = month_choices(now.astimezone(tz).date())
+    states = month_states(ctx.db, months, tz, now)
+    month = st.selectbox("Month", months, key="report-month",
+                         format_func=lambda m: f"{m} - {states[m].label}")
     try:
-        by_endpoint = billing_by_endpoint(
-            ctx.db, month, tz, now, clients=clients, max_extrapolation_s=settings.max_extrapolation_s
-        )
-        by_client = billing_by_client(
-            ctx.db, month, tz, now, clients=clients, max_extrapolation_s=settings.max_extrapolation_s
-        )
-    except PeriodError as exc:
+        state, statements = month_statements(ctx, month, now)
+    except (PeriodError, StatementError) as exc:
         st.error(str(exc))
         return
-    running = not by_endpoint.is_empty() and bool(by_endpoint["to_date"].cast(pl.Boolean).any())
-    st.caption(
-        f"Calendar month in {tz}; consumption is interpolated at the month boundaries."
-        + (" **This month is still running: figures are to date.**" if running else "")
-    )
-    total = float(by_endpoint["kwh"].cast(pl.Float64).sum()) if not by_endpoint.is_empty() else 0.0
-    previous = float(by_endpoint["previous_month_kwh"].cast(pl.Float64).sum()) if not by_endpoint.is_empty() else 0.0
-    first, second, third = st.columns(3)
-    first.metric("Total kWh", f"{total:,.1f}", delta=f"{total - previous:,.1f} vs previous month" if previous else None)
-    second.metric("Endpoints", by_endpoint.height)
-    third.metric("Clients", by_client.height)
-    client_tab, endpoint_tab = st.tabs(["Per client", "Per endpoint"])
-    with client_tab:
-        st.dataframe(by_client, hide_index=True)
-        _downloads(ctx, month, "client")
+    settings = StatementSettings.from_context(ctx)
+    running = " **Still running: figures are to date and will change.**" if state.state == "running" else ""
+    closed = (f" Closed by {state.closed_by} on {state.closed_at.astimezone(tz):%Y-%m-%d %H:%M} (site time); "
+              "served from the frozen statements." if state.closed and state.closed_at else "")
+    st.caption(f"Calendar month in {tz}; consumption is interpolated at the month boundaries.{running}{closed}")
+    _metrics(statements, state)
+    statements_tab, lines_tab, endpoint_tab = st.tabs(["Statements", "Lines", "Per endpoint"])
+    with statements_tab:
+        statement_table(statements, tz)
+        downloads(ctx, month, statements, now)
+        if role in ("finance", "admin"):
+            close_form(ctx, month, state, statements, now, settings)
+        if role == "admin":
+            reopen_form(ctx, month, state, role)
+    with lines_tab:
+        line_table(lines_of(statements), tz)
     with endpoint_tab:
-        st.dataframe(by_endpoint, hide_index=True, column_order=["endpoint_id", "name", "client", "kwh",
-                     "previous_month_kwh", "change", "amount", *HOW_OBTAINED])  # fmt: skip
-        _downloads(ctx, month, "endpoint")
+        _endpoint_tab(ctx, month, now, (state, statements))
