@@ -63,20 +63,21 @@ def pieces(ids: list[str], assignments: Assignments, period: Period, clients: Ma
     for endpoint_id in ids:
         history = assignments.get(endpoint_id, [])
         starts = [when for when, _ in history]
-        cuts = {t0, t1, *(when for when in starts if t0 < when < t1)}
-        for name in {client for _, client in history}:
-            cuts |= {when for when, _ in dated.get(name, []) if t0 < when < t1}
-        for start, end in itertools.pairwise(sorted(cuts)):
+        cuts = sorted({t0, t1, *(when for when in starts if t0 < when < t1)})
+        for start, end in itertools.pairwise(cuts):
             index = bisect_right(starts, start) - 1
             client = history[index][1] if index >= 0 else UNASSIGNED
             tariffs = dated.get(client, [])
-            position = bisect_right([when for when, _ in tariffs], start) - 1
-            if position >= 0:
-                since, tariff = tariffs[position]
-                found.append((endpoint_id, client, start, end, tariff.rate_per_kwh, tariff.currency,
-                              tariff.overhead_factor or 1.0, since))
-            else:
-                found.append((endpoint_id, client, start, end, None, None, 1.0, t0))
+            changes = [when for when, _ in tariffs]
+            inner = sorted({start, end, *(when for when in changes if start < when < end)})
+            for piece_start, piece_end in itertools.pairwise(inner):
+                position = bisect_right(changes, piece_start) - 1
+                if position >= 0:
+                    since, tariff = tariffs[position]
+                    found.append((endpoint_id, client, piece_start, piece_end, tariff.rate_per_kwh, tariff.currency,
+                                  tariff.overhead_factor or 1.0, since))
+                else:
+                    found.append((endpoint_id, client, piece_start, piece_end, None, None, 1.0, t0))
     return found
 
 
