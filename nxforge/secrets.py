@@ -13,9 +13,9 @@ import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-import yaml
-
+from nxforge.config.loader import load_yaml
 from nxforge.errors import NxForgeError
+from nxforge.log_redaction import remember_secret
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +43,7 @@ class SecretStore:
         self._environ = environ if environ is not None else os.environ
         self._file_values: dict[str, str] = {}
         if secrets_file is not None and secrets_file.exists():
-            loaded = yaml.safe_load(secrets_file.read_text(encoding="utf-8")) or {}
+            loaded = load_yaml(secrets_file).data or {}  # the safe loader: no alias bomb, no duplicate key
             if not isinstance(loaded, dict):
                 raise ValueError(f"{secrets_file}: expected a mapping of NAME: value")
             self._file_values = {str(k): str(v) for k, v in loaded.items()}
@@ -51,10 +51,13 @@ class SecretStore:
     def lookup(self, name: str) -> str:
         """The value of one secret by name."""
         if name in self._environ:
-            return self._environ[name]
-        if name in self._file_values:
-            return self._file_values[name]
-        raise MissingSecretError(name, self.secrets_file)
+            value = self._environ[name]
+        elif name in self._file_values:
+            value = self._file_values[name]
+        else:
+            raise MissingSecretError(name, self.secrets_file)
+        remember_secret(value)  # scrubbed from every later log line, a library's included
+        return value
 
     def resolve(self, text: str) -> str:
         """Replace every ``${NAME}`` in ``text``; text without references is returned as is."""

@@ -14,7 +14,7 @@ import zipfile
 from pathlib import Path, PurePosixPath
 
 from nxforge.config.errors import ConfigError
-from nxforge.config.loader import load_yaml, validate_loaded
+from nxforge.config.loader import MAX_YAML_BYTES, load_yaml, validate_loaded
 from nxforge.module_admin.lifecycle import LifecycleError, register_installed
 from nxforge.module_system.discovery import MANIFEST_FILE, ModuleInfo, read_module
 from nxforge.module_system.manifest import Manifest
@@ -43,7 +43,10 @@ def _safe_members(archive: zipfile.ZipFile) -> tuple[str, list[zipfile.ZipInfo]]
     if total > MAX_UNCOMPRESSED_BYTES:
         raise LifecycleError(f"refused: the ZIP unpacks to {total} bytes, over {MAX_UNCOMPRESSED_BYTES}")
     if len(tops) != 1:
-        raise LifecycleError(f"the ZIP must hold one module folder at its top; found {sorted(tops)}")
+        raise LifecycleError(
+            f"the ZIP must hold one module folder at its top; found {sorted(tops)}",
+            hint="zip the module's folder itself, e.g. `zip -r greeter.zip greeter/`",
+        )
     return tops.pop(), members
 
 
@@ -78,13 +81,17 @@ def install_zip(platform: Platform, zip_path: Path, actor: str) -> ModuleInfo:
         manifest_name = f"{top}/{MANIFEST_FILE}"
         if manifest_name not in archive.namelist():
             raise LifecycleError(f"{zip_path}: no {manifest_name} in the ZIP")
-        text = archive.read(manifest_name).decode("utf-8")
+        with archive.open(manifest_name) as handle:
+            raw = handle.read(MAX_YAML_BYTES + 1)  # bytes: the safe loader names a bad byte's line and the size
         try:
-            manifest = validate_loaded(load_yaml(Path(f"{zip_path.name}!/{manifest_name}"), text), Manifest)
+            manifest = validate_loaded(load_yaml(Path(f"{zip_path.name}!/{manifest_name}"), raw), Manifest)
         except ConfigError as exc:
             raise LifecycleError(f"invalid manifest:\n{exc}") from exc
         if manifest.package != top:
-            raise LifecycleError(f"the folder in the ZIP is {top!r} but the manifest's package is {manifest.package!r}")
+            raise LifecycleError(
+                f"the folder in the ZIP is {top!r} but the manifest's package is {manifest.package!r}",
+                hint="the module's folder is its Python package: give both the same name",
+            )
         target = platform.env.modules_dir / top
         clash = [info.name for info in platform.modules if info.name == manifest.name]
         if target.exists() or clash:

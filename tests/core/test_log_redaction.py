@@ -221,3 +221,14 @@ def test_a_real_scrape_at_debug_leaves_no_secret_in_any_log(
         for line in text.splitlines():
             if f"{header}'" in line or f"{header}:" in line:
                 assert "***" in line, line
+
+
+def test_a_secret_looked_up_in_the_store_is_scrubbed_from_later_lines(installed: None, tmp_path: Path) -> None:
+    secrets_file = tmp_path / "secrets.yaml"
+    secrets_file.write_text("WEBHOOK_TOKEN: wh-T0ken-from-file\n", encoding="utf-8")
+    store = SecretStore(secrets_file, environ={"SMTP_PASSWORD": "smtp-Pa55word"})
+    assert "wh-T0ken-from-file" in redact_text("wh-T0ken-from-file")  # not yet used: nothing to scrub
+    store.resolve("https://hooks.example/${WEBHOOK_TOKEN}")
+    store.lookup("SMTP_PASSWORD")
+    assert redact_text("POST https://hooks.example/wh-T0ken-from-file") == "POST https://hooks.example/***"
+    assert redact_text("login smtp-Pa55word refused") == "login *** refused"

@@ -274,3 +274,49 @@ def test_the_yaml_editor_validates_through_the_loader(tmp_path: Path) -> None:
     assert caught.value.line == 2 and "invalid UTF-8" in str(caught.value)
     path.write_text("# kept\nendpoints:\n  - id: a\n    url: http://x\n", encoding="utf-8")
     assert YamlDocument.load(path).index_of("a") == 0
+
+
+def test_secrets_yaml_is_read_through_the_loader(tmp_path: Path) -> None:
+    from nxforge.secrets import SecretStore
+
+    secrets_file = tmp_path / "secrets.yaml"
+    for text, line, expected in [
+        (BOMB, 2, "aliases"),
+        ("PDU_PASSWORD: a\nOTHER: b\nPDU_PASSWORD: c\n", 3, "duplicate key 'PDU_PASSWORD'"),
+    ]:
+        secrets_file.write_text(text, encoding="utf-8")
+        with pytest.raises(ConfigError) as caught:
+            SecretStore(secrets_file, environ={})
+        assert caught.value.problems[0].line == line and expected in str(caught.value)
+    secrets_file.write_bytes(b"PDU_PASSWORD: caf\xe9\n")
+    with pytest.raises(ConfigError, match="invalid UTF-8"):
+        SecretStore(secrets_file, environ={})
+
+
+@pytest.mark.parametrize(
+    ("manifest", "expected"),
+    [
+        (BOMB.encode(), "manifest.yaml:2: YAML aliases"),
+        (b"name: greeter\nversion: 1.0.0\nname: other\n", "manifest.yaml:3: duplicate key 'name'"),
+        (b"name: greeter\ndescription: caf\xe9\n", "manifest.yaml:2: invalid UTF-8 byte 0xe9"),
+        (b"name: " + b"[" * 300 + b"]" * 300 + b"\n", "manifest.yaml:1: nested deeper"),
+        (b"#" * (MAX_YAML_BYTES + 10), "at most 1,048,576"),
+    ],
+    ids=["alias-bomb", "duplicate-key", "latin1", "deep", "oversized"],
+)
+def test_a_zip_manifest_is_read_through_the_loader(tmp_path: Path, manifest: bytes, expected: str) -> None:
+    import zipfile
+    from typing import Any, cast
+
+    from nxforge.module_admin.install import install_zip
+    from nxforge.module_admin.lifecycle import LifecycleError
+
+    archive = tmp_path / "greeter.zip"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as out:
+        out.writestr("greeter/manifest.yaml", manifest)
+        out.writestr("greeter/__init__.py", b"")
+    started = time.monotonic()
+    with pytest.raises(LifecycleError) as caught:
+        install_zip(cast(Any, None), archive, "tester")  # refused before the platform is consulted
+    assert time.monotonic() - started < 5
+    assert "invalid manifest" in str(caught.value) and expected in str(caught.value)
