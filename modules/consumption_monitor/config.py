@@ -133,8 +133,8 @@ class EndpointSet:
         return {endpoint.id: endpoint for endpoint in self.endpoints}
 
 
-def _validate_one(path: Path, text: str) -> tuple[EndpointsFile, LoadedYaml]:
-    loaded = load_yaml(path, text)
+def _validate_one(path: Path, text: str | None) -> tuple[EndpointsFile, LoadedYaml]:
+    loaded = load_yaml(path, text)  # None: the loader reads the file (size, bytes and line checked)
     return validate_loaded(loaded, EndpointsFile), loaded
 
 
@@ -175,7 +175,7 @@ def declared_clients(folder: Path, skip: Path | None = None) -> set[str]:
         if skip is not None and path.resolve() == skip.resolve():
             continue
         try:
-            parsed, _ = _validate_one(path, path.read_text(encoding="utf-8"))
+            parsed, _ = _validate_one(path, None)
         except (ConfigError, OSError):
             continue
         names |= {client.name for client in parsed.clients}
@@ -190,7 +190,7 @@ def _scan(folder: Path) -> tuple[EndpointSet, list[ConfigProblem]]:
     parsed_files: list[tuple[Path, EndpointsFile, LoadedYaml]] = []
     for path in sorted(folder.glob("*.yaml")) if folder.is_dir() else []:
         try:
-            parsed, loaded = _validate_one(path, path.read_text(encoding="utf-8"))
+            parsed, loaded = _validate_one(path, None)
         except ConfigError as exc:
             problems += exc.problems
             continue

@@ -320,3 +320,18 @@ def test_a_zip_manifest_is_read_through_the_loader(tmp_path: Path, manifest: byt
         install_zip(cast(Any, None), archive, "tester")  # refused before the platform is consulted
     assert time.monotonic() - started < 5
     assert "invalid manifest" in str(caught.value) and expected in str(caught.value)
+
+
+def test_the_collector_s_endpoint_files_go_through_the_loader(tmp_path: Path) -> None:
+    from nxforge.module_system.loading import mount_modules
+
+    mount_modules(ROOT / "modules")
+    from nxforge_modules.consumption_monitor.config import load_endpoints  # type: ignore[import-not-found]
+
+    (tmp_path / "latin1.yaml").write_bytes(b"endpoints:\n  - id: caf\xe9\n")
+    (tmp_path / "bomb.yaml").write_text(BOMB, encoding="utf-8")
+    (tmp_path / "dup.yaml").write_text("endpoints: []\nendpoints: []\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_endpoints(tmp_path)
+    found = {(problem.file.name, problem.line) for problem in caught.value.problems}
+    assert {("latin1.yaml", 2), ("bomb.yaml", 2), ("dup.yaml", 2)} <= found
