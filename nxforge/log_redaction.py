@@ -98,7 +98,8 @@ def _clean_header(match: re.Match[str]) -> str:
 
 def redact_record(record: logging.LogRecord) -> logging.LogRecord:
     """Clean one record in place: its message (arguments merged in), traceback and stack."""
-    if getattr(record, "_nxforge_redacted", None) is record.msg and not record.args:
+    marker = getattr(record, "_nxforge_redacted", None)
+    if marker is not None and marker[0] is record.msg and marker[1] is record.args:
         return record  # cleaned when made (a record rebuilt with makeLogRecord has a new msg)
     try:
         message = record.getMessage()
@@ -106,7 +107,7 @@ def redact_record(record: logging.LogRecord) -> logging.LogRecord:
         message = None
     if message is not None:
         cleaned = redact_text(message)
-        if cleaned != message or record.args:
+        if cleaned != message:  # otherwise msg and args stay as they are, for formatters that read args
             record.msg, record.args = cleaned, ()
     if record.exc_info and not record.exc_text:
         record.exc_text = logging.Formatter().formatException(record.exc_info)
@@ -114,7 +115,7 @@ def redact_record(record: logging.LogRecord) -> logging.LogRecord:
         record.exc_text = redact_text(record.exc_text)
     if record.stack_info:
         record.stack_info = redact_text(record.stack_info)
-    record._nxforge_redacted = record.msg
+    record._nxforge_redacted = (record.msg, record.args)
     return record
 
 
