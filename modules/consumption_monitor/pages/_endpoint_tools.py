@@ -43,42 +43,29 @@ def _number(value: float) -> str:
     return f"{value:.6f}".rstrip("0").rstrip(".")
 
 
-def test_key(endpoint_id: str) -> str:
-    """Where the last Test result of an endpoint is kept in the session."""
-    return f"ep-{endpoint_id}-test"
-
-
-def suggest_key(endpoint_id: str) -> str:
-    """Where the last suggestions of an endpoint are kept in the session."""
-    return f"ep-{endpoint_id}-suggest"
-
-
 def failure_message(error_class: str, message: str, hint: str | None) -> str:
     """An operator-facing failure: the class, what happened, what to do."""
     return f"**{error_class}**: {message}\n\nWhat to do: {hint or HINTS.get(error_class, 'check the configuration')}."
 
 
-def run_test(ctx: ModuleContext, endpoint_id: str, config: ScrapeConfig) -> None:
-    """Scrape the (edited, unsaved) config now, keeping evidence; the result is kept in the session."""
+def run_test(ctx: ModuleContext, endpoint_id: str, config: ScrapeConfig) -> ScrapeResult | None:
+    """Scrape the (edited, unsaved) config now, keeping evidence; None after showing why the engine could not."""
     request = ScrapeRequest(key=endpoint_id, config=config, capture_evidence=True)
     try:
         with st.spinner(f"Reading {endpoint_id} with the {config.engine} engine ..."):
-            st.session_state[test_key(endpoint_id)] = ctx.scraping().scrape(request)
+            return ctx.scraping().scrape(request)
     except Exception as exc:  # the engine itself failed (not the meter): say so, never a traceback
         log.exception("test scrape of %s could not run", endpoint_id)
-        st.session_state.pop(test_key(endpoint_id), None)
         st.error(
             f"The scraping engine could not run the test: {type(exc).__name__}: {exc}\n\n"
             "What to do: try again; if it keeps failing, check the app's log (a browser may be missing: "
             "`apt-get install chromium-headless-shell`)."
         )
+        return None
 
 
-def show_test(endpoint_id: str, tz: ZoneInfo) -> None:
-    """The last Test result: values with units, time per step, screenshot, page source, or the error."""
-    result: ScrapeResult | None = st.session_state.get(test_key(endpoint_id))
-    if result is None:
-        return
+def show_test(result: ScrapeResult, tz: ZoneInfo) -> None:
+    """A Test result: values with units, time per step, screenshot, page source, or the error."""
     st.markdown("#### Test result")
     local = result.started_at.astimezone(tz).strftime("%H:%M:%S")
     if result.ok:
@@ -113,28 +100,24 @@ def show_test(endpoint_id: str, tz: ZoneInfo) -> None:
             st.code(text[:MAX_SOURCE_SHOWN] + cut, language="html")
 
 
-def run_suggest(ctx: ModuleContext, endpoint_id: str, config: ScrapeConfig) -> None:
-    """Ask the engine which elements look like energy on the endpoint's page."""
+def run_suggest(ctx: ModuleContext, endpoint_id: str, config: ScrapeConfig) -> list[Suggestion] | None:
+    """The elements that look like energy on the endpoint's page; None after showing why there are none."""
     request = ScrapeRequest(key=endpoint_id, config=config)
     try:
         with st.spinner("Looking for energy readings on the page ..."):
-            st.session_state[suggest_key(endpoint_id)] = ctx.scraping().suggest(request)
+            return ctx.scraping().suggest(request)
     except ScrapeFailure as failure:
-        st.session_state.pop(suggest_key(endpoint_id), None)
         st.error("Suggest could not read the page. " + failure_message(failure.error_class, failure.message,
                                                                          failure.hint))
     except Exception as exc:
         log.exception("suggest for %s could not run", endpoint_id)
-        st.session_state.pop(suggest_key(endpoint_id), None)
         st.error(f"The scraping engine could not look at the page: {type(exc).__name__}: {exc}\n\n"
                  "What to do: try again; if it keeps failing, check the app's log.")
+    return None
 
 
-def show_suggestions(endpoint_id: str, use: Callable[[Suggestion], None]) -> None:
+def show_suggestions(endpoint_id: str, suggestions: list[Suggestion], use: Callable[[Suggestion], None]) -> None:
     """The candidates, best first, each with a button that copies its selector and regex into the form."""
-    suggestions: list[Suggestion] | None = st.session_state.get(suggest_key(endpoint_id))
-    if suggestions is None:
-        return
     st.markdown("#### Suggestions")
     if not suggestions:
         st.info("Nothing on the page looks like an energy reading. Check the URL, the login and the steps "

@@ -1,8 +1,10 @@
-"""The Endpoints page's YAML work, without Streamlit: find an endpoint in its file, edit it with
-ruamel.yaml's round trip (comments, quotes, flow maps and indentation kept), describe what changed.
+"""The Endpoints page's document model, without Streamlit: an endpoint file loaded for editing with
+ruamel.yaml's round trip (comments, quotes, flow maps and indentation kept), one endpoint parsed
+from the YAML editor, what changed between two versions, and excerpts with secrets masked.
 
 Validation and writing stay the module's (``validate_text``, ``save_endpoints_file``); this file
-only produces the candidate text they check. Everything here is a plain function the tests call.
+only produces the candidate text they check. The form's fields live in ``_endpoint_form.py``.
+Everything here is a plain function the tests call.
 """
 
 from __future__ import annotations
@@ -14,18 +16,16 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
-from nxforge.sdk import ConfigError, UnknownPresetError, is_reference, list_presets, load_preset, load_yaml
+from nxforge.sdk import ConfigError, is_reference, load_yaml
 
 from ..config import SECRET_FIELDS
-from ..readings import ENERGY_VALUE
 
-Kind = Literal["text", "select", "number", "bool", "secret"]
 # (mapping, sequence, offset): the first that reproduces a file byte for byte is used to write it.
 INDENT_CANDIDATES = ((2, 4, 2), (2, 2, 0), (4, 4, 2), (4, 4, 0), (2, 4, 0), (4, 2, 0), (4, 6, 4))
 # Paths whose values never go into the audit log: secrets and what may carry one.
@@ -41,50 +41,6 @@ class DraftError(ValueError):
     def __init__(self, message: str, line: int | None = None) -> None:
         super().__init__(message)
         self.line = line
-
-
-@dataclass(frozen=True)
-class FormField:
-    """One input of the endpoint form and where its value lives in the endpoint's YAML."""
-
-    key: str
-    path: tuple[str, ...]
-    label: str
-    kind: Kind = "text"
-    required: bool = False
-    options: tuple[str, ...] = ()
-    default: Any = None
-    """The value an absent key means (``enabled`` is true unless it says otherwise)."""
-    help: str | None = None
-
-
-VALUE_PATH = ("scrape", "values", ENERGY_VALUE)
-AUTH_TYPES = ("none", "basic", "digest", "form", "cookie", "token")
-
-FIELDS: tuple[FormField, ...] = (
-    FormField("name", ("name",), "Name", required=True),
-    FormField("client", ("client",), "Client", required=True,
-              help="The client billed from now on; with client_history, also change its last entry (YAML view)."),
-    FormField("location", ("location",), "Location"),
-    FormField("feed", ("feed",), "Feed", "select", options=("", "A", "B")),
-    FormField("poll_interval", ("poll_interval",), "Poll interval", help="15m, 1h, 30s; empty = module default"),
-    FormField("circuit_max_kw", ("circuit_max_kw",), "Circuit rating (kW)", "number",
-              help="A jump implying more power than this is flagged and left out of billing; empty = no check"),
-    FormField("enabled", ("enabled",), "Enabled (read by the collector)", "bool", default=True),
-    FormField("preset", ("scrape", "preset"), "Vendor preset", "select", options=("", *list_presets())),
-    FormField("url", ("scrape", "url"), "URL", required=True),
-    FormField("engine", ("scrape", "engine"), "Engine", "select", options=("", "http", "browser"),
-              help="http: plain pages and JSON (fast); browser: pages that need JavaScript, tabs or frames"),
-    FormField("auth_type", ("scrape", "auth", "type"), "Login type", "select", options=("", *AUTH_TYPES)),
-    FormField("username", ("scrape", "auth", "username"), "Login username"),
-    FormField("password", ("scrape", "auth", "password"), "Password reference", "secret",
-              help="A ${NAME} reference only; the password itself goes in the environment or config/secrets.yaml."),
-    FormField("selector", (*VALUE_PATH, "selector"), f"{ENERGY_VALUE}: selector",
-              help='CSS, "//..." XPath or "$..." JSONPath of the energy counter'),
-    FormField("regex", (*VALUE_PATH, "regex"), f"{ENERGY_VALUE}: regex", help="group 1 = the number; empty = none"),
-    FormField("unit", (*VALUE_PATH, "unit"), f"{ENERGY_VALUE}: unit", help="kWh, Wh or MWh; converted to kWh"),
-)
-FIELDS_BY_KEY = {field.key: field for field in FIELDS}
 
 
 # --- round trip -------------------------------------------------------------------------------------
@@ -218,141 +174,6 @@ def parse_snippet(text: str, endpoint_id: str) -> CommentedMap:
             1,
         )
     return item
-
-
-# --- form <-> mapping ------------------------------------------------------------------------------
-
-
-def get_path(data: Any, path: Iterable[str]) -> Any:
-    """The value at ``path``, None when any part is missing."""
-    current = data
-    for part in path:
-        if not isinstance(current, dict) or part not in current:
-            return None
-        current = current[part]
-    return current
-
-
-def _set_path(data: CommentedMap, path: tuple[str, ...], value: Any) -> None:
-    current: Any = data
-    for part in path[:-1]:
-        child = current.get(part)
-        if not isinstance(child, dict):
-            child = CommentedMap()
-            _insert(current, part, child)
-        current = child
-    _insert(current, path[-1], value)
-
-
-def _insert(mapping: CommentedMap, key: str, value: Any) -> None:
-    """Set ``key``; a new top-level key goes before ``scrape:`` so the file reads in the usual order."""
-    if key in mapping or "scrape" not in mapping or key == "scrape":
-        mapping[key] = value
-    else:
-        mapping.insert(list(mapping).index("scrape"), key, value)
-
-
-def _delete_path(data: CommentedMap, path: tuple[str, ...]) -> None:
-    parents: list[tuple[CommentedMap, str]] = []
-    current: Any = data
-    for part in path[:-1]:
-        child = current.get(part)
-        if not isinstance(child, dict):
-            return
-        parents.append((current, part))
-        current = child
-    current.pop(path[-1], None)
-    for parent, part in reversed(parents):  # drop maps left empty (never scrape itself)
-        if part != "scrape" and isinstance(parent.get(part), dict) and not parent[part]:
-            parent.pop(part)
-
-
-def form_values(item: Any) -> dict[str, Any]:
-    """The form's initial values from an endpoint mapping."""
-    values: dict[str, Any] = {}
-    for field in FIELDS:
-        raw = get_path(item, field.path)
-        if field.kind == "bool":
-            values[field.key] = field.default if raw is None else bool(raw)
-        else:
-            values[field.key] = "" if raw is None else str(raw)
-    return values
-
-
-def _normalised(field: FormField, value: Any) -> Any:
-    if field.kind == "bool":
-        return bool(value)
-    text = str(value if value is not None else "").strip()
-    if not text:
-        return "" if field.required else None
-    if field.kind == "number":
-        number = float(text.replace(",", "."))
-        return int(number) if number.is_integer() else number
-    return text
-
-
-def _same(old: Any, new: Any) -> bool:
-    if isinstance(old, bool) or isinstance(new, bool):
-        return old is new or (isinstance(old, bool) and isinstance(new, bool) and old == new)
-    if isinstance(old, int | float) and isinstance(new, int | float):
-        return float(old) == float(new)
-    if old is None or new is None:
-        return old is None and new is None
-    return str(old) == str(new)
-
-
-def apply_form(item: CommentedMap, values: dict[str, Any]) -> CommentedMap:
-    """``item`` with the form's values written in (in place); unchanged fields are left exactly as they were."""
-    for field in FIELDS:
-        if field.key not in values:
-            continue
-        new = _normalised(field, values[field.key])
-        old = get_path(item, field.path)
-        effective_old = field.default if old is None else old
-        if _same(effective_old, new):
-            continue
-        if new is None or (field.default is not None and _same(new, field.default) and old is None):
-            _delete_path(item, field.path)
-            continue
-        if isinstance(old, str) and type(old) is not str and isinstance(new, str):
-            new = type(old)(new)  # keep the value's quoting style
-        _set_path(item, field.path, new)
-    return item
-
-
-def form_problems(values: dict[str, Any]) -> dict[str, str]:
-    """Problems the form catches before the YAML is even built, by field key."""
-    problems: dict[str, str] = {}
-    for field in FIELDS:
-        if field.kind == "number" and str(values.get(field.key) or "").strip():
-            try:
-                float(str(values[field.key]).strip().replace(",", "."))
-            except ValueError:
-                problems[field.key] = f"{values[field.key]!r} is not a number"
-    password = str(values.get("password") or "").strip()
-    if password and not is_reference(password):
-        problems["password"] = (
-            "write a reference such as ${PDU_PASSWORD}, never the password itself; set the value in the "
-            "environment or config/secrets.yaml"
-        )
-    return problems
-
-
-def preset_defaults(item: Any) -> dict[str, str]:
-    """What the endpoint's preset fills in for each form field it leaves empty (shown as placeholders)."""
-    name = get_path(item, ("scrape", "preset"))
-    if not isinstance(name, str) or not name:
-        return {"engine": "browser"}
-    try:
-        preset = {"scrape": load_preset(name)}
-    except UnknownPresetError:
-        return {}
-    shown = {"engine": str(get_path(preset, ("scrape", "engine")) or "browser")}
-    for field in FIELDS:
-        value = get_path(preset, field.path)
-        if value is not None and field.key not in shown and field.kind in ("text", "select"):
-            shown[field.key] = str(value)
-    return shown
 
 
 # --- what changed ----------------------------------------------------------------------------------
