@@ -5,8 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-import polars as pl
-
 STATUS_COLOURS = {
     "ok": "green",
     "enabled": "green",
@@ -64,8 +62,3 @@ def kwh(value: float | None, digits: int = 1) -> str:
         return "—"
     return f"{value:,.{digits}f}".replace(",", "\u202f") + " kWh"
 
-
-def with_local_times(frame: pl.DataFrame, timezone: ZoneInfo, *columns: str) -> pl.DataFrame:
-    """``frame`` with the UTC datetime ``columns`` converted to the site's zone, for display."""
-    present = [name for name in columns if name in frame.columns]
-    return frame.with_columns(pl.col(name).dt.convert_time_zone(str(timezone)) for name in present)
