@@ -20,7 +20,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap
 
 from nxforge.auth.passwords import DEFAULT_ROUNDS, hash_password, verify_password
-from nxforge.config.loader import validate_file
+from nxforge.config.loader import load_yaml, validate_file
 from nxforge.config.models import StrictModel
 from nxforge.errors import NxForgeError
 from nxforge.roles import Role, parse_role
@@ -192,7 +192,10 @@ class UserStore:
         """Load with comments, apply ``change`` to the users map, validate, write atomically."""
         with self._lock:
             yaml = _yaml()
-            text = self.path.read_text(encoding="utf-8") if self.path.exists() else HEADER
+            text = HEADER
+            if self.path.exists():
+                load_yaml(self.path)  # the safe loader first: ruamel would expand an alias bomb, let a second key win
+                text = self.path.read_text(encoding="utf-8")
             document = yaml.load(text) or CommentedMap()
             if document.get("users") is None:
                 document["users"] = CommentedMap()

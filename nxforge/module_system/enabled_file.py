@@ -12,6 +12,8 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
+from nxforge.config.loader import load_yaml
+
 
 def _yaml() -> YAML:
     yaml = YAML()
@@ -21,7 +23,10 @@ def _yaml() -> YAML:
 
 
 def _load(config_path: Path) -> Any:
-    document = _yaml().load(config_path.read_text(encoding="utf-8")) if config_path.exists() else None
+    if not config_path.exists():
+        return CommentedMap()
+    load_yaml(config_path)  # the safe loader first: ruamel would expand an alias bomb, let a second key win
+    document = _yaml().load(config_path.read_text(encoding="utf-8"))
     return CommentedMap() if document is None else document
 
 

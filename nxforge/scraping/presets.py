@@ -13,7 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import yaml
+from ..config.loader import load_yaml
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +40,7 @@ def _read(name: str) -> dict[str, Any]:
     path = PRESET_DIR / f"{name}.yaml"
     if "/" in name or "\\" in name or not path.is_file():
         raise UnknownPresetError(f"unknown preset `{name}`; known presets: {', '.join(list_presets())}")
-    loaded = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    loaded = load_yaml(path).data or {}
     if not isinstance(loaded, dict):
         raise UnknownPresetError(f"preset file {path} is not a mapping")
     return loaded

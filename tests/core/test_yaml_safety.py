@@ -335,3 +335,45 @@ def test_the_collector_s_endpoint_files_go_through_the_loader(tmp_path: Path) ->
         load_endpoints(tmp_path)
     found = {(problem.file.name, problem.line) for problem in caught.value.problems}
     assert {("latin1.yaml", 2), ("bomb.yaml", 2), ("dup.yaml", 2)} <= found
+
+
+def test_comment_keeping_writers_check_the_file_with_the_loader_first(tmp_path: Path) -> None:
+    from nxforge.auth.users import UserStore
+    from nxforge.module_system.enabled_file import set_module_enabled
+
+    users = tmp_path / "users.yaml"
+    users.write_text("users:\n" + "\n".join("  " + line for line in BOMB.splitlines()) + "\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="aliases"):
+        UserStore(users, rounds=4).set_role("a", "admin")
+    core = tmp_path / "nxforge.yaml"
+    core.write_text("modules:\n  enabled: [a]\n  enabled: [b]\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        set_module_enabled(core, "c", True)
+    assert caught.value.problems[0].line == 3
+    assert core.read_text(encoding="utf-8").count("enabled") == 2  # left as it was
+
+
+def test_a_hostile_manifest_costs_only_its_module(tmp_path: Path) -> None:
+    from nxforge.module_system.discovery import discover_modules
+
+    hostile = {
+        "bomb": BOMB.encode(),
+        "latin1": b"name: caf\xe9\n",
+        "dup": b"name: dup\nname: other\n",
+        "deep": b"name: " + b"[" * 300 + b"]" * 300 + b"\n",
+        "huge": b"#" * (MAX_YAML_BYTES + 1),
+    }
+    for package, manifest in hostile.items():
+        (tmp_path / package).mkdir()
+        (tmp_path / package / "manifest.yaml").write_bytes(manifest)
+    (tmp_path / "fine").mkdir()
+    (tmp_path / "fine" / "manifest.yaml").write_text(
+        "name: fine\nversion: 1.0.0\ndisplay_name: Fine\npackage: fine\ndescription: x\nauthor: x\n",
+        encoding="utf-8",
+    )
+    started = time.monotonic()
+    found = {info.folder.name: info for info in discover_modules(tmp_path)}
+    assert time.monotonic() - started < 10
+    assert found["fine"].error is None, found["fine"].error
+    for package in hostile:
+        assert found[package].manifest is None and "manifest.yaml" in (found[package].error or "")
