@@ -16,11 +16,13 @@ from typing import Any
 from urllib.parse import urljoin
 
 from playwright.async_api import Error as PlaywrightError
+from playwright.async_api import Page
 
 from .auth import fetch_token
 from .browser import BrowserPool
 from .browser_evidence import bounded_snapshot
 from .browser_guard import PageGuard
+from .browser_js import PAGE_SOURCE
 from .browser_login import form_login, logout, session_valid
 from .browser_reading import read_values
 from .browser_steps import goto, run_step
@@ -29,7 +31,7 @@ from .context import RunContext, Snapshot
 from .errors import ScrapeFailure
 from .http_client import HttpClients
 from .http_status import keeps_session
-from .limits import MAX_BODY_BYTES
+from .limits import MAX_BODY_BYTES, MAX_SOURCE_CHARS
 from .result import ReadValue
 from .session import SessionStore
 
@@ -76,10 +78,14 @@ class BrowserEngine:
             if isinstance(auth, CookieAuth):
                 await context.add_cookies([{"name": auth.cookie_name, "url": config.url,
                                             "value": ctx.secrets.resolve_secret(auth.cookie_value)}])
+            kept_landing = (state or {}).get("landing") if isinstance(auth, FormAuth) else None
             try:
-                await goto(page, ctx, config.url, None)
+                resumed = kept_landing is not None and await self._resume(page, ctx, kept_landing)
+                if not resumed:
+                    await goto(page, ctx, config.url, None)
                 ctx.mark("first load")
-                if isinstance(auth, FormAuth) and not (keep and state and await session_valid(page, ctx, auth)):
+                if isinstance(auth, FormAuth) and not resumed and \
+                        not (keep and state and await session_valid(page, ctx, auth)):
                     await form_login(page, ctx, auth)
                     landing = page.url
                     ctx.mark("login")
@@ -87,14 +93,16 @@ class BrowserEngine:
                 for index, step in enumerate(config.steps):
                     frame = await run_step(page, frame, step, index, ctx)
                     ctx.mark(f"step {index} {step.action}")
-                if suggest_only:
-                    ctx.snapshot = Snapshot(url=frame.url, source=await frame.content())
+                if suggest_only:  # the page source with its open shadow roots, for Suggest
+                    ctx.snapshot = Snapshot(url=frame.url, source=str(await frame.evaluate(PAGE_SOURCE,
+                                                                                          MAX_SOURCE_CHARS)))
                     return {}
                 values = await read_values(frame, ctx)
                 ctx.raise_if_aborted()
                 ctx.mark("values")
                 if keep:
-                    self.sessions.save(ctx.key, [dict(c) for c in await context.cookies()], token, ctx.secrets.values)
+                    self.sessions.save(ctx.key, [dict(c) for c in await context.cookies()], token, ctx.secrets.values,
+                                       landing=landing or kept_landing)
                 if ctx.capture_evidence:
                     await bounded_snapshot(page, ctx, guard)
                 return values
@@ -111,3 +119,15 @@ class BrowserEngine:
                 await context.close()
             except PlaywrightError as exc:
                 log.debug("context close for %s: %s", ctx.key, exc)
+
+    async def _resume(self, page: Page, ctx: RunContext, kept_landing: str) -> bool:
+        """Open the page the kept login landed on; True when the session is still good there."""
+        auth = ctx.config.auth
+        assert isinstance(auth, FormAuth)
+        try:
+            await goto(page, ctx, kept_landing, None)
+        except ScrapeFailure as failure:
+            if failure.error_class not in ("step_failed", "auth_failed"):
+                raise
+            return False  # an expired session's page answers 404 or 401 on some devices
+        return await session_valid(page, ctx, auth)

@@ -69,11 +69,13 @@ async def _read_element(frame: Frame, name: str, spec: ValueSpec, ctx: RunContex
     use_locator = False
     while True:
         text: str | None = None
+        unit_text: str | None = None
         try:
             if use_locator:
-                text = await _locator_text(frame, spec)
+                text, unit_text = await _locator_text(frame, spec)
             else:
-                text = await frame.evaluate(READ_VALUE, [expression, kind, spec.attribute])
+                found = await frame.evaluate(READ_VALUE, [expression, kind, spec.attribute, spec.unit_from])
+                text, unit_text = found if found is not None else (None, None)
         except PlaywrightError as exc:
             if not use_locator and "SyntaxError" in exc.message and "is not a valid" in exc.message:
                 use_locator = True  # a Playwright selector (":has-text", ">>"): let Playwright resolve it
@@ -83,7 +85,7 @@ async def _read_element(frame: Frame, name: str, spec: ValueSpec, ctx: RunContex
             # otherwise the page is navigating: ask again
         if text is not None:
             try:
-                return interpret_text(name, spec, text)
+                return interpret_text(name, spec, text, unit_text)
             except ScrapeFailure as failure:
                 if failure.error_class == "implausible":
                     raise
@@ -104,12 +106,19 @@ async def _read_element(frame: Frame, name: str, spec: ValueSpec, ctx: RunContex
     raise selector_not_found(name, spec, frame.url, lambda: suggest_html(html, 3))
 
 
-async def _locator_text(frame: Frame, spec: ValueSpec) -> str | None:
-    """The value through a Playwright locator (for selectors the page's own DOM cannot run)."""
+async def _locator_text(frame: Frame, spec: ValueSpec) -> tuple[str | None, str | None]:
+    """(text, unit text) through a Playwright locator (for selectors the page's own DOM cannot run)."""
     selector = spec.selector if spec.kind == "css" else "xpath=" + spec.selector.removeprefix("xpath=")
     locator = frame.locator(selector)
     if await locator.count() == 0:
-        return None
+        return None, None
+    unit_text = None
+    if spec.unit_from is not None and spec.unit_from.startswith("@"):
+        unit_text = await locator.first.get_attribute(spec.unit_from[1:], timeout=1000)
+    elif spec.unit_from == "next":
+        unit_text = await locator.first.evaluate(
+            "(e) => { for (let n = e.nextSibling; n; n = n.nextSibling) { const t = (n.textContent || '').trim();"
+            " if (t) return t; } return null; }")
     if spec.attribute:
-        return await locator.first.get_attribute(spec.attribute, timeout=1000) or ""
-    return str(await locator.first.evaluate(ELEMENT_VALUE))
+        return await locator.first.get_attribute(spec.attribute, timeout=1000) or "", unit_text
+    return str(await locator.first.evaluate(ELEMENT_VALUE)), unit_text

@@ -88,6 +88,9 @@ async def run_step(page: Page, frame: Frame, step: Step, index: int, ctx: RunCon
         elif step.action == "wait":
             if step.ms is not None:
                 await asyncio.sleep(min(step.ms / 1000, ctx.remaining()))
+            elif step.selector and step.text is not None:  # the element shows the text (case-insensitive)
+                target = frame.locator(step.selector).filter(has_text=step.text).first
+                await target.wait_for(state="attached", timeout=timeout_ms)
             elif step.selector:
                 await frame.locator(step.selector).first.wait_for(state="attached", timeout=timeout_ms)
             else:
@@ -105,7 +108,9 @@ async def run_step(page: Page, frame: Frame, step: Step, index: int, ctx: RunCon
         ctx.check_deadline(described)
         raise ScrapeFailure(
             "step_failed", f"{described} on {ctx.secrets.redact(frame.url)}: waited "
-            f"{timeout_ms / 1000:.1f}s and the element never became ready",
+            f"{timeout_ms / 1000:.1f}s and the element never became ready"
+            + (f" (never contained `{step.text}`)" if getattr(step, "text", None) and getattr(step, "selector", None)
+               and step.action == "wait" else ""),
             hint="check the selector in the page source (evidence), or add a wait step", step_index=index,
         ) from None
     except PlaywrightError as exc:

@@ -147,18 +147,20 @@ class TypeStep(_Model):
 
 
 class WaitStep(_Model):
-    """Wait a fixed time, or until an element or a text appears."""
+    """Wait a fixed time, until an element or a text appears, or until an element contains a text."""
 
     action: Literal["wait"]
     ms: int | None = Field(None, ge=0, le=60_000)
     selector: str | None = None
-    text: str | None = None
+    text: str | None = Field(None, description="with selector: wait until that element contains this text")
     timeout_s: float | None = Field(None, gt=0)
 
     @model_validator(mode="after")
     def _one(self) -> WaitStep:
-        if sum(x is not None for x in (self.ms, self.selector, self.text)) != 1:
-            raise ValueError("give exactly one of ms, selector, text")
+        if self.ms is not None and (self.selector is not None or self.text is not None):
+            raise ValueError("give ms alone, or selector and/or text")
+        if self.ms is None and self.selector is None and self.text is None:
+            raise ValueError("give one of ms, selector, text (selector with text: the element contains the text)")
         return self
 
 
@@ -200,6 +202,9 @@ class ValueSpec(_Model):
     scale: float = Field(1.0, description="multiplies after unit conversion, e.g. 0.1 for tenths")
     decimal: Literal[".", ","] | None = Field(None, description="the decimal mark when text is ambiguous")
     attribute: str | None = Field(None, description="read this attribute instead of the text")
+    unit_from: str | None = Field(
+        None, description='where the page writes the unit when the value\'s text has none: "@unit" an attribute '
+        'of the element, "next" the text right after it (the next cell or span)')
     min: float | None = None
     max: float | None = None
     counter: CounterSemantics | None = Field(None, description="the register's unit, width, wrap and markers")
@@ -216,6 +221,13 @@ class ValueSpec(_Model):
         if compiled.groups == 0:
             raise ValueError("the regex needs a group around the number, e.g. '([\\d.,]+)\\s*kWh'")
         return pattern
+
+    @field_validator("unit_from")
+    @classmethod
+    def _unit_from(cls, where: str | None) -> str | None:
+        if where is not None and where != "next" and not re.fullmatch(r"@[A-Za-z_:][\w:.-]*", where):
+            raise ValueError('give "@name" (an attribute of the element, e.g. "@unit") or "next" (the text after it)')
+        return where
 
     @field_validator("selector")
     @classmethod
@@ -325,8 +337,8 @@ def protocol_problems(config: ScrapeConfig) -> str | None:
                 parse_register(spec.selector)
         except ValueError as exc:
             return f"values.{name}: {exc}"
-        if spec.regex or spec.attribute or spec.decimal:
-            return f"values.{name}: regex, attribute and decimal are for web pages, not engine {protocol}"
+        if spec.regex or spec.attribute or spec.decimal or spec.unit_from:
+            return f"values.{name}: regex, attribute, unit_from and decimal are for web pages, not engine {protocol}"
     return None
 
 

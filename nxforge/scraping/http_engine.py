@@ -41,7 +41,7 @@ class HttpEngine:
         await self.clients.aclose()
 
     async def run(self, ctx: RunContext) -> dict[str, ReadValue]:
-        """Load, log in when needed, navigate, read values; keeps the session for next time."""
+        """Load (where a kept login landed, else ``url``), log in when needed, navigate, read values."""
         config, auth = ctx.config, ctx.config.auth
         keep = keeps_session(config)
         fetch = self.clients.fetch
@@ -56,7 +56,13 @@ class HttpEngine:
                 token = (state or {}).get("token") or await fetch_token(self.clients, client, ctx)
                 ctx.secrets.add(token)
                 headers[auth.header] = auth.prefix + token
-            response, document = await fetch(client, ctx, "GET", config.url, headers=headers)
+            kept_landing = (state or {}).get("landing") if isinstance(auth, FormAuth) else None
+            resumed = False
+            if isinstance(auth, FormAuth) and kept_landing:  # start where the last login landed
+                response, document = await fetch(client, ctx, "GET", kept_landing, headers=headers)
+                resumed = response.status_code < 400 and logged_in(document, auth)
+            if not resumed:
+                response, document = await fetch(client, ctx, "GET", config.url, headers=headers)
             if isinstance(auth, TokenAuth) and response.status_code == 401 and state and state.get("token"):
                 token = await fetch_token(self.clients, client, ctx)  # the kept token expired
                 ctx.secrets.add(token)
@@ -66,7 +72,8 @@ class HttpEngine:
             ctx.mark("first load")
             landing: str | None = None
             try:
-                if isinstance(auth, FormAuth) and not (auth.keep_session and state and logged_in(document, auth)):
+                if isinstance(auth, FormAuth) and not resumed and \
+                        not (auth.keep_session and state and logged_in(document, auth)):
                     document = await self._form_login(client, ctx, auth, document)
                     landing = document.url
                     ctx.mark("login")
@@ -83,7 +90,8 @@ class HttpEngine:
                 if isinstance(auth, FormAuth) and auth.logout_url and landing:
                     await self._logout(client, ctx, urljoin(landing, auth.logout_url))
             if keep:
-                self.sessions.save(ctx.key, _cookie_list(client), token, ctx.secrets.values)
+                self.sessions.save(ctx.key, _cookie_list(client), token, ctx.secrets.values,
+                                   landing=landing or kept_landing)
             return values
 
     async def _form_login(

@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from decimal import Decimal as Exact
 from typing import Literal
 
 from .errors import NoValueError, NumberFormatError, UnitMismatchError
@@ -142,14 +143,29 @@ def parse_reading(text: str, decimal: Decimal | None = None) -> ParsedNumber:
 
 def convert(value: float, from_unit: str | None, to_unit: str | None) -> float:
     """Convert between units of one dimension (Wh/kWh/MWh, W/kW, V, A); no unit = as declared."""
+    return value * float(unit_factor(from_unit, to_unit))
+
+
+def unit_factor(from_unit: str | None, to_unit: str | None) -> Exact:
+    """The exact factor from one unit to another of its dimension (Wh -> kWh is 0.001); 1 when either is absent."""
     if not from_unit or not to_unit:
-        return value
+        return Exact(1)
     src, dst = UNITS.get(from_unit.lower()), UNITS.get(to_unit.lower())
     if src is None or dst is None:
         if from_unit.lower() == to_unit.lower():
-            return value
+            return Exact(1)
         raise UnitMismatchError(from_unit, to_unit)
     if src[0] != dst[0]:
         raise UnitMismatchError(f"{from_unit} ({src[0]})", f"{to_unit} ({dst[0]})")
-    return value * src[1] / dst[1]
+    return Exact(repr(src[1])) / Exact(repr(dst[1]))
+
+
+def as_shown(number: float, from_unit: str | None, to_unit: str | None, scale: float = 1.0) -> float:
+    """``number`` converted and scaled in decimal, so the result has the digits the device showed.
+
+    In binary floating point 333444437 x 0.001 is 333444.43700000003; in decimal it is 333444.437,
+    and the float stored is the one nearest to it (what ``repr`` prints back).
+    """
+    exact = Exact(repr(number)) * unit_factor(from_unit, to_unit) * Exact(repr(scale))
+    return float(exact)
 

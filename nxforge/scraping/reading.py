@@ -9,6 +9,7 @@ from .document import Document
 from .errors import ScrapeFailure
 from .result import ReadValue, Suggestion
 from .suggest import suggest_html, suggest_json
+from .suggest_xml import suggest_xml
 from .values import interpret_json, interpret_text
 
 
@@ -16,21 +17,23 @@ def read_values(config: ScrapeConfig, document: Document) -> dict[str, ReadValue
     """All values of ``config`` from one fetched document (http engine, JSON in the browser)."""
     values: dict[str, ReadValue] = {}
     for name, spec in config.values.items():
-        found, content = document.find(spec)
+        found, content, unit_text = document.find_with_unit(spec)
         if not found:
             raise selector_not_found(name, spec, document.url, lambda: suggestions_for(document))
         if spec.kind == "jsonpath":
             values[name] = interpret_json(name, spec, content)
         else:
-            values[name] = interpret_text(name, spec, str(content))
+            values[name] = interpret_text(name, spec, str(content), unit_text)
     return values
 
 
 def suggestions_for(document: Document, limit: int = 3) -> list[Suggestion]:
-    """Energy-looking elements of a document, HTML or JSON."""
+    """Energy-looking elements of a document, HTML, XML or JSON."""
     try:
         if document.is_json:
             return suggest_json(document.json(), limit)
+        if document.is_xml:
+            return suggest_xml(document.lxml_root, limit)
         return suggest_html(document.text, limit)
     except ScrapeFailure:
         return []

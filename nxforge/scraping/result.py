@@ -93,3 +93,4 @@ class Suggestion(_Frozen):
     unit: str
     label: str
     score: float = 0.0
+    unit_from: str | None = None  # the config's ``unit_from`` when the unit is written beside the value

@@ -1,8 +1,11 @@
 """Kept login sessions: cookies (and a bearer token) per endpoint, in memory and on disk.
 
 One file per endpoint key under ``state_dir``, mode 600, in Playwright's storage-state shape
-(``cookies``, ``origins``) so both engines read the same file. Never the password: cookie
-values that contain a known secret are dropped before saving.
+(``cookies``, ``origins``) so both engines read the same file, plus ``landing``: the page a
+form login landed on. The next scrape starts there, so a session is reused whatever page
+``url`` names (the login page itself, for devices whose ``url`` plus navigate steps reach the
+values), and devices that keep the session in the URL path (APC) are reused too. Never the
+password: cookie values, tokens and landing pages that contain a known secret are dropped.
 """
 
 from __future__ import annotations
@@ -56,12 +59,15 @@ class SessionStore:
             self._memory[key] = state
         return state
 
-    def save(self, key: str, cookies: list[dict[str, Any]], token: str | None, secrets: set[str]) -> None:
-        """Keep the session for next time (atomically, mode 600)."""
+    def save(self, key: str, cookies: list[dict[str, Any]], token: str | None, secrets: set[str],
+             landing: str | None = None) -> None:
+        """Keep the session for next time (atomically, mode 600); ``landing``: where the login landed."""
         kept = [c for c in cookies if not any(s and s in str(c.get("value", "")) for s in secrets)]
         state: dict[str, Any] = {"cookies": kept, "origins": []}
         if token and not any(s and s in token for s in secrets):
             state["token"] = token
+        if landing and not any(s and s in landing for s in secrets):
+            state["landing"] = landing
         with self._lock:
             if self._memory.get(key) == state:
                 return  # unchanged (the usual case with a kept session): no disk write

@@ -2,8 +2,13 @@
 
 Ops use it from the Test button when a selector broke or a new meter model arrives; the
 engine also uses it to say "elements that look like energy: ..." when a selector misses.
-Ranking: the unit written in the element's own text counts most, then an energy label next to
-it (row header, label, previous sibling, id/class), then words like "total" or "active".
+Ranking: the unit written in the element's text (or right after it, or in a ``unit``
+attribute) counts most, then an energy label next to it (row header, label, previous sibling,
+id/class), then words like "total" or "active". An element whose digits are split across child
+elements (``<span>12,543</span><span>.5</span>``) is judged by its joined text, and its pieces are
+not proposed. Open shadow roots (written as declarative ``<template shadowrootmode>`` in the page
+source the browser engine keeps) are searched too, with selectors that work inside their root.
+XML documents are ``suggest_xml``'s.
 """
 
 from __future__ import annotations
@@ -15,21 +20,25 @@ from typing import Any
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
+from .document import lexbor_unit_text, shadow_roots_of
 from .errors import ScrapeFailure
-from .numbers import convert, parse_quantity
+from .numbers import NUMBER_PATTERN, UNIT_PATTERN, convert, parse_quantity
 from .result import Suggestion
-from .units import is_energy_unit
+from .units import UNITS, canonical_unit, is_energy_unit
 
 ENERGY_REGEX = r"([\d.,\s']+)\s*(MWh|kWh|Wh)"
 NUMBER_REGEX = r"(\d[\d.,\s']*)"
-_ENERGY_WORDS = re.compile(
+ENERGY_WORDS = re.compile(
     r"energy|energie|énergie|kwh|mwh|\bwh\b|consumption|verbrauch|consommation|zähler|counter|meter", re.I
 )
-_BOOST_WORDS = re.compile(r"total|cumul|import|active|aktiv|lifetime|accumulated|since", re.I)
-_PENALTY_WORDS = re.compile(r"reactive|kvarh|varh|apparent|kvah|export|today|daily|month|yesterday|peak", re.I)
+BOOST_WORDS = re.compile(r"total|cumul|import|active|aktiv|lifetime|accumulated|since", re.I)
+PENALTY_WORDS = re.compile(r"reactive|kvarh|varh|apparent|kvah|export|today|daily|month|yesterday|peak", re.I)
 _UNSTABLE_CLASS = re.compile(r"\d{3,}|^(active|selected|hover|focus|ng-|css-|sc-|js-)", re.I)
 _SKIP_TAGS = frozenset({"script", "style", "noscript", "template", "head", "title", "meta", "option"})
 _CSS_IDENT = re.compile(r"^-?[A-Za-z_][A-Za-z0-9_-]*$")
+_NUMBER = re.compile(NUMBER_PATTERN)
+_LEADING_UNIT = re.compile(rf"^\W*({UNIT_PATTERN})(?![A-Za-z])", re.IGNORECASE)
+UNIT_ATTRIBUTES = ("unit", "units", "data-unit", "data-units", "uom")
 
 
 @dataclass
@@ -41,17 +50,27 @@ class _Candidate:
     label: str
     score: float
     order: int
+    unit_from: str | None = None
+    joined: bool = False
 
 
 def suggest_html(html: str, limit: int = 10) -> list[Suggestion]:
-    """Energy-looking elements of an HTML page, best first."""
+    """Energy-looking elements of an HTML page (its open shadow roots included), best first."""
     tree = LexborHTMLParser(html)
-    candidates = list(_candidates(tree))
-    candidates.sort(key=lambda c: (-c.score, c.order))
+    roots = [tree, *(shadow_roots_of(tree) if "<template" in html else [])]
+    ranked: list[tuple[LexborHTMLParser, _Candidate]] = []
+    for root in roots:
+        found = list(_candidates(root))
+        ranked += [(root, c) for c in _without_pieces(found)]
+    ranked.sort(key=lambda rc: (-rc[1].score, roots.index(rc[0]), rc[1].order))
     suggestions: list[Suggestion] = []
     seen: set[str] = set()
-    for cand in candidates:
-        selector = robust_selector(tree, cand.node)
+    for root, cand in ranked:
+        selector = robust_selector(root, cand.node)
+        if root is not tree:
+            selector = selector.removeprefix("body > ")
+            if any(r.css_first(selector) is not None for r in roots[: roots.index(root)]):
+                continue  # an earlier root has a match: the engines would read that one
         if selector in seen:
             continue
         seen.add(selector)
@@ -65,6 +84,7 @@ def suggest_html(html: str, limit: int = 10) -> list[Suggestion]:
                 unit="kWh",
                 label=cand.label,
                 score=round(cand.score, 2),
+                unit_from=cand.unit_from,
             )
         )
         if len(suggestions) >= limit:
@@ -72,19 +92,34 @@ def suggest_html(html: str, limit: int = 10) -> list[Suggestion]:
     return suggestions
 
 
+def _without_pieces(candidates: list[_Candidate]) -> list[_Candidate]:
+    """Drop the pieces (``<span>12,543</span>``) of an element proposed for its joined text."""
+    joined = {c.node.mem_id for c in candidates if c.joined}
+    if not joined:
+        return candidates
+    kept = []
+    for cand in candidates:
+        parent = cand.node.parent
+        while parent is not None and parent.mem_id not in joined:
+            parent = parent.parent
+        if parent is None:
+            kept.append(cand)
+    return kept
+
+
 def suggest_json(data: Any, limit: int = 10) -> list[Suggestion]:
     """Energy-looking numbers in a JSON document, as JSONPath selectors."""
     found: list[Suggestion] = []
     for path, key, value in _walk_json(data, "$"):
         words = key.lower()
-        if not _ENERGY_WORDS.search(words) or isinstance(value, bool):
+        if not ENERGY_WORDS.search(words) or isinstance(value, bool):
             continue
         unit = "MWh" if "mwh" in words else "kWh" if "kwh" in words else "Wh" if "wh" in words else "kWh"
         try:
             number = float(value) if isinstance(value, int | float) else parse_quantity(str(value)).value
         except (ScrapeFailure, ValueError):
             continue
-        score = 2.0 + (1.0 if _BOOST_WORDS.search(words) else 0.0) - (2.0 if _PENALTY_WORDS.search(words) else 0.0)
+        score = 2.0 + (1.0 if BOOST_WORDS.search(words) else 0.0) - (2.0 if PENALTY_WORDS.search(words) else 0.0)
         found.append(
             Suggestion(selector=path, regex=NUMBER_REGEX, text=str(value), value=convert(number, unit, "kWh"),
                        unit="kWh", label=key, score=score)
@@ -123,8 +158,11 @@ def _candidates(tree: LexborHTMLParser) -> Iterator[_Candidate]:
         text = " ".join((node.attributes.get("value") or "" if node.tag == "input" else node.text(deep=True)).split())
         if not text or len(text) > 60 or not any(ch.isdigit() for ch in text):
             continue
+        joined = False
         if not any(ch.isdigit() for ch in _own_text(node)) and node.tag != "input":
-            continue  # the digits belong to a child, which is the more precise target
+            joined = _number_split_across_children(node, text)
+            if not joined:
+                continue  # the digits belong to a child, which is the more precise target
         if _foreign_unit(text):
             continue
         try:
@@ -135,20 +173,47 @@ def _candidates(tree: LexborHTMLParser) -> Iterator[_Candidate]:
         context = f"{label} {_attr_words(node)}"
         if quantity.unit and not is_energy_unit(quantity.unit):
             continue
-        if quantity.unit:
-            score, unit = 3.0, quantity.unit
-        elif _ENERGY_WORDS.search(context):
+        unit_from, beside = (None, None) if quantity.unit else _unit_beside(node)
+        if beside is not None and not is_energy_unit(beside):
+            continue
+        if quantity.unit or beside:
+            score, unit = 3.0, quantity.unit or beside or "kWh"
+        elif ENERGY_WORDS.search(context):
             score = 2.0
             unit = "Wh" if re.search(r"\bWh\b", context) and "kwh" not in context.lower() else "kWh"
             unit = "MWh" if "mwh" in context.lower() else unit
         else:
             continue
-        score += 1.0 if _BOOST_WORDS.search(context) else 0.0
-        score -= 2.0 if _PENALTY_WORDS.search(context) else 0.0
-        score += 0.5 if _ENERGY_WORDS.search(context) else 0.0
+        score += 1.0 if BOOST_WORDS.search(context) else 0.0
+        score -= 2.0 if PENALTY_WORDS.search(context) else 0.0
+        score += 0.5 if ENERGY_WORDS.search(context) else 0.0
         score += 0.3 if node.attributes.get("id") else 0.0
         score -= 0.1 * max(0, len(text) - 20) / 10
-        yield _Candidate(node, text, convert(quantity.value, unit, "kWh"), unit, label, score, order)
+        yield _Candidate(node, text, convert(quantity.value, unit, "kWh"), unit, label, score, order,
+                         unit_from, joined)
+
+
+def _number_split_across_children(node: LexborNode, text: str) -> bool:
+    """True when the element's first number is not whole inside any one child (``<b>12,543</b><i>.5</i>``)."""
+    match = _NUMBER.search(text)
+    if match is None:
+        return False
+    number = match.group(0)
+    children = [child for child in node.iter(include_text=False)]
+    return len(children) > 1 and all(number not in " ".join(child.text(deep=True).split()) for child in children)
+
+
+def _unit_beside(node: LexborNode) -> tuple[str | None, str | None]:
+    """(``unit_from``, unit) when a unit is written in an attribute or right after the element."""
+    for name in UNIT_ATTRIBUTES:
+        value = (node.attributes.get(name) or "").strip()
+        if value and value.lower() in UNITS:
+            return f"@{name}", canonical_unit(value)
+    after = lexbor_unit_text(node, "next") or ""
+    match = _LEADING_UNIT.match(after)
+    if match is not None and len(after) <= 40:
+        return "next", canonical_unit(match.group(1))
+    return None, None
 
 
 def _inside_skipped(node: LexborNode) -> bool:

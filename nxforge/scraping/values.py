@@ -1,6 +1,9 @@
 """From the text (or JSON number) a selector found to a ``ReadValue``: regex, parse, unit, scale.
 
-Shared by both engines so that a config reads the same number whichever engine runs it.
+Shared by both engines so that a config reads the same number whichever engine runs it. The
+unit is the one written in the text, else the one ``unit_from`` finds beside it (an attribute,
+the next cell), else the declared one. Conversion and scale are decimal arithmetic: the value
+stored has the digits the device showed, never binary noise such as 333444.43700000003.
 """
 
 from __future__ import annotations
@@ -9,12 +12,13 @@ import re
 
 from .config import ValueSpec
 from .errors import NoValueError, ScrapeFailure
-from .numbers import UNIT_PATTERN, convert, is_sentinel, parse_number, parse_reading
+from .numbers import UNIT_PATTERN, as_shown, is_sentinel, parse_number, parse_reading
 from .result import ReadValue
 from .units import canonical_unit, is_energy_unit
 
 _UNIT_WORDS = re.compile(rf"\s*\b(?:{UNIT_PATTERN})\s*$", re.IGNORECASE)
 _LABEL = re.compile(r"^[^\d:=]*[:=]")  # "Energy:" in "Energy: --- kWh"
+_LEADING_UNIT = re.compile(rf"^\W*({UNIT_PATTERN})(?![A-Za-z])", re.IGNORECASE)
 
 
 def normalize_text(text: str) -> str:
@@ -29,8 +33,26 @@ def looks_like_no_value(text: str) -> bool:
     return is_sentinel(text) or is_sentinel(without_unit) or is_sentinel(without_label)
 
 
-def interpret_text(name: str, spec: ValueSpec, text: str) -> ReadValue:
-    """Apply the value's regex and number rules to the text found on the page."""
+def unit_beside(name: str, spec: ValueSpec, unit_text: str | None) -> str | None:
+    """The unit ``unit_from`` points at (``Wh`` in ``unit="Wh"`` or in the next cell), or None when absent."""
+    if spec.unit_from is None or unit_text is None or not unit_text.strip():
+        return None
+    match = _LEADING_UNIT.match(normalize_text(unit_text))
+    if match is None:
+        where = f"attribute `{spec.unit_from[1:]}`" if spec.unit_from.startswith("@") else "the text after it"
+        raise ScrapeFailure(
+            "pattern_no_match",
+            f"value `{name}`: unit_from {spec.unit_from!r}: {where} says `{normalize_text(unit_text)[:40]}`, "
+            "not a unit (Wh, kWh, MWh, W, kW, V, A ...)",
+            hint="point unit_from at the unit, or remove it and declare `unit`")
+    return canonical_unit(match.group(1))
+
+
+def interpret_text(name: str, spec: ValueSpec, text: str, unit_text: str | None = None) -> ReadValue:
+    """Apply the value's regex and number rules to the text found on the page.
+
+    ``unit_text``: what ``unit_from`` points at, used when the text itself shows no unit.
+    """
     raw = normalize_text(text)
     if looks_like_no_value(raw):
         raise NoValueError(raw)
@@ -55,6 +77,9 @@ def interpret_text(name: str, spec: ValueSpec, text: str) -> ReadValue:
     else:
         quantity = parse_reading(raw, spec.decimal)
         number, unit = quantity.value, quantity.unit
+    if unit is None:
+        unit = unit_beside(name, spec, unit_text)
+        raw = f"{raw} {unit}" if unit else raw
     return finish(name, spec, number, unit, raw)
 
 
@@ -78,8 +103,8 @@ def interpret_json(name: str, spec: ValueSpec, found: object) -> ReadValue:
 
 
 def finish(name: str, spec: ValueSpec, number: float, text_unit: str | None, raw: str) -> ReadValue:
-    """Convert to the declared unit, scale, and refuse values no meter would show."""
-    value = convert(number, text_unit, spec.unit) * spec.scale
+    """Convert to the declared unit, scale (in decimal), and refuse values no meter would show."""
+    value = as_shown(number, text_unit, spec.unit, spec.scale)
     unit = spec.unit or text_unit or ""
     if is_energy_unit(unit) and value < 0:
         raise ScrapeFailure(

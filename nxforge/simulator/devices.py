@@ -35,6 +35,8 @@ STYLES: tuple[str, ...] = (
 )
 #: Environmental sensor styles (temperatures, humidity): not meters, so ``make_fleet`` skips them.
 SENSOR_STYLES: tuple[str, ...] = ("bmc", "envprobe")
+#: Web pages with one quirk each (shadow roots, split digits, XML) for the engines' tests: not in ``make_fleet``.
+PAGE_STYLES: tuple[str, ...] = ("quirks",)
 #: Styles served on the HTTPS listener.
 TLS_STYLES: frozenset[str] = frozenset({"eaton-g4"})
 
@@ -92,8 +94,9 @@ class DeviceSpec:
     def __post_init__(self) -> None:
         if not _ID_RE.match(self.id):
             raise ValueError(f"device id {self.id!r} must match {_ID_RE.pattern}")
-        if self.style not in STYLES and self.style not in SENSOR_STYLES:
-            raise ValueError(f"unknown style {self.style!r}; choose from {', '.join(STYLES + SENSOR_STYLES)}")
+        known = STYLES + SENSOR_STYLES + PAGE_STYLES
+        if self.style not in known:
+            raise ValueError(f"unknown style {self.style!r}; choose from {', '.join(known)}")
         if self.power_kw < 0:
             raise ValueError("power_kw must be >= 0")
         if self.rollover_kwh is not None and self.rollover_kwh <= 0:

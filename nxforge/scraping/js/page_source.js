@@ -1,6 +1,20 @@
-// The page's HTML, cut at `max` characters so a huge page cannot flood the evidence.
+// The page's HTML, cut at `max` characters so a huge page cannot flood the evidence. Open shadow roots
+// are written as declarative `<template shadowrootmode="open">` inside their host (what the screenshot
+// shows is then in the source too, and the http engine and Suggest read it back).
 (max) => {
   const root = document.documentElement;
-  const html = root ? root.outerHTML : '';
+  if (!root) return '';
+  const shadowRoots = [];
+  const collect = (scope) => {
+    for (const host of scope.querySelectorAll('*')) {
+      if (host.shadowRoot) { shadowRoots.push(host.shadowRoot); collect(host.shadowRoot); }
+    }
+  };
+  collect(document);
+  let html = root.outerHTML;
+  if (shadowRoots.length && typeof root.getHTML === 'function') {
+    const attributes = Array.from(root.attributes, (a) => ` ${a.name}="${a.value.replace(/&/g, '&amp;').replace(/"/g, '&quot;')}"`);
+    html = `<${root.localName}${attributes.join('')}>${root.getHTML({shadowRoots})}</${root.localName}>`;
+  }
   return html.length > max ? html.slice(0, max) + `\n<!-- truncated by NxForge at ${max} characters -->` : html;
 }
