@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 
 from pysnmp.hlapi.v3arch import asyncio as hlapi
 from pysnmp.proto import errind
+from pysnmp.proto.rfc1902 import ObjectName
 
 from .config import ValueSpec
 from .context import RunContext
@@ -120,8 +121,9 @@ class SnmpReader:
     async def _get(self, ctx: RunContext, host: str, port: int, credentials: Any, context: hlapi.ContextData,
                    oids: list[str]) -> Varbinds:
         target = await self._target(ctx, host, port)
-        objects = [hlapi.ObjectType(hlapi.ObjectIdentity(oid)) for oid in oids]
-        indication, status, index, varbinds = await hlapi.get_cmd(self._snmp(), credentials, target, context, *objects)
+        objects = [_object(oid) for oid in oids]
+        indication, status, index, varbinds = await hlapi.get_cmd(self._snmp(), credentials, target, context, *objects,
+                                                                  lookupMib=False)
         if indication:
             await self._raise_indication(ctx, indication, host, port, credentials)
         if status:
@@ -137,7 +139,7 @@ class SnmpReader:
         found: Varbinds = {}
         async for indication, status, _index, varbinds in hlapi.bulk_walk_cmd(
             self._snmp(), credentials, target, context, 0, options.max_repetitions,
-            hlapi.ObjectType(hlapi.ObjectIdentity(root)), lexicographicMode=False,
+            _object(root), lexicographicMode=False, lookupMib=False,
         ):
             if indication:
                 await self._raise_indication(ctx, indication, host, port, credentials)
@@ -194,11 +196,16 @@ class SnmpReader:
             target = await hlapi.UdpTransportTarget.create((host, port), timeout=0.5, retries=0)
             indication, _, _, _ = await hlapi.get_cmd(
                 self._snmp(), hlapi.UsmUserData("nxforge-probe"), target, hlapi.ContextData(),
-                hlapi.ObjectType(hlapi.ObjectIdentity("1.3.6.1.2.1.1.3.0")))
+                _object("1.3.6.1.2.1.1.3.0"), lookupMib=False)
         except Exception:
             log.debug("SNMPv3 probe of %s:%s failed", host, port, exc_info=True)
             return False
         return not isinstance(indication, errind.RequestTimedOut)
+
+
+def _object(oid: str) -> hlapi.ObjectType:
+    """A request var-bind by numeric OID, never looked up in MIBs (MIB lookups cost more than the I/O)."""
+    return hlapi.ObjectType(hlapi.ObjectIdentity(ObjectName(oid)))
 
 
 def _address(url: str) -> tuple[str, int]:

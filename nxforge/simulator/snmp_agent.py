@@ -129,24 +129,36 @@ def spoil_credentials(datagram: bytes) -> bytes:
 
 
 class _Objects:
-    """The instrumentation pysnmp's responders call: GET and GETNEXT over ``device_objects``."""
+    """The instrumentation pysnmp's responders call: GET and GETNEXT over ``device_objects``.
+
+    A GETBULK calls ``read_next_variables`` once per repetition within one request; the objects
+    are computed once per request (the request's execution context identifies it).
+    """
 
     def __init__(self, face: SnmpFace) -> None:
         self.face = face
+        self._request: object = None
+        self._objects: dict[tuple[int, ...], Any] = {}
+        self._ordered: list[tuple[int, ...]] = []
+
+    def _current(self, snmp: engine.SnmpEngine) -> tuple[dict[tuple[int, ...], Any], list[tuple[int, ...]]]:
+        request = snmp.observer.get_execution_context("rfc3412.receiveMessage:request")
+        if request is not self._request:
+            runtime, model = self.face.device_for(snmp)
+            objects = device_objects(runtime)
+            if model == 1:  # SNMPv1 has no Counter64
+                objects = {k: v for k, v in objects.items() if not isinstance(v, rfc1902.Counter64)}
+            self._request, self._objects, self._ordered = request, objects, sorted(objects)
+        return self._objects, self._ordered
 
     def read_variables(self, *var_binds: Any, **ctx: Any) -> list[tuple[Any, Any]]:
         """GET: each OID's value, or noSuchInstance."""
-        runtime, _ = self.face.device_for(ctx["snmpEngine"])
-        objects = device_objects(runtime)
+        objects, _ = self._current(ctx["snmpEngine"])
         return [(oid, objects.get(tuple(oid), rfc1905.noSuchInstance)) for oid, _ in var_binds]
 
     def read_next_variables(self, *var_binds: Any, **ctx: Any) -> list[tuple[Any, Any]]:
         """GETNEXT (and each GETBULK step): the next OID in order, or endOfMibView."""
-        runtime, model = self.face.device_for(ctx["snmpEngine"])
-        objects = device_objects(runtime)
-        if model == 1:  # SNMPv1 has no Counter64
-            objects = {k: v for k, v in objects.items() if not isinstance(v, rfc1902.Counter64)}
-        ordered = sorted(objects)
+        objects, ordered = self._current(ctx["snmpEngine"])
         answers = []
         for oid, _ in var_binds:
             at = bisect.bisect_right(ordered, tuple(oid))
