@@ -50,6 +50,8 @@ TRANSIENT_FAULTS: dict[str, dict[str, Any]] = {
     "session_limit": {},
     "sentinel": {"value": "-1"},
     "stale": {},
+    # SNMP: one metered outlet's objects disappear (a replaced or renumbered outlet module).
+    "vanished_outlet": {"outlet": 1},
     # Thermal profile (sensor styles, see thermal.py): a hot rack, a value wobbling, wet air.
     "overheat": {"celsius": 45.0},
     "wobble": {"amplitude": 1.0, "period_s": 120.0},

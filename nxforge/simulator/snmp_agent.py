@@ -5,7 +5,8 @@ UDP transport per device; the transport a request arrived on tells which device 
 ``snmp_objects.device_objects`` says what that device answers (every vendor's energy objects,
 computed at request time from its one true counter).
 
-Credentials are the simulator's (``SnmpCredentials``). Faults: ``down`` drops every datagram;
+Credentials are the simulator's (``SnmpCredentials``). Faults: ``down`` drops every datagram,
+``slow`` delivers it ``delay`` seconds late;
 ``wrong_password`` spoils the request's community or v3 digest on arrival, so pysnmp's own
 security checks refuse it exactly as for a client with wrong credentials (no answer to a wrong
 community, a usmStatsWrongDigests report for v3); ``garbled`` answers text, ``sentinel``
@@ -104,6 +105,10 @@ class _DeviceTransport(udp.UdpAsyncioTransport):
             return
         if self.runtime.fault("wrong_password") is not None:
             datagram = spoil_credentials(datagram)
+        slow = self.runtime.fault("slow")
+        if slow is not None:  # answer late, as a busy agent does; the client may time out first
+            self.loop.call_later(float(slow["delay"]), super().datagram_received, datagram, transportAddress)
+            return
         super().datagram_received(datagram, transportAddress)
 
 

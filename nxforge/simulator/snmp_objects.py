@@ -95,7 +95,8 @@ def device_objects(runtime: DeviceRuntime) -> dict[tuple[int, ...], Any]:
     """Every object a device serves, by OID, with the display faults applied.
 
     ``garbled`` answers text in place of every counter; ``sentinel`` answers -1 where the MIB
-    allows it (signed counters) and drops the others (a vanished object).
+    allows it (signed counters) and drops the others (a vanished object); ``vanished_outlet``
+    drops one outlet's objects.
     """
     spec = runtime.spec
     objects: dict[tuple[int, ...], Any] = {
@@ -103,9 +104,12 @@ def device_objects(runtime: DeviceRuntime) -> dict[tuple[int, ...], Any]:
         SYS_NAME: rfc1902.OctetString(spec.id),
     }
     garbled = runtime.fault("garbled")
+    vanished = runtime.fault("vanished_outlet")
+    gone = int(vanished["outlet"]) if vanished is not None else None
     kwh = runtime.shown_kwh()
     placed = [(energy.oid(0), energy, 0) for energy in DEVICE_ENERGY.values()]
-    placed += [(energy.oid(n), energy, n) for energy in OUTLET_ENERGY.values() for n in range(1, OUTLETS + 1)]
+    placed += [(energy.oid(n), energy, n) for energy in OUTLET_ENERGY.values() for n in range(1, OUTLETS + 1)
+               if n != gone]
     for oid, energy, outlet in placed:
         if garbled is not None:
             objects[oid] = rfc1902.OctetString(str(garbled["text"]))

@@ -222,3 +222,24 @@ def test_config_rules_per_engine() -> None:
     with pytest.raises(ValueError, match="not under walk_root"):
         ScrapeConfig.model_validate({**base, "auth": {"type": "snmp_community", "community": "${C}"},
                                      "snmp": {"mode": "walk", "walk_root": "1.3.6.1.4.1.318"}})
+
+
+def test_a_slow_agent_is_a_timeout(engine: ScrapingEngine, sim: Simulator, faulty: Any) -> None:
+    faulty.set_fault("slow", delay=3.0)
+    result = read(engine, sim, "fault-1", "snmp-counter", **FAST)
+    assert result.error is not None and result.error.error_class == "timeout"
+
+
+def test_a_vanished_outlet_is_selector_not_found(engine: ScrapingEngine, sim: Simulator, faulty: Any) -> None:
+    faulty.set_fault("vanished_outlet", outlet=2)
+    column = OUTLET_ENERGY["apc-rpdu2-outlet-snmp"].oid
+    results = engine.scrape_many([ScrapeRequest(key=f"o{n}", config=ScrapeConfig.model_validate({
+        "preset": "apc-rpdu2-outlet-snmp", "url": sim.snmp_url("fault-1"), "retries": 0,
+        "values": {"total_kwh": {"selector": ".".join(map(str, column(n)))}}})) for n in (1, 2, 3)])
+    assert [r.ok for r in results] == [True, False, True]
+    assert results[1].error is not None and results[1].error.error_class == "selector_not_found"
+
+
+def test_an_unknown_v3_user_is_auth_failed(engine: ScrapingEngine, sim: Simulator) -> None:
+    result = read(engine, sim, "apc-1", "apc-rpdu2-snmp", auth={**v3(sim), "username": "nobody"}, **FAST)
+    assert result.error is not None and result.error.error_class == "auth_failed"
