@@ -90,6 +90,7 @@ class DeviceSpec:
     password: str = "secret"
     rollover_kwh: float | None = None
     inlets: int = 2
+    outlets: int = 8  # metered outlets on the SNMP face, sharing the device's energy
     temperature_c: float = 22.0
     humidity_pct: float = 45.0
 
@@ -105,6 +106,8 @@ class DeviceSpec:
             raise ValueError("rollover_kwh must be positive")
         if self.inlets < 1:
             raise ValueError("inlets must be >= 1")
+        if not 1 <= self.outlets <= 96:
+            raise ValueError("outlets must be within 1..96")
 
     @property
     def tls(self) -> bool:

@@ -3,8 +3,9 @@
 Every device serves every vendor's objects, all computed from its one displayed counter (the one
 its web page shows), so any SNMP preset can be pointed at any simulated device. OIDs and
 encodings are taken from the vendors' MIB files (PowerNet-MIB, PDU2-MIB, EATON-EPDU-MIB,
-Sentry4-MIB, VERTIV-V5-MIB, CPS-MIB); each device has ``OUTLETS`` metered outlets, outlet n
-carrying n/36 of the device's energy so that the outlets sum to the device counter.
+Sentry4-MIB, VERTIV-V5-MIB, CPS-MIB); each device has ``spec.outlets`` metered outlets (8 by
+default), outlet n of N carrying n/(1+...+N) of the device's energy, so that the outlets sum
+to the device counter.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from pysnmp.proto import rfc1902
 if TYPE_CHECKING:
     from nxforge.simulator.devices import DeviceRuntime
 
-OUTLETS = 8
+OUTLETS = 8  # the default DeviceSpec.outlets
 SYS_DESCR = (1, 3, 6, 1, 2, 1, 1, 1, 0)
 SYS_NAME = (1, 3, 6, 1, 2, 1, 1, 5, 0)
 Encoding = Literal["int32", "uint32", "gauge32", "counter64"]
@@ -72,9 +73,9 @@ OUTLET_ENERGY: dict[str, EnergyObject] = {
 }
 
 
-def outlet_kwh(device_kwh: float, outlet: int) -> float:
-    """Outlet ``outlet`` (1-based)'s share of the device counter: n/36, so the outlets sum to it."""
-    return device_kwh * outlet / (OUTLETS * (OUTLETS + 1) / 2)
+def outlet_kwh(device_kwh: float, outlet: int, outlets: int = OUTLETS) -> float:
+    """Outlet ``outlet`` (1-based) of ``outlets``: its share n/(1+...+N), so the outlets sum to the device."""
+    return device_kwh * outlet / (outlets * (outlets + 1) / 2)
 
 
 def encode(kwh: float, energy: EnergyObject) -> Any:
@@ -108,7 +109,7 @@ def device_objects(runtime: DeviceRuntime) -> dict[tuple[int, ...], Any]:
     gone = int(vanished["outlet"]) if vanished is not None else None
     kwh = runtime.shown_kwh()
     placed = [(energy.oid(0), energy, 0) for energy in DEVICE_ENERGY.values()]
-    placed += [(energy.oid(n), energy, n) for energy in OUTLET_ENERGY.values() for n in range(1, OUTLETS + 1)
+    placed += [(energy.oid(n), energy, n) for energy in OUTLET_ENERGY.values() for n in range(1, spec.outlets + 1)
                if n != gone]
     for oid, energy, outlet in placed:
         if garbled is not None:
@@ -117,5 +118,5 @@ def device_objects(runtime: DeviceRuntime) -> dict[tuple[int, ...], Any]:
             if energy.encoding == "int32":
                 objects[oid] = rfc1902.Integer32(-1)
         else:
-            objects[oid] = encode(outlet_kwh(kwh, outlet) if outlet else kwh, energy)
+            objects[oid] = encode(outlet_kwh(kwh, outlet, spec.outlets) if outlet else kwh, energy)
     return objects

@@ -26,7 +26,8 @@ def sim() -> Iterator[Simulator]:
                DeviceSpec("raritan-1", "raritan", power_kw=1.7, initial_kwh=4321.0, password=PASSWORD),
                DeviceSpec("fault-1", "plain", power_kw=1.0, initial_kwh=100.0),
                DeviceSpec("small-1", "geist", power_kw=0.9, initial_kwh=1234.5),
-               DeviceSpec("wrap-1", "raritan", power_kw=1.0)]
+               DeviceSpec("wrap-1", "raritan", power_kw=1.0),
+               DeviceSpec("pdu24-1", "raritan", power_kw=4.8, initial_kwh=5000.0, outlets=24)]
     with Simulator(devices, clock=SimClock(start=START, frozen=True)) as simulator:
         yield simulator
 
@@ -142,6 +143,19 @@ def test_a_32_bit_register_wraps_and_the_reading_says_where(engine: ScrapingEngi
     assert before.value == pytest.approx(4294966.9) and after.value == pytest.approx(0.604)  # 2**32 Wh passed
     assert after.counter is not None and after.counter.wraps_at is not None
     assert after.counter.wraps_at - before.value + after.value == pytest.approx(1.0)  # 1 kW for 1 h, exactly
+
+
+def test_a_24_outlet_pdu_is_24_endpoints_read_in_one_walk(engine: ScrapingEngine, sim: Simulator) -> None:
+    column = OUTLET_ENERGY["raritan-pdu2-outlet-snmp"].oid
+    results = engine.scrape_many([ScrapeRequest(key=f"pdu24-outlet-{n}", config=ScrapeConfig.model_validate({
+        "preset": "raritan-pdu2-outlet-snmp", "url": sim.snmp_url("pdu24-1"), "retries": 0,
+        "values": {"total_kwh": {"selector": ".".join(map(str, column(n)))}}})) for n in range(1, 25)])
+    assert all(r.ok for r in results), [r.error for r in results]
+    kwh = sim.displayed_kwh("pdu24-1")
+    assert [r.values["total_kwh"].value for r in results] == [
+        pytest.approx(round(outlet_kwh(kwh, n, 24) * 1000) / 1000) for n in range(1, 25)]
+    port = int(sim.snmp_url("pdu24-1").rsplit(":", 1)[1])
+    assert len([key for key in engine.snmp._walks if key[1] == port]) == 1
 
 
 def test_v1_community_reads_too(engine: ScrapingEngine, sim: Simulator) -> None:
