@@ -193,8 +193,8 @@ def evaluate(raw: pl.DataFrame, max_extrapolation_s: float) -> pl.DataFrame:
         .when(forward | backward).then(pl.lit("extrapolated"))
         .when(pl.col("b1_t").is_not_null() | pl.col("a1_t").is_not_null()).then(pl.lit("held"))
         .otherwise(pl.lit("none")).alias("method"),
-        pl.when((exact & (pl.col("a1_e") == "opening")) | (~exact.fill_null(False) & (pl.col("b1_e") == "opening")))
-        .then(pl.lit("opening")).otherwise(None).alias("origin"),
+        pl.when(pl.when(exact).then(pl.col("a1_e")).when(pl.col("b1_t").is_not_null()).then(pl.col("b1_e"))
+                .otherwise(pl.col("a1_e")) == "opening").then(pl.lit("opening")).otherwise(None).alias("origin"),
     ).with_columns(
         pl.when(pl.col("method") == "extrapolated")
         .then((pl.col("c") - pl.coalesce(pl.col("b1_c"), pl.col("a1_c"))).abs())

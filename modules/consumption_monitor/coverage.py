@@ -50,7 +50,7 @@ def interior_gaps(conn: Connection, period: Period, endpoint_ids: list[str], gap
     """Intervals longer than ``gap_after_s`` between consecutive usable readings inside the period."""
     dialect = conn.dialect.name
     start, end = period.start, period.end
-    params: dict[str, Any] = {"gap": gap_after_s}
+    params: dict[str, Any] = {"gap": gap_after_s + 0.5}  # julianday() differences are not exact to the second
     if dialect == "sqlite":
         params.update(t0=start.astimezone(UTC).replace(tzinfo=None).isoformat(" "),
                       t1=end.astimezone(UTC).replace(tzinfo=None).isoformat(" "))
