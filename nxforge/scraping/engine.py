@@ -1,10 +1,10 @@
 """The scraping engine's synchronous facade, used by the (synchronous) collector and the app.
 
 Inside, one asyncio event loop runs in a background thread for the engine's whole life. Why
-not ``asyncio.run`` per batch: Playwright's browser and httpx's connection pools belong to the
-loop that created them, so a loop per batch would relaunch Chromium and reconnect every time
-(seconds per batch); a long-lived loop keeps one browser and warm pools, and still lets the
-caller stay synchronous. ``on_result`` callbacks run in the caller's thread (a SQLite
+not ``asyncio.run`` per batch: Playwright's browser, httpx's connection pools, pysnmp's engine
+and pymodbus's connections belong to the loop that created them, so a loop per batch would
+relaunch Chromium, rebuild the SNMP engine and reconnect every time (seconds per batch); a
+long-lived loop keeps them warm, and still lets the caller stay synchronous. ``on_result`` callbacks run in the caller's thread (a SQLite
 connection made there stays usable).
 """
 
