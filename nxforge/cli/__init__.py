@@ -1,7 +1,7 @@
-"""The ``nxforge`` command: config check, migrate, modules, users, collect, sim, demo, schema, module commands.
+"""The ``nxforge`` command: config check, migrate, modules, users, scrape, collect, sim, demo, schema, module commands.
 
 The CLI is a face: it may use every layer below it. Each command imports what it needs when it
-runs, so ``nxforge --help`` stays fast; ``users`` and ``config check`` live in their own files here.
+runs, so ``nxforge --help`` stays fast; ``users``, ``scrape`` and ``config check`` live in their own files here.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy.exc import OperationalError
 
 from nxforge.audit import default_actor
+from nxforge.cli.scrape import add_scrape_parser
 from nxforge.cli.users import add_users_parser
 from nxforge.config.errors import ConfigError
 from nxforge.log_redaction import install_log_redaction
@@ -192,6 +193,7 @@ def build_parser() -> argparse.ArgumentParser:
     modules.set_defaults(func=cmd_modules)
 
     add_users_parser(sub)
+    add_scrape_parser(sub)
 
     collect = sub.add_parser("collect", help="run the collector (same as collector.py)")
     add_collect_arguments(collect)

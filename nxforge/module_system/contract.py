@@ -39,6 +39,9 @@ HOOKS: dict[str, str] = {
     "`nxforge config check` for an enabled module, with no database; returns what the module's jobs would "
     "refuse across its whole YAML folder (duplicate ids across files, names referenced but not declared), "
     "each problem with file:line.",
+    "scrape-config": "fn(ctx: ModuleContext, endpoint: str) -> ScrapeRequest | None: called by `nxforge scrape "
+    "test ENDPOINT`; returns the request the module's jobs would send for that endpoint or sensor device "
+    "(its scrape config), or None when the module has no such endpoint.",
 }
 """Hooks a manifest may name under ``hooks:``; the core calls them by name with these arguments.
 
