@@ -26,7 +26,7 @@ from nxforge.module_system.loading import mount_modules  # noqa: E402
 mount_modules(ROOT / "modules")
 
 from nxforge_modules.consumption_monitor import rollup  # noqa: E402
-from nxforge_modules.consumption_monitor.status import history, history_rollup  # noqa: E402
+from nxforge_modules.consumption_monitor.queries import history, history_rollup  # noqa: E402
 
 from nxforge.db.engine import create_db_engine  # noqa: E402
 from nxforge.migrations.runner import migrate_module  # noqa: E402

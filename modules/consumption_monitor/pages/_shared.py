@@ -13,8 +13,8 @@ from nxforge.sdk import ModuleContext
 
 from ..billing import billing_by_endpoint
 from ..periods import current_month
+from ..queries import live_status
 from ..settings import MonitorSettings
-from ..status import live_status
 
 LIVE_TTL_S = 20
 BILLING_TTL_S = 60

@@ -13,7 +13,7 @@ import streamlit as st
 from nxforge.sdk import ModuleContext
 
 from ..pages._shared import cached_live, database_key, minute_now, options_of, settings_of
-from ..status import event_readings, history, history_rollup
+from ..queries import event_readings, history, history_rollup
 
 MAX_POINTS = 2000
 RAW_RANGE_LIMIT = timedelta(days=31)

@@ -13,7 +13,7 @@ from nxforge_modules.consumption_monitor.billing import billing_by_client, billi
 from nxforge_modules.consumption_monitor.config import ClientTerms
 from nxforge_modules.consumption_monitor.corrections import record_correction, record_swap
 from nxforge_modules.consumption_monitor.periods import PeriodError, month_period
-from nxforge_modules.consumption_monitor.status import history, live_status
+from nxforge_modules.consumption_monitor.queries import history, live_status
 from nxforge_modules.consumption_monitor.tables import client_assignment
 from sqlalchemy import Engine, insert
 

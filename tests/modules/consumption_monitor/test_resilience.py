@@ -11,7 +11,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from nxforge_modules.consumption_monitor import collect, status
+from nxforge_modules.consumption_monitor import collect, queries
 from nxforge_modules.consumption_monitor.corrections import record_correction
 from nxforge_modules.consumption_monitor.readings import RawReading
 from nxforge_modules.consumption_monitor.store import store_batch, store_reading
@@ -235,13 +235,13 @@ def test_hourly_rollup_equals_the_readings_aggregated(cm_engine: Engine) -> None
     assert got.sort(key).equals(expected.select(got.columns).sort(key)) or _close(got.sort(key),
                                                                                    expected.sort(key))
     # The History page's long-range query: hourly energy sums to the counter's difference.
-    frame = status.history_rollup(cm_engine, ["a", "b"], start, times[-1] + timedelta(hours=1))
+    frame = queries.history_rollup(cm_engine, ["a", "b"], start, times[-1] + timedelta(hours=1))
     for endpoint_id in ("a", "b"):
         mine = raw.filter((pl.col("endpoint_id") == endpoint_id) & usable).sort("read_at")
         rows = frame.filter(pl.col("endpoint_id") == endpoint_id)
         total = mine["corrected_kwh"][-1] - mine["corrected_kwh"][0]
         assert rows["kwh"].sum() == pytest.approx(total)
-    daily = status.history_rollup(cm_engine, ["a"], start, times[-1] + timedelta(hours=1), bucket="day")
+    daily = queries.history_rollup(cm_engine, ["a"], start, times[-1] + timedelta(hours=1), bucket="day")
     assert daily["kwh"].sum() == pytest.approx(frame.filter(pl.col("endpoint_id") == "a")["kwh"].sum())
 
 

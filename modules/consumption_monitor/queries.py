@@ -1,4 +1,4 @@
-"""Query functions for the live and history pages: plain functions returning Polars frames."""
+"""Query functions for the Live and History pages: plain functions returning Polars frames (tests call them)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 import polars as pl
 from sqlalchemy import Engine, and_, func, select
 
-from .tables import endpoint, meter_event, reading, reading_hourly
+from .tables import endpoint, reading, reading_hourly
 
 LIVE_COLUMNS = ["endpoint_id", "name", "client", "location", "feed", "type", "vendor", "enabled", "retired",
                 "status", "last_attempt_at", "last_success_at", "next_due_at", "raw_kwh", "corrected_kwh",
@@ -98,30 +98,6 @@ def event_readings(engine: Engine, endpoint_ids: list[str], start: datetime, end
         rows = [tuple(row) for row in conn.execute(query)]
     schema: dict[str, Any] = {"endpoint_id": pl.String, "read_at": pl.Datetime("us", "UTC"), "event": pl.String}
     return pl.DataFrame(rows, schema=schema, orient="row")
-
-
-def power_series(engine: Engine, endpoint_ids: list[str], start: datetime, end: datetime) -> pl.DataFrame:
-    """Average kW between consecutive usable readings (what the history chart plots): endpoint_id, at, kw."""
-    readings = history(engine, endpoint_ids, start, end).filter(pl.col("corrected_kwh").is_not_null())
-    return (
-        readings.sort("endpoint_id", "read_at")
-        .with_columns(
-            ((pl.col("corrected_kwh").diff().over("endpoint_id"))
-             / (pl.col("read_at").diff().over("endpoint_id").dt.total_seconds() / 3600)).alias("kw")
-        )
-        .filter(pl.col("kw").is_not_null())
-        .select("endpoint_id", pl.col("read_at").alias("at"), "kw")
-    )
-
-
-def meter_events(engine: Engine, endpoint_id: str | None = None) -> pl.DataFrame:
-    """Recorded swaps and corrections, newest first (the endpoints page lists them)."""
-    query = select(meter_event).order_by(meter_event.c.at.desc())
-    if endpoint_id is not None:
-        query = query.where(meter_event.c.endpoint_id == endpoint_id)
-    with engine.connect() as conn:
-        rows = [row._asdict() for row in conn.execute(query)]
-    return pl.DataFrame(rows, infer_schema_length=None)
 
 
 ROLLUP_COLUMNS = ["endpoint_id", "at", "kwh", "avg_kw", "max_kw", "good", "failed"]
