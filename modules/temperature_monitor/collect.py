@@ -13,6 +13,7 @@ from nxforge.sdk import JobContext, ScrapeRequest, ScrapeResult
 
 from . import store
 from .config import DeviceInfo, SensorInfo, load_devices
+from .settings import TemperatureSettings
 from .thresholds import Transition, evaluate
 
 ALERT_KIND = {"humidity": "humidity"}
@@ -44,7 +45,8 @@ def _tell(ctx: JobContext, sensor: SensorInfo, value: float, transition: Transit
     ctx.log.warning("%s: %s", transition.kind, message)
 
 
-def _read_device(ctx: JobContext, device: DeviceInfo, result: ScrapeResult, counts: dict[str, int]) -> None:
+def _read_device(ctx: JobContext, settings: TemperatureSettings, device: DeviceInfo, result: ScrapeResult,
+                 counts: dict[str, int]) -> None:
     now = ctx.clock()
     told: list[tuple[SensorInfo, float, Transition]] = []
     events: list[tuple[str, str, str, dict[str, Any]]] = []
@@ -70,7 +72,7 @@ def _read_device(ctx: JobContext, device: DeviceInfo, result: ScrapeResult, coun
                 store.add_reading(conn, sensor.id, device.id, now, None, sensor.unit, error)
             failures, alerting = store.device_failed(conn, device.id, error)
             counts["failed"] += 1
-            if failures >= int(ctx.settings.get("failures_before_alert", 3)) and not alerting:
+            if failures >= settings.failures_before_alert and not alerting:
                 store.set_device_alerting(conn, device.id, True)
                 events.append(("alert.raised", f"device {device.id} unreadable {failures} runs in a row: {error}",
                                "warning", {"key": f"device:{device.id}", "kind": "sensor.unreachable",
@@ -86,7 +88,8 @@ def _read_device(ctx: JobContext, device: DeviceInfo, result: ScrapeResult, coun
 
 def run(ctx: JobContext) -> dict[str, Any]:
     """Read every configured device (or the one named by ``--device``) once."""
-    devices, problems = load_devices(ctx.config_dir, ctx.settings)
+    settings = TemperatureSettings.from_context(ctx)
+    devices, problems = load_devices(ctx.config_dir, settings)
     only = ctx.filters.get("device") or ctx.filters.get("endpoint")
     if only:
         devices = [d for d in devices if d.id == only]
@@ -99,6 +102,6 @@ def run(ctx: JobContext) -> dict[str, Any]:
     for done, (device, result) in enumerate(zip(devices, results, strict=True), start=1):
         if ctx.should_stop():
             break
-        _read_device(ctx, device, result, counts)
+        _read_device(ctx, settings, device, result, counts)
         ctx.progress(done, len(devices))
     return counts

@@ -28,6 +28,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from nxforge.sdk import ConfigError, ConfigProblem, ScrapeConfig, parse_duration, validate_file
 
+from .settings import TemperatureSettings
+
 log = logging.getLogger(__name__)
 
 Kind = Literal["inlet", "exhaust", "cpu", "ambient", "humidity"]
@@ -183,10 +185,10 @@ def _rule(thresholds: Thresholds | None, hysteresis: float, min_duration_s: floa
     )
 
 
-def resolve_file(parsed: SensorFile, settings: dict[str, Any]) -> list[DeviceInfo]:
+def resolve_file(parsed: SensorFile, settings: TemperatureSettings) -> list[DeviceInfo]:
     """Devices of one file with each sensor's thresholds merged from its group and the defaults."""
-    hysteresis = float(settings.get("default_hysteresis", 1.0))
-    min_duration_s = parse_duration(settings.get("default_min_duration", "2m"))
+    hysteresis = settings.default_hysteresis
+    min_duration_s = settings.default_min_duration_s
     devices = []
     for device in parsed.devices:
         sensors = []
@@ -205,7 +207,7 @@ def resolve_file(parsed: SensorFile, settings: dict[str, Any]) -> list[DeviceInf
     return devices
 
 
-def load_devices(config_dir: Path, settings: dict[str, Any]) -> tuple[list[DeviceInfo], list[ConfigProblem]]:
+def load_devices(config_dir: Path, settings: TemperatureSettings) -> tuple[list[DeviceInfo], list[ConfigProblem]]:
     """Every valid file's devices; a broken file is reported and skipped, never stops the others."""
     devices: list[DeviceInfo] = []
     problems: list[ConfigProblem] = []

@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from nxforge_modules.temperature_monitor.config import all_sensors, load_devices
+from nxforge_modules.temperature_monitor.settings import TemperatureSettings
 
-SETTINGS = {"default_hysteresis": 0.5, "default_min_duration": "1m"}
+SETTINGS = TemperatureSettings.from_mapping({"failures_before_alert": 3, "default_hysteresis": 0.5,
+                                             "default_min_duration": "1m"})
 
 GOOD = """
 groups:

@@ -123,9 +123,10 @@ def test_overheating_rack_alerts_once_and_recovers_once(platform: Platform, sim:
 
     from nxforge_modules.temperature_monitor.config import all_sensors, load_devices
     from nxforge_modules.temperature_monitor.queries import alert_history, current_state, rack_grid, thresholds, trend
+    from nxforge_modules.temperature_monitor.settings import TemperatureSettings
 
-    sensors = all_sensors(load_devices(platform.env.config_dir / "temperature-monitor", platform.settings_for(
-        platform.module("temperature-monitor")))[0])
+    settings = TemperatureSettings.from_context(platform.context("temperature-monitor"))
+    sensors = all_sensors(load_devices(platform.env.config_dir / "temperature-monitor", settings)[0])
     history = alert_history(platform.engine)
     assert history["transition"].to_list() == ["recovered", "raised"]
     current = current_state(platform.engine, sensors)
