@@ -14,13 +14,15 @@ from datetime import datetime
 
 from sqlalchemy import Engine, insert, select
 
+from nxforge.sdk import NxForgeError
+
 from .store import recompute_from
 from .tables import endpoint, meter_event
 
 log = logging.getLogger(__name__)
 
 
-class UnknownEndpointError(LookupError):
+class UnknownEndpointError(NxForgeError, LookupError):
     """No endpoint with that id in the database (sync the YAML first, or check the spelling)."""
 
 
@@ -37,7 +39,8 @@ def _require_endpoint(engine: Engine, endpoint_id: str) -> None:
         if conn.execute(select(endpoint.c.id).where(endpoint.c.id == endpoint_id)).first() is None:
             known = [row.id for row in conn.execute(select(endpoint.c.id).order_by(endpoint.c.id).limit(20))]
             listed = ", ".join(known) or "none yet (run a collect to sync the YAML)"
-            raise UnknownEndpointError(f"no endpoint {endpoint_id!r}; known: {listed}")
+            raise UnknownEndpointError(f"no endpoint {endpoint_id!r}; known: {listed}",
+                                       hint="check the spelling of the endpoint id")
 
 
 def _record(engine: Engine, endpoint_id: str, at: datetime, recorded_at: datetime, **values: object) -> Recorded:
