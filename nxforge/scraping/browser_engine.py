@@ -54,7 +54,9 @@ class BrowserEngine:
         browser = await self.pool.get()
         config, auth = ctx.config, ctx.config.auth
         keep = keeps_session(config)
-        state = self.sessions.load(ctx.key) if keep else None
+        key = ctx.session_key or ctx.key
+        shared = key != ctx.key  # endpoints of a one-session device: the login an earlier one left open
+        state = self.sessions.load(key) if keep or shared else None
         options: dict[str, Any] = {"ignore_https_errors": not config.verify_tls, "viewport": {"width": 1280,
                                                                                            "height": 900}}
         if state and state.get("cookies"):
@@ -71,6 +73,7 @@ class BrowserEngine:
         context = await browser.new_context(**options)
         context.set_default_timeout(ctx.remaining() * 1000)
         landing: str | None = None
+        resumed = read = False
         try:
             page = await context.new_page()
             guard = PageGuard(ctx, self.max_body_bytes)
@@ -100,20 +103,25 @@ class BrowserEngine:
                 values = await read_values(frame, ctx)
                 ctx.raise_if_aborted()
                 ctx.mark("values")
-                if keep:
-                    self.sessions.save(ctx.key, [dict(c) for c in await context.cookies()], token, ctx.secrets.values,
+                read = True
+                if keep or (shared and ctx.stay_logged_in):
+                    self.sessions.save(key, [dict(c) for c in await context.cookies()], token, ctx.secrets.values,
                                        landing=landing or kept_landing)
                 if ctx.capture_evidence:
                     await bounded_snapshot(page, ctx, guard)
                 return values
             except ScrapeFailure as failure:
                 if failure.error_class == "auth_failed":
-                    self.sessions.clear(ctx.key)
+                    self.sessions.clear(key)
                 await bounded_snapshot(page, ctx, guard)
                 raise
             finally:
-                if isinstance(auth, FormAuth) and auth.logout_url and landing:
-                    await logout(page, ctx, urljoin(landing, auth.logout_url))
+                logged_in_at = landing or (kept_landing if resumed else None)
+                if isinstance(auth, FormAuth) and auth.logout_url and logged_in_at and \
+                        not (read and ctx.stay_logged_in):
+                    await logout(page, ctx, urljoin(logged_in_at, auth.logout_url))
+                    if shared:
+                        self.sessions.clear(key)
         finally:
             try:
                 await context.close()

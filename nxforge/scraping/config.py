@@ -257,6 +257,12 @@ class ScrapeConfig(_Model):
     auth: Auth = Field(default_factory=NoAuth)
     steps: list[Step] = Field(default_factory=list)
     values: dict[str, ValueSpec] = Field(min_length=1)
+    device: str | None = Field(
+        None, description="endpoints naming one device share its lock and, with session_limit, one login "
+        "per run; default: the login page (form auth) or scheme://host:port")
+    session_limit: int | None = Field(
+        None, ge=1, le=16, description="scrapes the device takes at once (1: a card that allows one session; "
+        "its endpoints are read one after another on one login, logged off after the last)")
     snmp: SnmpOptions | None = Field(None, description="engine snmp: get or walk (see protocol_config)")
     modbus: ModbusOptions | None = Field(None, description="engine modbus: unit id, register decoding")
 

@@ -8,7 +8,7 @@ import json
 import logging
 import time
 import urllib.parse
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -97,7 +97,17 @@ class RunContext:
     snapshot: Snapshot = field(default_factory=Snapshot)
     #: Set from outside the running code (the browser's size guard) to stop the scrape with this failure.
     abort: ScrapeFailure | None = None
+    #: Where the kept session lives: the endpoint's key, or its device's when endpoints share one login.
+    session_key: str = ""
+    #: Asked when the read is done: do more endpoints of this one-session device wait for it? Then the
+    #: login is left open for them (no log-off).
+    others_waiting: Callable[[], bool] = field(default=lambda: False, repr=False)
     _phase_start: float = field(default_factory=time.monotonic)
+
+    @property
+    def stay_logged_in(self) -> bool:
+        """True when endpoints sharing this device's login are queued behind this scrape."""
+        return self.others_waiting()
 
     def remaining(self, cap: float | None = None) -> float:
         """Seconds left before the scrape's deadline (at least a sliver, at most ``cap``)."""

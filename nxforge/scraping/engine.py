@@ -4,8 +4,12 @@ Inside, one asyncio event loop runs in a background thread for the engine's whol
 not ``asyncio.run`` per batch: Playwright's browser, httpx's connection pools, pysnmp's engine
 and pymodbus's connections belong to the loop that created them, so a loop per batch would
 relaunch Chromium, rebuild the SNMP engine and reconnect every time (seconds per batch); a
-long-lived loop keeps them warm, and still lets the caller stay synchronous. ``on_result`` callbacks run in the caller's thread (a SQLite
-connection made there stays usable).
+long-lived loop keeps them warm, and still lets the caller stay synchronous. ``on_result``
+callbacks run in the caller's thread (a SQLite connection made there stays usable).
+
+Each device has a slot (``per_host_concurrency`` scrapes at once, ``session_limit`` when the
+config says so). Endpoints of a one-session device (``session_limit: 1``) share its login: each
+one that finds others queued behind it leaves the session open for them, and the last logs off.
 """
 
 from __future__ import annotations
@@ -20,7 +24,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict
 
@@ -37,7 +40,7 @@ from .limits import MAX_BODY_BYTES
 from .modbus_engine import ModbusReader
 from .reading import suggestions_for
 from .result import Evidence, ReadValue, ScrapeResult, StepTiming, Suggestion
-from .session import SessionStore
+from .session import SessionStore, device_key
 from .snmp_engine import SnmpReader
 
 log = logging.getLogger(__name__)
@@ -82,6 +85,7 @@ class ScrapingEngine:
         self._max_body_bytes = max_body_bytes
         self._per_host = per_host_concurrency
         self._host_slots: dict[str, asyncio.Semaphore] = {}
+        self._waiting: dict[str, int] = {}  # scrapes queued for each device's slot
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="nxforge-scraping", daemon=True)
         self._thread.start()
@@ -177,38 +181,54 @@ class ScrapingEngine:
                        ) -> tuple[RunContext, dict[str, ReadValue] | None, ScrapeFailure | None]:
         config = request.config
         slots = self._browser_slots if config.engine == "browser" else self._http_slots
-        # The host slot first: scrapes queued for one busy host must not hold engine slots.
-        async with self._host_slot(config.url), slots:
-            ctx = RunContext(request.key, config, secrets, request.capture_evidence,
-                             deadline=time.monotonic() + config.timeout_s)
-            try:
-                async with asyncio.timeout(config.timeout_s + GRACE_S):
-                    if config.engine == "browser":
-                        values = await self.browser.run(ctx, suggest_only=suggest_only)
-                    elif config.engine == "snmp":
-                        values = await self.snmp.run(ctx)
-                    elif config.engine == "modbus":
-                        values = await self.modbus.run(ctx)
-                    else:
-                        values = await self.http.run(ctx)
-                return ctx, values, None
-            except ScrapeFailure as failure:
-                return ctx, None, failure
-            except TimeoutError:
-                return ctx, None, ScrapeFailure(
-                    "timeout", f"the scrape took longer than timeout_s={config.timeout_s:g}s",
-                    hint="the device is slow or busy; raise timeout_s if it is always this slow")
-            except Exception as exc:
-                log.exception("unexpected error scraping %s", request.key)
-                return ctx, None, ScrapeFailure("step_failed", f"unexpected error: {type(exc).__name__}: "
-                                                f"{secrets.redact(str(exc))[:300]}")
+        device = device_key(config)
+        self._waiting[device] = self._waiting.get(device, 0) + 1
+        try:
+            # The device slot first: scrapes queued for one busy device must not hold engine slots.
+            await self._device_slot(device, config.session_limit).acquire()
+        finally:
+            self._waiting[device] -= 1
+        try:
+            async with slots:
+                return await self._run_attempt(request, secrets, suggest_only, device)
+        finally:
+            self._device_slot(device, config.session_limit).release()
 
-    def _host_slot(self, url: str) -> asyncio.Semaphore:
-        parts = urlsplit(url)
-        origin = f"{parts.scheme}://{parts.netloc}"
-        slot = self._host_slots.get(origin)
+    async def _run_attempt(self, request: ScrapeRequest, secrets: Secrets, suggest_only: bool, device: str
+                           ) -> tuple[RunContext, dict[str, ReadValue] | None, ScrapeFailure | None]:
+        config = request.config
+        shared = config.session_limit == 1  # one session at a time: its endpoints share one login
+        ctx = RunContext(request.key, config, secrets, request.capture_evidence,
+                         deadline=time.monotonic() + config.timeout_s,
+                         session_key=device if shared else request.key,
+                         others_waiting=lambda: shared and self._waiting.get(device, 0) > 0)
+        try:
+            async with asyncio.timeout(config.timeout_s + GRACE_S):
+                if config.engine == "browser":
+                    values = await self.browser.run(ctx, suggest_only=suggest_only)
+                elif config.engine == "snmp":
+                    values = await self.snmp.run(ctx)
+                elif config.engine == "modbus":
+                    values = await self.modbus.run(ctx)
+                else:
+                    values = await self.http.run(ctx)
+            return ctx, values, None
+        except ScrapeFailure as failure:
+            return ctx, None, failure
+        except TimeoutError:
+            return ctx, None, ScrapeFailure(
+                "timeout", f"the scrape took longer than timeout_s={config.timeout_s:g}s",
+                hint="the device is slow or busy; raise timeout_s if it is always this slow")
+        except Exception as exc:
+            log.exception("unexpected error scraping %s", request.key)
+            return ctx, None, ScrapeFailure("step_failed", f"unexpected error: {type(exc).__name__}: "
+                                            f"{secrets.redact(str(exc))[:300]}")
+
+    def _device_slot(self, device: str, session_limit: int | None) -> asyncio.Semaphore:
+        """The device's semaphore: ``session_limit`` scrapes at once, else ``per_host_concurrency``."""
+        slot = self._host_slots.get(device)
         if slot is None:
-            slot = self._host_slots[origin] = asyncio.Semaphore(self._per_host)
+            slot = self._host_slots[device] = asyncio.Semaphore(session_limit or self._per_host)
         return slot
 
     async def _scrape(self, request: ScrapeRequest) -> ScrapeResult:

@@ -45,7 +45,9 @@ class HttpEngine:
         config, auth = ctx.config, ctx.config.auth
         keep = keeps_session(config)
         fetch = self.clients.fetch
-        state = self.sessions.load(ctx.key) if keep else None
+        key = ctx.session_key or ctx.key
+        shared = key != ctx.key  # endpoints of a one-session device: the login an earlier one left open
+        state = self.sessions.load(key) if keep or shared else None
         async with self.clients.scoped_client(ctx, (state or {}).get("cookies")) as client:
             headers: dict[str, str] = {}
             token: str | None = None
@@ -71,6 +73,7 @@ class HttpEngine:
             check_status(response, ctx, None)
             ctx.mark("first load")
             landing: str | None = None
+            read = False
             try:
                 if isinstance(auth, FormAuth) and not resumed and \
                         not (auth.keep_session and state and logged_in(document, auth)):
@@ -86,11 +89,16 @@ class HttpEngine:
                     ctx.mark(f"step {index} navigate")
                 values = read_values(config, document)
                 ctx.mark("values")
+                read = True
             finally:
-                if isinstance(auth, FormAuth) and auth.logout_url and landing:
-                    await self._logout(client, ctx, urljoin(landing, auth.logout_url))
-            if keep:
-                self.sessions.save(ctx.key, _cookie_list(client), token, ctx.secrets.values,
+                logged_in_at = landing or (kept_landing if resumed else None)
+                if isinstance(auth, FormAuth) and auth.logout_url and logged_in_at and \
+                        not (read and ctx.stay_logged_in):
+                    await self._logout(client, ctx, urljoin(logged_in_at, auth.logout_url))
+                    if shared:
+                        self.sessions.clear(key)
+            if keep or (shared and ctx.stay_logged_in):
+                self.sessions.save(key, _cookie_list(client), token, ctx.secrets.values,
                                    landing=landing or kept_landing)
             return values
 
@@ -112,7 +120,7 @@ class HttpEngine:
         if response.status_code >= 500:
             check_status(response, ctx, None)
         if not logged_in(document, auth):
-            self.sessions.clear(ctx.key)
+            self.sessions.clear(ctx.session_key or ctx.key)
             raise login_refused(ctx, document.url, document.visible_text())
         return document
 

@@ -17,9 +17,26 @@ import os
 import re
 import threading
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urljoin, urlsplit
+
+if TYPE_CHECKING:
+    from .config import ScrapeConfig
 
 log = logging.getLogger(__name__)
+
+
+def device_key(config: ScrapeConfig) -> str:
+    """Which device a config reads, for its lock and its shared login: ``device``, else where the
+    login happens (a form's login page: every endpoint of one card logs in there), else the origin."""
+    if config.device:
+        return f"device:{config.device}"
+    auth = config.auth
+    if auth.type == "form" and config.session_limit is not None:
+        login_url = getattr(auth, "login_url", None)
+        return "login:" + (urljoin(config.url, login_url) if login_url else config.url).split("?")[0]
+    parts = urlsplit(config.url)
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 def safe_name(key: str) -> str:
