@@ -21,6 +21,8 @@ from zoneinfo import ZoneInfo
 import polars as pl
 from sqlalchemy import Connection, Engine
 
+from .billing_settings import BillingSettings
+from .coverage import add_coverage
 from .periods import Period, previous_period, resolve_period
 from .segments import UNASSIGNED, PointCache, assignments_of, endpoints_of, prefetch, segment_frame
 from .statement_lines import statement_lines
@@ -34,7 +36,8 @@ PeriodArg: TypeAlias = str | tuple[datetime, datetime] | Period
 ENDPOINT_COLUMNS = [
     "endpoint_id", "name", "client", "feed", "location", "kwh", "first_reading_at", "last_reading_at",
     "readings_used", "start_method", "end_method", "estimated_share", "resets_folded", "failed_reads", "to_date",
-    "rate", "currency", "amount", "previous_month_kwh", "change", "period_start", "period_end",
+    "overhead_factor", "rate", "currency", "amount", "previous_month_kwh", "change", "period_start", "period_end",
+    "start_counter_kwh", "end_counter_kwh", "covered_hours", "period_hours", "estimated_kwh",
 ]
 CLIENT_COLUMNS = [
     "client", "endpoints", "endpoint_ids", "kwh", "readings_used", "estimated_share", "resets_folded",
@@ -75,27 +78,34 @@ def _to_datetime(column: str) -> pl.Expr:
     return (pl.col(column) * 1_000_000).cast(pl.Int64).cast(pl.Datetime("us", "UTC"))
 
 
-def _endpoint_table(conn: Connection, period: Period, max_extrapolation_s: float,
+def _endpoint_table(conn: Connection, period: Period, config: BillingSettings,
                     clients: Mapping[str, ClientTerms], assignments: Mapping[str, list[tuple[float, str]]],
-                    tz: ZoneInfo, cache: PointCache) -> tuple[pl.DataFrame, pl.DataFrame]:
+                    tz: ZoneInfo, cache: PointCache, coverage: bool = True) -> tuple[pl.DataFrame, pl.DataFrame]:
     info = endpoints_of(conn, period)
     ids = info["endpoint_id"].to_list()
-    segments, points = segment_frame(conn, period, ids, assignments, max_extrapolation_s, clients, tz, cache)
+    segments, points = segment_frame(conn, period, ids, assignments, config.max_extrapolation_s, clients, tz, cache)
     t0, t1 = period.start.timestamp(), period.end.timestamp()
     if segments.is_empty() or points.is_empty():
         return pl.DataFrame(schema={c: pl.String for c in ENDPOINT_COLUMNS}), segments
     segments = _priced(segments)
-    at0 = points.filter(pl.col("t") == t0).select("endpoint_id", pl.col("method").alias("start_method"),
-                                                   pl.col("a1_t").alias("first_t"))
-    at1 = points.filter(pl.col("t") == t1).select("endpoint_id", pl.col("method").alias("end_method"),
-                                                   pl.col("b1_t").alias("last_t"))
+    if coverage:
+        segments = add_coverage(conn, segments, period, config, tz)
+    else:
+        segments = segments.with_columns(pl.lit(None, pl.Float64).alias("covered_hours"),
+                                         ((pl.col("e") - pl.col("s")) / 3600.0).alias("period_hours"))
+    at0 = points.filter(pl.col("t") == t0).select(
+        "endpoint_id", pl.col("method").alias("start_method"), pl.col("a1_t").alias("first_t"),
+        pl.col("c").alias("start_counter_kwh"))
+    at1 = points.filter(pl.col("t") == t1).select(
+        "endpoint_id", pl.col("method").alias("end_method"), pl.col("b1_t").alias("last_t"),
+        pl.col("c").alias("end_counter_kwh"))
     per_endpoint = segments.group_by("endpoint_id", maintain_order=True).agg(
         _nullable_sum("kwh"),
         pl.col("estimated_kwh").sum(),
         pl.col("readings_used").sum(), pl.col("failed_reads").sum(), pl.col("resets_folded").sum(),
         pl.col("client").unique(maintain_order=True).str.join(", "),
-        pl.col("rate").last(), pl.col("currency").last(),
-        _money_sum("amount"),
+        pl.col("overhead_factor").last(), pl.col("rate").last(), pl.col("currency").last(),
+        _money_sum("amount"), pl.col("covered_hours").sum().round(3), pl.col("period_hours").sum().round(3),
     )
     table = (
         info.join(per_endpoint, on="endpoint_id", how="left")
@@ -111,14 +121,21 @@ def _endpoint_table(conn: Connection, period: Period, max_extrapolation_s: float
     return table, segments
 
 
+def _settings(settings: BillingSettings | None, max_extrapolation_s: float) -> BillingSettings:
+    """The billing settings, with the explicit max_extrapolation_s of older callers."""
+    if settings is not None:
+        return settings
+    return BillingSettings(max_extrapolation_s=max_extrapolation_s)
+
+
 def _rounded(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.with_columns(
-        *(pl.col(c).round(3) for c in ("kwh", "previous_month_kwh", "change") if c in frame.columns),
+        *(pl.col(c).round(3) for c in ("kwh", "previous_month_kwh", "change", "estimated_kwh") if c in frame.columns),
     )
 
 
 def _period_and_previous(engine: Engine, month: PeriodArg, tz: ZoneInfo, now: datetime,
-                         clients: Mapping[str, ClientTerms] | None, max_extrapolation_s: float
+                         clients: Mapping[str, ClientTerms] | None, config: BillingSettings
                          ) -> tuple[Period, tuple[pl.DataFrame, pl.DataFrame], tuple[pl.DataFrame, pl.DataFrame]]:
     """The (endpoint table, client segments) of ``month`` and of the month before, with the three
     boundaries they share looked up once."""
@@ -127,17 +144,19 @@ def _period_and_previous(engine: Engine, month: PeriodArg, tz: ZoneInfo, now: da
     with engine.connect() as conn:
         assignments = assignments_of(conn)
         cache: PointCache = {}
-        prefetch(conn, [before.start, period.start, period.end], max_extrapolation_s, cache)
-        current = _endpoint_table(conn, period, max_extrapolation_s, clients or {}, assignments, tz, cache)
-        previous = _endpoint_table(conn, before, max_extrapolation_s, clients or {}, assignments, tz, cache)
+        prefetch(conn, [before.start, period.start, period.end], config.max_extrapolation_s, cache)
+        current = _endpoint_table(conn, period, config, clients or {}, assignments, tz, cache)
+        previous = _endpoint_table(conn, before, config, clients or {}, assignments, tz, cache, coverage=False)
     return period, current, previous
 
 
 def billing_by_endpoint(engine: Engine, month: PeriodArg, tz: ZoneInfo, now: datetime, *,
                         clients: Mapping[str, ClientTerms] | None = None,
-                        max_extrapolation_s: float = DEFAULT_MAX_EXTRAPOLATION_S) -> pl.DataFrame:
+                        max_extrapolation_s: float = DEFAULT_MAX_EXTRAPOLATION_S,
+                        settings: BillingSettings | None = None) -> pl.DataFrame:
     """One row per endpoint for ``month`` (``YYYY-MM`` in ``tz``, or a (start, end) pair)."""
-    period, (table, _), (previous, _) = _period_and_previous(engine, month, tz, now, clients, max_extrapolation_s)
+    config = _settings(settings, max_extrapolation_s)
+    period, (table, _), (previous, _) = _period_and_previous(engine, month, tz, now, clients, config)
     if table.is_empty():
         return table.select(ENDPOINT_COLUMNS)
     table = table.join(previous.select("endpoint_id", pl.col("kwh").alias("previous_month_kwh")),
@@ -168,9 +187,11 @@ def _client_table(segments: pl.DataFrame, period: Period) -> pl.DataFrame:
 
 def billing_by_client(engine: Engine, month: PeriodArg, tz: ZoneInfo, now: datetime, *,
                       clients: Mapping[str, ClientTerms] | None = None,
-                      max_extrapolation_s: float = DEFAULT_MAX_EXTRAPOLATION_S) -> pl.DataFrame:
+                      max_extrapolation_s: float = DEFAULT_MAX_EXTRAPOLATION_S,
+                      settings: BillingSettings | None = None) -> pl.DataFrame:
     """One row per client: the sum of its endpoints (A and B feeds), split by dated assignments."""
-    period, (_, segments), (_, previous) = _period_and_previous(engine, month, tz, now, clients, max_extrapolation_s)
+    config = _settings(settings, max_extrapolation_s)
+    period, (_, segments), (_, previous) = _period_and_previous(engine, month, tz, now, clients, config)
     if segments.is_empty():
         return pl.DataFrame(schema={c: pl.String for c in CLIENT_COLUMNS})
     table = _client_table(segments, period)
