@@ -115,7 +115,9 @@ class Platform:
         for info in self.modules:
             if info.name == name:
                 return info
-        raise UnknownModuleError(f"no module named {name!r} in {self.env.modules_dir}")
+        raise UnknownModuleError(
+            f"no module named {name!r} in {self.env.modules_dir}", hint="`nxforge modules list` names those installed"
+        )
 
     @property
     def enabled_names(self) -> list[str]:
@@ -167,7 +169,9 @@ class Platform:
 
     def _context_fields(self, info: ModuleInfo) -> dict[str, Any]:
         if info.manifest is None:
-            raise UnknownModuleError(f"module {info.name!r} cannot be used: {info.error}")
+            raise UnknownModuleError(
+                f"module {info.name!r} cannot be used: {info.error}", hint="fix its manifest; `nxforge config check`"
+            )
         return {
             "name": info.name,
             "manifest": info.manifest,

@@ -99,7 +99,8 @@ def check_core_version(manifest: Manifest) -> None:
     """Refuse a module written for another core version."""
     if Version(nxforge.__version__) not in SpecifierSet(manifest.requires.core):
         raise LifecycleError(
-            f"{manifest.name} needs NxForge core {manifest.requires.core}; this is {nxforge.__version__}"
+            f"{manifest.name} needs NxForge core {manifest.requires.core}; this is {nxforge.__version__}",
+            hint="install a version of the module written for this core",
         )
 
 
@@ -107,7 +108,7 @@ def enable_module(platform: Platform, name: str, actor: str) -> list[str]:
     """Apply pending migrations then enable; return the migrations applied."""
     info = platform.module(name)
     if info.manifest is None:
-        raise LifecycleError(f"cannot enable {name}: {info.error}")
+        raise LifecycleError(f"cannot enable {name}: {info.error}", hint="`nxforge config check` names the line to fix")
     manifests = _manifests(platform)
     cycle = find_cycle(manifests)
     if cycle and name in cycle:
@@ -126,7 +127,9 @@ def enable_module(platform: Platform, name: str, actor: str) -> list[str]:
         _record_status(platform, info, "failed", str(exc))
         record_audit(platform.engine, actor, "module.enable_failed", name, {"error": str(exc)})
         platform.events.emit("core", "module.enable_failed", f"{name} not enabled: {exc}", "error")
-        raise LifecycleError(f"cannot enable {name}: migration failed: {exc}") from exc
+        raise LifecycleError(
+            f"cannot enable {name}: migration failed: {exc}", hint="fix that migration file, then enable again"
+        ) from exc
     set_module_enabled(platform.env.core_config_path, name, True)
     platform.reload()
     _record_status(platform, info, "enabled")
