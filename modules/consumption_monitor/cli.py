@@ -24,7 +24,7 @@ from .periods import PeriodError
 from .reporting import clients_of, month_statements
 from .settings import MonitorSettings
 from .statements import MonthState, Statement, lines_of, month_state
-from .queries import live_status
+from .status import live_status
 from .sync import sync_endpoints
 
 log = logging.getLogger(__name__)
@@ -45,8 +45,8 @@ def billing_table_bytes(ctx: ModuleContext, month: str, by: str, fmt: str, at: d
 
 
 def billing(ctx: ModuleContext, argv: list[str]) -> int:
-    """``nxforge billing --month YYYY-MM [--by endpoint|client] [--format csv|xlsx|table|pdf|accounting|lines|dispute]
-    [--client NAME] [-o FILE]``, ``nxforge billing close --month ...``, ``nxforge billing reopen --month ...``."""
+    """``nxforge billing --month YYYY-MM [--by endpoint|client] [--format csv|xlsx|table|pdf|statements|accounting|
+    lines|dispute] [--client NAME] [-o FILE]``, ``nxforge billing close|reopen --month ...``."""
     if argv and argv[0] == "close":
         return close(ctx, argv[1:])
     if argv and argv[0] == "reopen":
@@ -64,7 +64,7 @@ def billing(ctx: ModuleContext, argv: list[str]) -> int:
     args = parser.parse_args(argv)
     suffixes = {".csv": "csv", ".xlsx": "xlsx", ".pdf": "pdf", ".zip": "dispute"}
     fmt = args.format or (suffixes.get(args.output.suffix, "table") if args.output else "table")
-    if fmt in ("xlsx", "pdf", "dispute") and args.output is None:
+    if fmt in ("xlsx", "statements", "pdf", "dispute") and args.output is None:
         print(f"error: {fmt} needs -o FILE", file=sys.stderr)
         return EXIT_USAGE
     try:
@@ -167,8 +167,7 @@ def endpoints(ctx: ModuleContext, argv: list[str]) -> int:
         return EXIT_USAGE
     if args.sync:
         report = sync_endpoints(ctx.db, loaded, now=ctx.clock(), tz=settings.timezone,
-                                default_poll_s=settings.default_poll_s, default_rollover_kwh=settings.rollover_kwh,
-                                default_max_kw=settings.default_max_kw)
+                                default_poll_s=settings.default_poll_s, default_rollover_kwh=settings.rollover_kwh)
         print(f"synced: {len(report.added)} added, {len(report.updated)} updated, {len(report.retired)} retired")
     if not args.status:
         print(f"{'ID':28} {'CLIENT':18} {'FEED':4} {'POLL':>6} {'ENGINE':7} SOURCE")

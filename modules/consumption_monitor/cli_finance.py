@@ -20,7 +20,7 @@ from .settings import MonitorSettings
 from .statements import CloseRefused, StatementError, close_month, reopen_month
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
-STATEMENT_FORMATS = ("pdf", "accounting", "lines", "dispute")
+STATEMENT_FORMATS = ("pdf", "statements", "accounting", "lines", "dispute")  # statements: the XLSX workbook
 
 
 def statement_file(ctx: ModuleContext, month: str, fmt: str, client: str | None, by: str) -> bytes | None:
@@ -30,7 +30,7 @@ def statement_file(ctx: ModuleContext, month: str, fmt: str, client: str | None,
         _, statements = month_statements(ctx, month, at, client)
         if client is not None and not statements:
             raise StatementError(f"no statement for client {client!r} in {month}", "check the client's name")
-        kind = {"csv": "lines", "table": "lines"}.get(fmt, fmt)
+        kind = {"csv": "lines", "table": "lines", "statements": "xlsx"}.get(fmt, fmt)
         return render(ctx, statements, kind, at)
     except StatementError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -1,8 +1,9 @@
 """The one place billing tables become CSV or XLSX bytes, so the app's downloads equal the CLI's files.
 
-Times are written in the billing time zone as ISO 8601 with their offset; numbers keep full
-precision in CSV (already rounded by billing) and are real numbers in XLSX. The XLSX writer
-pins the workbook's timestamps so the same table gives the same bytes.
+CSV times are ISO 8601 in the billing time zone with their offset; numbers keep full precision
+(already rounded by billing). XLSX cells are real dates (site wall-clock time) and numbers with
+their unit or currency in the number format, with a totals row. The XLSX writer pins the
+workbook's timestamps so the same table gives the same bytes.
 """
 
 from __future__ import annotations
@@ -36,11 +37,34 @@ def to_csv(table: pl.DataFrame, tz: ZoneInfo) -> bytes:
     return for_export(table, tz).write_csv().encode("utf-8")
 
 
-def to_xlsx(table: pl.DataFrame, tz: ZoneInfo, sheet: str = "billing") -> bytes:
-    """An Excel workbook with one sheet, header in bold, numbers as numbers."""
-    from openpyxl.styles import Font
+def _number_format(name: str, currency: str | None) -> str | None:
+    """The Excel format a billing column gets, from its name (units and currency in the format)."""
+    if "share" in name:
+        return "0.0%"
+    if name in ("amount", "total_amount"):
+        return f'#,##0.00 "{currency}"' if currency else "#,##0.00"
+    if name in ("rate", "unit_price"):
+        return f'0.000000 "{currency}/kWh"' if currency and name == "rate" else "0.000000"
+    if "kwh" in name or name in ("change", "kwh"):
+        return '#,##0.000 "kWh"'
+    if name == "quantity":
+        return "#,##0.000"
+    if "hours" in name:
+        return '#,##0.0 "h"'
+    return None
 
-    frame = for_export(table, tz)
+
+def to_xlsx(table: pl.DataFrame, tz: ZoneInfo, sheet: str = "billing") -> bytes:
+    """An Excel sheet finance can use: real dates (site time), numbers with units and currency in their
+    formats, bold frozen header, filters, column widths and a totals row for kWh and amounts."""
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+
+    frame = table.with_columns(
+        pl.col(name).dt.convert_time_zone(str(tz)).dt.replace_time_zone(None)
+        for name, dtype in table.schema.items() if isinstance(dtype, pl.Datetime))
+    currencies = sorted({c for c in frame["currency"].to_list() if c}) if "currency" in frame.columns else []
+    currency = currencies[0] if len(currencies) == 1 else None
     book = Workbook()
     work = book.active
     assert work is not None
@@ -48,8 +72,29 @@ def to_xlsx(table: pl.DataFrame, tz: ZoneInfo, sheet: str = "billing") -> bytes:
     work.append(frame.columns)
     for cell in work[1]:
         cell.font = Font(bold=True)
-    for row in frame.iter_rows():
-        work.append(list(row))
+    formats = {index: _number_format(name, currency) for index, name in enumerate(frame.columns, start=1)}
+    for index, (name, dtype) in enumerate(frame.schema.items(), start=1):
+        if isinstance(dtype, pl.Datetime):
+            formats[index] = "yyyy-mm-dd hh:mm"
+        elif not dtype.is_numeric():
+            formats[index] = None
+        width = max([len(name), *(len(str(v)) for v in frame[name].head(200).to_list() if v is not None)])
+        work.column_dimensions[get_column_letter(index)].width = min(max(width + 2, 9), 60)
+    for row_number, row in enumerate(frame.iter_rows(), start=2):
+        for index, value in enumerate(row, start=1):
+            cell = work.cell(row=row_number, column=index, value=value)
+            if formats[index] and value is not None:
+                cell.number_format = formats[index]
+    work.freeze_panes = "A2"
+    work.auto_filter.ref = f"A1:{get_column_letter(max(frame.width, 1))}{frame.height + 1}"
+    totals = frame.height + 2
+    work.cell(row=totals, column=1, value="Total").font = Font(bold=True)
+    for index, name in enumerate(frame.columns, start=1):
+        summable = name in ("kwh", "amount", "quantity", "total_kwh", "total_amount", "estimated_kwh")
+        if summable and frame.schema[name].is_numeric() and (name != "amount" or len(currencies) <= 1):
+            cell = work.cell(row=totals, column=index, value=frame[name].drop_nulls().sum())
+            cell.number_format = formats[index] or "General"
+            cell.font = Font(bold=True)
     book.properties.created = FIXED_XLSX_TIME
     book.properties.modified = FIXED_XLSX_TIME
     buffer = io.BytesIO()
