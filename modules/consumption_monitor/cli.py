@@ -24,7 +24,7 @@ from .periods import PeriodError
 from .reporting import clients_of, month_statements
 from .settings import MonitorSettings
 from .statements import MonthState, Statement, lines_of, month_state
-from .status import live_status
+from .queries import live_status
 from .sync import sync_endpoints
 
 log = logging.getLogger(__name__)
@@ -167,7 +167,8 @@ def endpoints(ctx: ModuleContext, argv: list[str]) -> int:
         return EXIT_USAGE
     if args.sync:
         report = sync_endpoints(ctx.db, loaded, now=ctx.clock(), tz=settings.timezone,
-                                default_poll_s=settings.default_poll_s, default_rollover_kwh=settings.rollover_kwh)
+                                default_poll_s=settings.default_poll_s, default_rollover_kwh=settings.rollover_kwh,
+                                default_max_kw=settings.default_max_kw)
         print(f"synced: {len(report.added)} added, {len(report.updated)} updated, {len(report.retired)} retired")
     if not args.status:
         print(f"{'ID':28} {'CLIENT':18} {'FEED':4} {'POLL':>6} {'ENGINE':7} SOURCE")
