@@ -114,4 +114,5 @@ def finish(name: str, spec: ValueSpec, number: float, text_unit: str | None, raw
         raise ScrapeFailure("implausible", f"value `{name}` = {value:g} {unit} is below the minimum {spec.min:g}")
     if spec.max is not None and value > spec.max:
         raise ScrapeFailure("implausible", f"value `{name}` = {value:g} {unit} is above the maximum {spec.max:g}")
-    return ReadValue(value=value, unit=unit, raw_text=raw[:200])
+    counter = spec.counter.info(unit, spec.scale) if spec.counter is not None else None  # wrap, ceiling, reset
+    return ReadValue(value=value, unit=unit, raw_text=raw[:200], counter=counter)

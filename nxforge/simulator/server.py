@@ -20,7 +20,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
-from nxforge.simulator import control
+from nxforge.simulator import control, redfish
 from nxforge.simulator.devices import HOSTILE_FAULTS, DeviceRuntime
 from nxforge.simulator.messages import Request, Response, html, not_found, page, redirect
 from nxforge.simulator.styles import STYLE_HANDLERS
@@ -181,6 +181,8 @@ class _Handler(BaseHTTPRequestHandler):
             binary = dev.fault("binary")
             if binary is not None:
                 return Response(200, _binary_body(device_id, int(binary["size"])), str(binary["content_type"]))
+        if rest == "redfish/v1" or rest.startswith("redfish/v1/"):
+            return redfish.handle(dev, request)  # every device also speaks Redfish, whatever its style
         return STYLE_HANDLERS[dev.spec.style].handle(dev, request)
 
     # ----- hostile faults: each takes the connection over and ends it --------------------------
