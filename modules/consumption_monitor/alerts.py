@@ -32,8 +32,8 @@ STATE_FILE = "open_alerts.json"
 class AlertRules:
     """When to alert: failures in a row before a meter counts as unreadable; month-to-date limit (0 = off)."""
 
-    failures_before_alert: int = 3
-    threshold_kwh: float = 0.0
+    failures_before_alert: int
+    threshold_kwh: float
 
 
 def _load(path: Path) -> set[str]:

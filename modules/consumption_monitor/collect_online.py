@@ -136,7 +136,7 @@ def read_claimed(ctx: JobContext, settings: MonitorSettings, writer: Writer, onl
     Stops early when the run is asked to stop or the database goes away (the writer then spools).
     """
     lease = timedelta(seconds=settings.claim_lease_s)
-    batch_size = settings.claim_batch or int(ctx.job_config.get("batch_size") or 200)
+    batch_size = settings.claim_batch or int(ctx.job_config["batch_size"])  # 0: the job config (manifest) decides
     tally = writer.tally
     try:
         total = claims.count_due(ctx.db, ctx.clock(), only)

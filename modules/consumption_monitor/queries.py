@@ -15,7 +15,7 @@ LIVE_COLUMNS = ["endpoint_id", "name", "client", "location", "feed", "type", "ve
                 "power_w", "last_error_class", "last_error", "evidence_path"]
 
 
-def live_status(engine: Engine, now: datetime, max_stale_s: float = 3600.0, include_retired: bool = False
+def live_status(engine: Engine, now: datetime, max_stale_s: float, include_retired: bool = False
                 ) -> pl.DataFrame:
     """One row per endpoint: status ok|failing|stale|never|disabled|retired, last values and last error."""
     last = reading.alias("last")

@@ -34,7 +34,7 @@ def test_unreadable_raised_once_after_n_failures_then_resolved(cm_engine: Engine
     add_endpoint(cm_engine, "rack1")
     recorder = Recorder()
     ctx = context(cm_engine, tmp_path, recorder)
-    rules = AlertRules(failures_before_alert=3)
+    rules = AlertRules(failures_before_alert=3, threshold_kwh=0.0)
     write(cm_engine, "rack1", utc(2026, 3, 1, 0), 100.0)
     for hour, raw in enumerate([None, None, None, None], start=1):
         write(cm_engine, "rack1", utc(2026, 3, 1, hour), raw)
