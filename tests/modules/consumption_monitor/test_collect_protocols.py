@@ -1,5 +1,5 @@
-"""The collector path over SNMP and Modbus TCP: every such preset, read by the real collector from the
-simulator, stored on SQLite and PostgreSQL, and billed as the simulator's true consumption."""
+"""The collector path over SNMP, Modbus TCP and Redfish: every such preset, read by the real collector
+from the simulator, stored on SQLite and PostgreSQL, and billed as the simulator's true consumption."""
 
 from __future__ import annotations
 
@@ -26,16 +26,22 @@ from tests.modules.consumption_monitor.conftest import utc
 
 START = utc(2026, 5, 10, 8)
 HOURS = 4
-PROTOCOL_PRESETS = [name for name in list_presets() if load_preset(name).get("engine") in ("snmp", "modbus")]
+PROTOCOL_PRESETS = [name for name in list_presets()
+                    if load_preset(name).get("engine") in ("snmp", "modbus") or name.startswith("redfish-")]
+REDFISH = {"redfish-pdu-mains": "redfish/v1/PowerEquipment/RackPDUs/1/Mains/AA",
+           "redfish-pdu-outlet": "redfish/v1/PowerEquipment/RackPDUs/1/Outlets/2"}
 # Counts per kWh each preset's register shows (its display resolution).
 PER_KWH = {**{n: e.per_kwh for n, e in {**DEVICE_ENERGY, **OUTLET_ENERGY}.items()},
-           "schneider-pm5xxx": 1000, "eastron-sdm630": 1000}
+           "schneider-pm5xxx": 1000, "eastron-sdm630": 1000, **dict.fromkeys(REDFISH, 1000)}
+OUTLET_PRESETS = {*OUTLET_ENERGY, "redfish-pdu-outlet"}
 
 
 def endpoint_for(sim: Simulator, preset: str) -> dict[str, object]:
     engine = load_preset(preset)["engine"]
     scrape: dict[str, object] = {"preset": preset, "timeout_s": 5, "retries": 0}
-    if engine == "snmp":
+    if preset in REDFISH:
+        scrape["url"] = sim.url_for(preset) + REDFISH[preset]
+    elif engine == "snmp":
         scrape["url"] = sim.snmp_url(preset)
         if preset in OUTLET_ENERGY:  # outlet 2 of the PDU
             scrape["values"] = {"total_kwh": {"selector": ".".join(map(str, OUTLET_ENERGY[preset].oid(2)))}}
@@ -50,7 +56,7 @@ def endpoint_for(sim: Simulator, preset: str) -> dict[str, object]:
 def shown_kwh(sim: Simulator, preset: str) -> float:
     """What the preset's register shows now, in kWh (device or outlet 2, at its resolution)."""
     kwh = sim.displayed_kwh(preset)
-    if preset in OUTLET_ENERGY:
+    if preset in OUTLET_PRESETS:
         kwh = outlet_kwh(kwh, 2)
     return round(kwh * PER_KWH[preset]) / PER_KWH[preset]
 
@@ -70,6 +76,7 @@ def world(nx_env: Environment, monkeypatch: pytest.MonkeyPatch) -> Iterator[Worl
                for i, name in enumerate(PROTOCOL_PRESETS)]
     with Simulator(devices, clock=clock) as sim:
         monkeypatch.setenv("SNMP_COMMUNITY", sim.snmp_credentials.community)
+        monkeypatch.setenv("REDFISH_PASSWORD", devices[0].password)
         folder = env.config_dir / "consumption-monitor"
         folder.mkdir(parents=True)
         site = {"clients": [{"name": "acme"}], "endpoints": [endpoint_for(sim, p) for p in PROTOCOL_PRESETS]}
@@ -84,7 +91,7 @@ def world(nx_env: Environment, monkeypatch: pytest.MonkeyPatch) -> Iterator[Worl
 
 def test_every_protocol_preset_is_collected_stored_and_billed(world: World) -> None:
     platform, sim = world.platform, world.sim
-    assert len(PROTOCOL_PRESETS) >= 15
+    assert len(PROTOCOL_PRESETS) >= 17
     collector = Collector(platform)
     expected: dict[str, list[float]] = {p: [] for p in PROTOCOL_PRESETS}
     for hour in range(HOURS):
@@ -99,7 +106,7 @@ def test_every_protocol_preset_is_collected_stored_and_billed(world: World) -> N
     stored: dict[str, list[float]] = {p: [] for p in PROTOCOL_PRESETS}
     for row in rows:
         assert row.success, (row.endpoint_id, row.error_message)
-        assert row.engine == load_preset(row.endpoint_id)["engine"]
+        assert row.engine == load_preset(row.endpoint_id)["engine"], row.endpoint_id
         stored[row.endpoint_id].append(row.raw_kwh)
     for preset in PROTOCOL_PRESETS:
         assert stored[preset] == pytest.approx(expected[preset], rel=1e-7, abs=1e-9), preset
@@ -109,6 +116,6 @@ def test_every_protocol_preset_is_collected_stored_and_billed(world: World) -> N
         platform.engine, (START, last), ZoneInfo("UTC"), last).iter_rows(named=True)}
     for preset in PROTOCOL_PRESETS:
         truth = sim.true_energy_kwh(preset, last) - sim.true_energy_kwh(preset, START)
-        if preset in OUTLET_ENERGY:
+        if preset in OUTLET_PRESETS:
             truth = outlet_kwh(truth, 2)
         assert billed[preset]["kwh"] == pytest.approx(truth, abs=2.0 / PER_KWH[preset] + 1e-6), preset
