@@ -89,13 +89,6 @@ def _factor(from_unit: str | None, to_unit: str | None) -> Decimal:
     return Decimal(str(src[1])) / Decimal(str(dst[1]))
 
 
-def exact_value(raw: int | float, from_unit: str | None, to_unit: str | None, scale: float) -> float:
-    """``raw`` converted and scaled without float noise for integer registers (125435 x 0.1 = 12543.5)."""
-    if isinstance(raw, int):
-        return float(Decimal(raw) * _factor(from_unit, to_unit) * Decimal(str(scale)))
-    return float(raw) * float(_factor(from_unit, to_unit)) * scale
-
-
 def register_unit(semantics: CounterSemantics | None) -> str | None:
     """The canonical unit of one raw count, or None when the preset does not say."""
     return canonical_unit(semantics.unit) if semantics is not None and semantics.unit else None

@@ -1,7 +1,9 @@
-"""From a raw register or OID value to a ``ReadValue``: unavailable markers, exact scaling, semantics.
+"""From a raw register or OID value to a ``ReadValue``: unavailable markers first, then the web rules.
 
-Shared by the snmp and modbus engines so both apply a preset's counter semantics the same way;
-the min/max and negative-energy checks are the web engines' own (``values.finish``).
+Shared by the snmp and modbus engines so both apply a preset's counter semantics the same way:
+the vendor's "no reading" markers are refused on the raw value, then ``values.finish`` converts
+from the register's unit, scales in decimal (125435 x 0.1 is 12543.5, not 12543.500000000002),
+checks min/max and negative energy, and attaches the counter semantics, as for web pages.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 import math
 
 from .config import ValueSpec
-from .counter_semantics import exact_value, register_unit
+from .counter_semantics import register_unit
 from .errors import NoValueError, ScrapeFailure
 from .numbers import parse_reading
 from .result import ReadValue
@@ -34,9 +36,4 @@ def finish_number(name: str, spec: ValueSpec, raw: int | float | str, raw_text: 
             raise NoValueError(raw_text)
     elif raw == -1:
         raise NoValueError(raw_text)
-    unit = spec.unit or source_unit
-    value = exact_value(raw, source_unit, unit, spec.scale)
-    read = finish(name, spec.model_copy(update={"scale": 1.0, "unit": unit}), value, None, raw_text)
-    if semantics is None:
-        return read
-    return read.model_copy(update={"counter": semantics.info(unit, spec.scale)})
+    return finish(name, spec, raw, source_unit, raw_text)

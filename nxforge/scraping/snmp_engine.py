@@ -75,17 +75,15 @@ class SnmpReader:
         config = ctx.config
         options = config.snmp or DEFAULT_SNMP
         host, port = _address(config.url)
-        credentials, context = self._credentials(ctx)
         oids = {name: normalize_oid(spec.selector) for name, spec in config.values.items()}
         if options.mode == "walk":
             assert options.walk_root is not None
             root = normalize_oid(options.walk_root)
             key = (host, port, config.auth.model_dump_json(), root)
-            found = await self._shared_walk(key, options.walk_cache_s,
-                                            lambda: self._walk(ctx, host, port, credentials, context, root))
+            found = await self._shared_walk(key, options.walk_cache_s, lambda: self._walk(ctx, host, port, root))
             ctx.mark(f"walk {root} ({len(found)} objects)")
         else:
-            found = await self._get(ctx, host, port, credentials, context, list(oids.values()))
+            found = await self._get(ctx, host, port, list(oids.values()))
             ctx.mark(f"get {len(oids)} OIDs")
         ctx.snapshot.url = config.url
         ctx.snapshot.source = "\n".join(f"{oid} = {_show(found.get(oid))}" for oid in oids.values())
@@ -118,8 +116,8 @@ class SnmpReader:
             raise ScrapeFailure("unreachable", f"cannot resolve or reach {host}:{port}: {exc}",
                                 hint="check the host name in url") from exc
 
-    async def _get(self, ctx: RunContext, host: str, port: int, credentials: Any, context: hlapi.ContextData,
-                   oids: list[str]) -> Varbinds:
+    async def _get(self, ctx: RunContext, host: str, port: int, oids: list[str]) -> Varbinds:
+        credentials, context = self._credentials(ctx)
         target = await self._target(ctx, host, port)
         objects = [_object(oid) for oid in oids]
         indication, status, index, varbinds = await hlapi.get_cmd(self._snmp(), credentials, target, context, *objects,
@@ -132,8 +130,8 @@ class SnmpReader:
                                 f"for {where}", hint="check the OID against the device's MIB")
         return {str(name): value for name, value in varbinds}
 
-    async def _walk(self, ctx: RunContext, host: str, port: int, credentials: Any, context: hlapi.ContextData,
-                    root: str) -> Varbinds:
+    async def _walk(self, ctx: RunContext, host: str, port: int, root: str) -> Varbinds:
+        credentials, context = self._credentials(ctx)  # only the endpoint that walks resolves them
         target = await self._target(ctx, host, port)
         options = ctx.config.snmp or DEFAULT_SNMP
         found: Varbinds = {}
