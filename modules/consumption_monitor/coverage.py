@@ -24,6 +24,7 @@ from .periods import Period
 
 Gap = tuple[float, float, float, float]  # (from t, to t, from C, to C)
 ID_FILTER_LIMIT = 1000
+ROLLUP_FROM_S = 3600.0
 
 _GAPS_SQL = """
 SELECT endpoint_id, prev_at, read_at, prev_c, c FROM (
@@ -33,6 +34,16 @@ SELECT endpoint_id, prev_at, read_at, prev_c, c FROM (
   FROM cm_reading
   WHERE corrected_kwh IS NOT NULL AND read_at >= :t0 AND read_at < :t1 {ids}
 ) x WHERE prev_at IS NOT NULL AND {longer}"""
+# Gaps of an hour or more show between consecutive rows of the hourly rollup (a row per hour with
+# usable readings: first and last of the hour), so the query reads 1 row per hour, not per reading.
+_ROLLUP_GAPS_SQL = """
+SELECT endpoint_id, prev_at, read_at, prev_c, c FROM (
+  SELECT endpoint_id, first_at AS read_at, first_kwh AS c,
+         lag(last_at) OVER (PARTITION BY endpoint_id ORDER BY hour) AS prev_at,
+         lag(last_kwh) OVER (PARTITION BY endpoint_id ORDER BY hour) AS prev_c
+  FROM cm_reading_hourly
+  WHERE first_at IS NOT NULL AND hour >= :h0 AND hour < :t1 {ids}
+) x WHERE prev_at IS NOT NULL AND prev_at >= :t0 AND read_at < :t1 AND {longer}"""
 _LONGER = {"postgresql": "extract(epoch FROM read_at - prev_at) > :gap",
            "sqlite": "(julianday(read_at) - julianday(prev_at)) * 86400.0 > :gap"}
 
@@ -45,23 +56,26 @@ def _seconds(value: Any) -> float:
     return float(value.timestamp())
 
 
-def interior_gaps(conn: Connection, period: Period, endpoint_ids: list[str], gap_after_s: float
-                  ) -> dict[str, list[Gap]]:
+def interior_gaps(conn: Connection, period: Period, endpoint_ids: list[str], gap_after_s: float,
+                  use_rollup: bool = True) -> dict[str, list[Gap]]:
     """Intervals longer than ``gap_after_s`` between consecutive usable readings inside the period."""
     dialect = conn.dialect.name
     start, end = period.start, period.end
     params: dict[str, Any] = {"gap": gap_after_s + 0.5}  # julianday() differences are not exact to the second
+    first_hour = start.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    bounds = {"t0": start, "t1": end, "h0": first_hour}
     if dialect == "sqlite":
-        params.update(t0=start.astimezone(UTC).replace(tzinfo=None).isoformat(" "),
-                      t1=end.astimezone(UTC).replace(tzinfo=None).isoformat(" "))
+        params.update({key: value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", timespec="microseconds")
+                       for key, value in bounds.items()})
     else:
-        params.update(t0=start, t1=end)
+        params.update(bounds)
     ids = ""
     if len(endpoint_ids) <= ID_FILTER_LIMIT:
         names = [f":e{index}" for index in range(len(endpoint_ids))]
         ids = f"AND endpoint_id IN ({', '.join(names) or 'NULL'})"
         params.update({f"e{index}": value for index, value in enumerate(endpoint_ids)})
-    sql = _GAPS_SQL.format(ids=ids, longer=_LONGER.get(dialect, _LONGER["postgresql"]))
+    template = _ROLLUP_GAPS_SQL if gap_after_s >= ROLLUP_FROM_S and use_rollup else _GAPS_SQL
+    sql = template.format(ids=ids, longer=_LONGER.get(dialect, _LONGER["postgresql"]))
     wanted = set(endpoint_ids)
     found: dict[str, list[Gap]] = defaultdict(list)
     for endpoint_id, prev_at, read_at, prev_c, c in conn.execute(text(sql), params):

@@ -9,7 +9,9 @@ from decimal import Decimal
 import polars as pl
 import pytest
 from nxforge_modules.consumption_monitor.billing import billing_by_client, billing_by_endpoint, statement_lines
+from nxforge_modules.consumption_monitor.coverage import interior_gaps
 from nxforge_modules.consumption_monitor.openings import record_opening_reading
+from nxforge_modules.consumption_monitor.periods import resolve_period
 from nxforge_modules.consumption_monitor.terms import ClientTerms
 from sqlalchemy import Engine
 
@@ -72,3 +74,17 @@ def test_running_month_is_computed_at_one_instant_and_no_data_is_null(cm_engine:
     assert first["previous_month_kwh"] == pytest.approx(24.0) and first["amount"] == Decimal("155.75")
     clients = billing_by_client(cm_engine, "2026-10", BERLIN, now, clients=ACME)
     assert clients["amount"].to_list() == [Decimal("155.75")]
+
+
+def test_gaps_from_the_hourly_rollup_equal_gaps_from_the_readings(cm_engine: Engine) -> None:
+    add_endpoint(cm_engine, "holey")
+    start = OCT_START - timedelta(hours=3)
+    for half_hour in range(0, 2 * 24 * 3):  # read every 30 min, but for gaps of 3.5 h, 10.5 h and 2 h
+        if not (10 <= half_hour < 16 or 60 <= half_hour < 80 or 100 <= half_hour < 103):
+            write(cm_engine, "holey", start + timedelta(minutes=30 * half_hour), 1.0 + half_hour)
+    period = resolve_period("2026-10", BERLIN, utc(2026, 12, 1))
+    with cm_engine.connect() as conn:
+        for gap_after in (3600.0, 7200.0):
+            from_rollup = interior_gaps(conn, period, ["holey"], gap_after)
+            from_readings = interior_gaps(conn, period, ["holey"], gap_after, use_rollup=False)
+            assert from_rollup == from_readings and len(from_rollup["holey"]) == (3 if gap_after == 3600 else 2)
