@@ -3,25 +3,28 @@
 Each file is validated against its model (``nxforge.yaml`` with its ``notifications:`` section,
 ``users.yaml``, every manifest, every module's config folder), then each enabled module's
 ``config-rules`` hook judges its folder as a whole (duplicate ids across files, names referenced
-but not declared), so the check refuses what the collector would refuse.
+but not declared), so the check refuses what the collector would refuse. Last, every ``${NAME}``
+reference in those files must have a value (environment or ``secrets.yaml``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel
 
 from nxforge.auth.users import USERS_FILE, UsersDocument
 from nxforge.config.errors import ConfigError, ConfigProblem
-from nxforge.config.loader import validate_file
+from nxforge.config.loader import FieldPath, load_yaml, validate_file
 from nxforge.config.models import CoreConfig
-from nxforge.environment import Environment
+from nxforge.environment import SECRETS_FILE, Environment
 from nxforge.module_system.discovery import MANIFEST_FILE, ModuleInfo, discover_modules
 from nxforge.module_system.loading import HandlerError, resolve_handler
 from nxforge.module_system.manifest import Manifest
 from nxforge.notifications.config import load_notifications_config
+from nxforge.secrets import REFERENCE
 
 CONFIG_RULES_HOOK: Literal["config-rules"] = "config-rules"
 """The manifest hook that judges a module's whole config folder (see HOOKS in nxforge/module_system/contract.py)."""
@@ -72,6 +75,44 @@ def _module_problems(
     return checked, problems
 
 
+def _strings(data: Any, location: FieldPath = ()) -> Iterator[tuple[FieldPath, str]]:
+    """Every string value of a YAML document with its field path."""
+    if isinstance(data, dict):
+        for key, value in data.items():
+            yield from _strings(value, (*location, str(key)))
+    elif isinstance(data, list):
+        for index, value in enumerate(data):
+            yield from _strings(value, (*location, index))
+    elif isinstance(data, str):
+        yield location, data
+
+
+def _missing_secrets(env: Environment, files: list[Path]) -> list[ConfigProblem]:
+    """Each ``${NAME}`` in ``files`` with no value in the environment nor in ``secrets.yaml``."""
+    secrets_path = env.config_dir / SECRETS_FILE
+    try:
+        secrets = env.secrets
+    except ConfigError as exc:
+        return exc.problems
+    except ValueError as exc:
+        return [ConfigProblem(secrets_path, None, "", str(exc))]
+    problems = []
+    for path in files:
+        try:
+            loaded = load_yaml(path)
+        except ConfigError:
+            continue  # reported with the file's own problems
+        for location, text in _strings(loaded.data):
+            if path == env.core_config_path and location == ("database", "url") and env.database_url_override:
+                continue  # NXFORGE_DATABASE_URL wins: this URL is not used
+            for name in REFERENCE.findall(text):
+                if not secrets.has(name):
+                    message = f"secret ${{{name}}} is not set: export {name}=... or add it to {secrets_path}"
+                    field = ".".join(str(part) for part in location)
+                    problems.append(ConfigProblem(path, loaded.line_of(location), field, message))
+    return problems
+
+
 def check_all(env: Environment) -> tuple[list[Path], list[ConfigProblem]]:
     """The files checked and every problem found in them, each reported once."""
     checked: list[Path] = []
@@ -101,4 +142,5 @@ def check_all(env: Environment) -> tuple[list[Path], list[ConfigProblem]]:
         files, found = _module_problems(env, info, core)
         checked += files
         problems += found
+    problems += _missing_secrets(env, [path for path in checked if path.name != MANIFEST_FILE])
     return checked, list(dict.fromkeys(problems))

@@ -145,3 +145,17 @@ def test_config_check_reports_the_notifications_section_with_its_line(nx_env: En
     assert result.returncode == 2
     assert f"{nx_env.core_config_path}:2: notifications: " in result.stdout
     assert "unknown channel" in result.stdout
+
+
+def test_config_check_names_each_missing_secret_at_its_line(nx_env: Environment) -> None:
+    nx_env.core_config_path.write_text(
+        "database:\n  url: postgresql+psycopg://nx:${DB_PASSWORD}@db.example/nx\n"
+        "notifications:\n  channels:\n    chat: {type: slack, url: '${SLACK_URL}'}\n"
+    )
+    result = nxforge(nx_env, "config", "check")
+    assert result.returncode == 2
+    assert f"{nx_env.core_config_path}:5: notifications.channels.chat.url: secret ${{SLACK_URL}} is not set" \
+        in result.stdout
+    assert "DB_PASSWORD" not in result.stdout  # NXFORGE_DATABASE_URL is set: that URL is not used
+    (nx_env.config_dir / "secrets.yaml").write_text("SLACK_URL: https://hooks.example/x\n")
+    assert nxforge(nx_env, "config", "check").returncode == 0
