@@ -96,9 +96,9 @@ class BrowserEngine:
                 for index, step in enumerate(config.steps):
                     frame = await run_step(page, frame, step, index, ctx)
                     ctx.mark(f"step {index} {step.action}")
-                if suggest_only:  # the page source with its open shadow roots, for Suggest
-                    ctx.snapshot = Snapshot(url=frame.url, source=str(await frame.evaluate(PAGE_SOURCE,
-                                                                                          MAX_SOURCE_CHARS)))
+                if suggest_only:  # the page source (open shadow roots inside; XML as XML), for Suggest
+                    source = await frame.evaluate(PAGE_SOURCE, MAX_SOURCE_CHARS)
+                    ctx.snapshot = Snapshot(url=frame.url, source=str(source))
                     return {}
                 values = await read_values(frame, ctx)
                 ctx.raise_if_aborted()

@@ -15,9 +15,9 @@ def _program(name: str) -> str:
     return files("nxforge.scraping").joinpath("js", f"{name}.js").read_text(encoding="utf-8")
 
 
-PAGE_SOURCE = _program("page_source")  # (max) -> the page's HTML (open shadow roots inside), cut at max characters
+PAGE_SOURCE = _program("page_source")  # (max) -> the page's HTML (open shadow roots inside) or XML, cut at max
 READ_VALUE = _program("read_value")  # ([selector, kind, attribute, unit_from]) -> [text, unit text], or null
-ELEMENT_VALUE = _program("element_value")  # (element) -> an input's value, else its text
+ELEMENT_VALUE = _program("element_value")  # (element, unit_from) -> [an input's value or the text, unit text]
 FILL_INPUTS = _program("fill_inputs")  # (fields) -> true when every input was filled in one round trip
 LOGIN_FORM_BACK = _program("login_form_back")  # (selector) -> the empty password field is shown again
 CLEAR_SECRET_INPUTS = _program("clear_secret_inputs")  # (secrets) -> nothing; empties secret inputs

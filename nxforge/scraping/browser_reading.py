@@ -112,13 +112,7 @@ async def _locator_text(frame: Frame, spec: ValueSpec) -> tuple[str | None, str 
     locator = frame.locator(selector)
     if await locator.count() == 0:
         return None, None
-    unit_text = None
-    if spec.unit_from is not None and spec.unit_from.startswith("@"):
-        unit_text = await locator.first.get_attribute(spec.unit_from[1:], timeout=1000)
-    elif spec.unit_from == "next":
-        unit_text = await locator.first.evaluate(
-            "(e) => { for (let n = e.nextSibling; n; n = n.nextSibling) { const t = (n.textContent || '').trim();"
-            " if (t) return t; } return null; }")
+    text, unit_text = await locator.first.evaluate(ELEMENT_VALUE, spec.unit_from)
     if spec.attribute:
         return await locator.first.get_attribute(spec.attribute, timeout=1000) or "", unit_text
-    return str(await locator.first.evaluate(ELEMENT_VALUE)), unit_text
+    return str(text), unit_text

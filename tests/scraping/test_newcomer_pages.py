@@ -12,8 +12,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
 from nxforge.scraping import ScrapeConfig, ScrapeRequest, ScrapeResult, ScrapingEngine
+from nxforge.scraping.config import ValueSpec, WaitStep
+from nxforge.scraping.document import Document
 from nxforge.simulator import DeviceSpec, SimClock, Simulator
 
 from .conftest import PASSWORD
@@ -57,12 +60,16 @@ def test_xpath_on_html_and_on_xml_with_a_namespace(quirks: Simulator, engine: Sc
                 text_node={"selector": "xpath=//tr[2]/td[1]/text()", "unit": "kWh"})
     assert html.ok, html.error
     assert html.values["cell"].value == html.values["text_node"].value == 12543.5
-    xml = read(engine, page(quirks, "status.xml"), engine_name,
+    xml = read(engine, page(quirks, "status.xml"), engine_name, capture=True,
                total_kwh={"selector": "//energy", "unit": "kWh", "unit_from": "@unit"},
                power_w={"selector": "//inlet[@id='A']/power", "unit": "W"})
     assert xml.ok, xml.error
     assert xml.values["total_kwh"].value == 12543.5 and xml.values["total_kwh"].raw_text == "12543500 Wh"
     assert xml.values["power_w"].value == 2300
+    assert xml.evidence.page_source is not None  # kept as the XML the device sent, not the browser's viewer
+    kept = xml.evidence.page_source.read_text(encoding="utf-8")
+    assert kept.splitlines()[1].startswith("<?xml") and "xml-viewer" not in kept
+    assert '<energy unit="Wh">12543500</energy>' in kept
 
 
 @pytest.mark.parametrize("engine_name", ENGINES)
@@ -76,6 +83,10 @@ def test_unit_from_an_attribute_or_beside_the_value(quirks: Simulator, engine: S
     assert result.values["in_attribute"].value == 12543.5
     assert result.values["next_cell"].value == 12543500 and result.values["next_cell"].unit == "Wh"
     assert result.values["after_span"].value == 12543.5
+    if engine_name == "browser":  # a Playwright-only selector reads through a locator, unit_from too
+        located = read(engine, page(quirks, "units.html"), engine_name,
+                       total_kwh={"selector": "#readings >> #attr-wh", "unit": "kWh", "unit_from": "@data-unit"})
+        assert located.ok and located.values["total_kwh"].value == 12543.5, located.error
     wrong = read(engine, page(quirks, "units.html"), engine_name,
                  total_kwh={"selector": "#attr-wh", "unit": "kWh", "unit_from": "@class"})
     assert wrong.error is not None and wrong.error.error_class == "pattern_no_match"
@@ -109,13 +120,15 @@ def test_split_digits_are_read_and_suggested_whole(quirks: Simulator, engine: Sc
     assert all(s.value != 12543 for s in suggestions)  # the integer part alone is not proposed
 
 
-def test_suggest_reads_xml_with_the_unit_in_an_attribute(quirks: Simulator, engine: ScrapingEngine) -> None:
-    config = ScrapeConfig.model_validate({"url": page(quirks, "status.xml"), "engine": "http",
+@pytest.mark.parametrize("engine_name", ENGINES)
+def test_suggest_reads_xml_with_the_unit_in_an_attribute(quirks: Simulator, engine: ScrapingEngine,
+                                                         engine_name: str) -> None:
+    config = ScrapeConfig.model_validate({"url": page(quirks, "status.xml"), "engine": engine_name,
                                           "values": {"total_kwh": {"selector": "//nothing"}}})
-    suggestions = engine.suggest(ScrapeRequest(key="suggest-xml", config=config))
+    suggestions = engine.suggest(ScrapeRequest(key=f"suggest-xml-{engine_name}", config=config))
     best = suggestions[0]
     assert (best.selector, best.value, best.unit, best.unit_from) == ("//energy", 12543.5, "kWh", "@unit")
-    again = read(engine, page(quirks, "status.xml"), "http",
+    again = read(engine, page(quirks, "status.xml"), engine_name,
                  total_kwh={"selector": best.selector, "unit": best.unit, "unit_from": best.unit_from})
     assert again.values["total_kwh"].value == best.value
 
@@ -174,3 +187,26 @@ def test_a_kept_session_is_reused_when_url_is_the_login_page(quirks: Simulator, 
     again = engine.scrape(request)
     assert again.ok, again.error
     assert any(t.name == "login" for t in again.timings)
+
+
+def test_config_accepts_what_the_pages_need_and_says_what_is_wrong() -> None:
+    assert WaitStep.model_validate({"action": "wait", "selector": "#status", "text": "Updated"}).text == "Updated"
+    with pytest.raises(ValidationError, match="give ms alone"):
+        WaitStep.model_validate({"action": "wait", "ms": 100, "text": "Updated"})
+    assert ValueSpec.model_validate({"selector": "//energy", "unit_from": "@unit"}).kind == "xpath"
+    with pytest.raises(ValidationError, match='give "@name"'):
+        ValueSpec.model_validate({"selector": "#kwh", "unit_from": "unit"})
+    with pytest.raises(ValidationError, match="unit_from and decimal are for web pages"):
+        ScrapeConfig.model_validate({"url": "modbus://127.0.0.1:5020", "engine": "modbus",
+                                     "values": {"e": {"selector": "holding:3203", "unit_from": "next"}}})
+
+
+def test_http_documents_see_declarative_shadow_roots_and_refuse_xml_entities() -> None:
+    shadow = Document("http://meter/", '<html><body><energy-card><template shadowrootmode="open"><div>'
+                      '<span id="kwh">12,543.5 kWh</span></div></template></energy-card></body></html>')
+    spec = ValueSpec.model_validate({"selector": "#kwh"})
+    assert shadow.find(spec) == (True, "12,543.5 kWh") and shadow.has("#kwh")
+    hostile = Document("http://meter/status.xml", '<?xml version="1.0"?><!DOCTYPE m [<!ENTITY x SYSTEM '
+                       '"file:///etc/hostname">]><m><energy>&x;12</energy></m>', "text/xml")
+    found, text = hostile.find(ValueSpec.model_validate({"selector": "//energy"}))
+    assert found and text == "&x;12"  # the entity stays a reference: nothing is read from the disk

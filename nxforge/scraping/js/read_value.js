@@ -25,7 +25,10 @@
   let e = find(document);
   if (!e && kind === 'xpath' && !(document instanceof HTMLDocument) && document.documentElement) {
     // An XML document with a default namespace: read it without, as the http engine does (`//energy`).
-    const plain = new XMLSerializer().serializeToString(document).replace(/\sxmlns="[^"]*"/g, '');
+    // Chromium shows XML through a viewer page that keeps the document's own nodes in this element.
+    const original = document.getElementById('webkit-xml-viewer-source-xml');
+    const nodes = original ? Array.from(original.children) : [document.documentElement];
+    const plain = nodes.map((n) => new XMLSerializer().serializeToString(n)).join('').replace(/\sxmlns="[^"]*"/g, '');
     const copy = new DOMParser().parseFromString(plain, 'application/xml');
     e = copy.evaluate(selector, copy, null, XPathResult.FIRST_ORDERED_NODE_TYPE, null).singleNodeValue;
   }
