@@ -7,11 +7,15 @@ these tests say the two rules a newcomer breaks first, in the words of a failing
 from __future__ import annotations
 
 import ast
+import pkgutil
+import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 
 import grimp
 import pytest
+
+import nxforge
 
 ROOT = Path(__file__).resolve().parents[2]
 SDK = "nxforge.sdk"
@@ -60,6 +64,14 @@ def test_module_files_import_only_the_sdk_from_nxforge() -> None:
         for line, name in outside_the_sdk(path.read_text(encoding="utf-8"))
     ]
     assert offences == [], "modules import nxforge.sdk and nothing else of nxforge:\n" + "\n".join(offences)
+
+
+def test_the_modules_contract_forbids_every_core_package_but_the_sdk() -> None:
+    settings = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    contracts = settings["tool"]["importlinter"]["contracts"]
+    [forbidden] = [contract for contract in contracts if contract["type"] == "forbidden"]
+    children = {f"nxforge.{info.name}" for info in pkgutil.iter_modules(nxforge.__path__)}
+    assert set(forbidden["forbidden_modules"]) == children - {SDK}, "list every new nxforge package in pyproject.toml"
 
 
 def _circles(graph: grimp.ImportGraph) -> list[list[str]]:
