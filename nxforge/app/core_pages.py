@@ -8,13 +8,18 @@ opened, with ``importlib.util.spec_from_file_location`` under ``nxforge_pages.<f
 never by putting ``pages/`` on ``sys.path`` (where a file named like an installed package would
 shadow it) and never as a package called ``pages``.
 
-Streamlit (1.67) serves ``pages/*.py`` beside the entry point by their file names until a script
-calls ``st.navigation``, which every run of the app does. So only a server process's very first
-request can reach a page file directly; each core page file therefore ends by handing over to the
-app when run as ``__main__`` (``shell.main_from_page_file``), and ``pages/`` holds declared core
-pages only (``tests/app/test_navigation.py``). ``tests/app/test_core_pages_browser.py`` checks a
-fresh server in Chromium: every core page is served through the navigation, and a stray file in
-``pages/`` is not once the app has run (as the first request, Streamlit still runs it: an xfail).
+Streamlit (1.67) is in its old file-based mode while a ``pages/`` folder sits beside the entry
+point, until a script calls ``st.navigation`` in that server process; every run of the app does,
+so only the process's very first request is answered in that mode. For that request:
+
+- a core page's URL runs its file directly: each core page file therefore ends by handing over
+  to the app when run as ``__main__`` (``shell.main_from_page_file``), so it is served as usual;
+- a module page's URL shows Streamlit's "Page not found" over the sign-in, then the default page;
+- a file in ``pages/`` that no navigation declares would run: ``pages/`` holds declared core
+  pages only (``tests/app/test_navigation.py`` checks it).
+
+``tests/app/test_core_pages_browser.py`` checks a fresh server in Chromium, the last two as xfails
+that turn into failures the day Streamlit stops doing so.
 """
 
 from __future__ import annotations

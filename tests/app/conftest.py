@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 from collections.abc import Iterator
@@ -12,7 +13,7 @@ from pathlib import Path
 import pytest
 import streamlit as st
 import yaml
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser, expect, sync_playwright
 from sqlalchemy import insert
 from streamlit.testing.v1 import AppTest
 from streamlit.util import calc_hash
@@ -145,9 +146,27 @@ def texts(elements: object) -> str:
     return "\n".join(str(getattr(element, "value", "")) for element in elements)  # type: ignore[attr-defined]
 
 
+SCREENSHOTS_VARIABLE = "NXFORGE_SCREENSHOTS_DIR"
+"""Where the browser tests save their screenshots when set (``scripts/screenshots.sh`` names docs/screenshots)."""
+
+
+@pytest.fixture(scope="session")
+def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The folder the browser tests save page screenshots in: a temporary one unless NXFORGE_SCREENSHOTS_DIR says."""
+    asked = os.environ.get(SCREENSHOTS_VARIABLE)
+    folder = Path(asked).resolve() if asked else tmp_path_factory.mktemp("screenshots")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+EXPECT_TIMEOUT_MS = 20_000
+"""How long an ``expect`` waits: a fresh server's first page takes several seconds on a busy machine."""
+
+
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     """One real Chromium per test module, with the app suite's flags (see streamlit_server.py)."""
+    expect.set_options(timeout=EXPECT_TIMEOUT_MS)
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
         yield launched

@@ -1,12 +1,14 @@
 """The app in real Chromium against a real ``streamlit run``: login, every page, role limits by URL.
 
-Each page is saved as a screenshot in ``docs/screenshots/`` (used by the README and docs/app.md).
+Each page is saved as a screenshot in a temporary folder; ``scripts/screenshots.sh`` saves them in
+``docs/screenshots/`` instead (used by the README and docs/app.md).
 """
 
 from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
@@ -16,12 +18,11 @@ from nxforge.environment import Environment
 from nxforge.module_admin.lifecycle import enable_module
 from nxforge.platform import Platform
 from tests.app.conftest import PASSWORDS, write_core_config, write_users
-from tests.app.streamlit_server import ROOT, StreamlitServer
+from tests.app.streamlit_server import StreamlitServer
 from tests.conftest import FIXTURES
 
 pytestmark = pytest.mark.browser
 
-SCREENSHOTS = ROOT / "docs" / "screenshots"
 TIMEOUT_MS = 20_000
 
 
@@ -91,10 +92,12 @@ def settled(page: Page, quiet_ms: int = 1200, timeout_ms: int = TIMEOUT_MS) -> N
     page.wait_for_timeout(300)  # tables and charts draw on a canvas after their data arrives
 
 
-def shoot(page: Page, name: str) -> None:
+def shoot(page: Page, folder: Path, name: str) -> None:
+    """Save the settled page as ``<folder>/<name>.png``."""
     settled(page)
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+    target = folder / f"{name}.png"
+    page.screenshot(path=str(target), full_page=True)
+    assert target.stat().st_size > 0
 
 
 def no_traceback(page: Page) -> None:
@@ -102,10 +105,10 @@ def no_traceback(page: Page) -> None:
     assert "Traceback" not in page.inner_text("body")
 
 
-def test_login_page(server: StreamlitServer, page: Page) -> None:
+def test_login_page(server: StreamlitServer, page: Page, screenshots: Path) -> None:
     page.goto(server.url)
     expect(page.get_by_role("button", name="Sign in")).to_be_visible()
-    shoot(page, "login")
+    shoot(page, screenshots, "login")
     page.get_by_label("Username", exact=True).fill("admin")
     page.get_by_label("Password", exact=True).fill("not the password")
     page.get_by_role("button", name="Sign in").click()
@@ -121,7 +124,7 @@ ADMIN_PAGES = [
 ]
 
 
-def test_admin_browses_every_core_page(server: StreamlitServer, page: Page) -> None:
+def test_admin_browses_every_core_page(server: StreamlitServer, page: Page, screenshots: Path) -> None:
     sign_in(page, server.url, "admin")
     heading(page, "Overview")
     nav = page.get_by_test_id("stSidebarNav")
@@ -129,7 +132,7 @@ def test_admin_browses_every_core_page(server: StreamlitServer, page: Page) -> N
         nav.get_by_role("link", name=title).click()
         heading(page, title)
         no_traceback(page)
-        shoot(page, name)
+        shoot(page, screenshots, name)
     nav.get_by_role("link", name="Greetings").click()
     expect(page.get_by_text("Hello world (admin)")).to_be_visible()
 

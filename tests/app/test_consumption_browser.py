@@ -3,7 +3,8 @@
 Finance browses Live and History and downloads the month's CSV (byte for byte what ``nxforge
 billing`` prints); ops edits an endpoint with a bad value and sees the error, then tests an
 endpoint against the meter simulator and sees the browser's screenshot; a viewer cannot open the
-Endpoints page by its URL. Screenshots land in ``docs/screenshots/consumption-*.png``.
+Endpoints page by its URL. Screenshots (``consumption-*.png``) land in a temporary folder, or in
+``docs/screenshots/`` when ``scripts/screenshots.sh`` runs this file.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from tests.app.conftest import write_core_config, write_users
 from tests.app.consumption_site import MODULES_DIR, seed_consumption
 from tests.app.endpoints_site import POLL_LINE, start_simulator, write_endpoints
 from tests.app.streamlit_server import StreamlitServer
-from tests.app.test_browser import SCREENSHOTS, TIMEOUT_MS, heading, no_traceback, settled, sign_in
+from tests.app.test_browser import TIMEOUT_MS, heading, no_traceback, settled, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -74,12 +75,13 @@ def page(browser: Browser) -> Iterator[Page]:
     context.close()
 
 
-def shoot(page: Page, name: str) -> None:
-    """Save the page (no hover tooltip) as ``docs/screenshots/<name>.png``."""
+def shoot(page: Page, folder: Path, name: str) -> None:
+    """Save the page (no hover tooltip) as ``<folder>/<name>.png``."""
     page.mouse.move(5, 5)
     settled(page)
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+    target = folder / f"{name}.png"
+    page.screenshot(path=str(target), full_page=True)
+    assert target.stat().st_size > 0
 
 
 def choose(page: Page, label: str, option: str) -> None:
@@ -102,13 +104,13 @@ def billing_cli(site_env: dict[str, str], month: str) -> bytes:
 
 
 def test_finance_browses_live_and_history_and_downloads_the_billing_csv(
-    server: StreamlitServer, page: Page, site_env: dict[str, str]
+    server: StreamlitServer, page: Page, site_env: dict[str, str], screenshots: Path
 ) -> None:
     sign_in(page, server.url, "finance")
     heading(page, "Live status")
     expect(page.get_by_test_id("stMetric").filter(has_text="stale")).to_be_visible()
     no_traceback(page)
-    shoot(page, "consumption-live")
+    shoot(page, screenshots, "consumption-live")
 
     nav = page.get_by_test_id("stSidebarNav")
     expect(nav.get_by_role("link", name="Endpoints")).to_have_count(0)
@@ -117,7 +119,7 @@ def test_finance_browses_live_and_history_and_downloads_the_billing_csv(
     choose(page, "Range", "1 year")
     expect(page.get_by_test_id("stPlotlyChart").first).to_be_visible()
     no_traceback(page)
-    shoot(page, "consumption-history")
+    shoot(page, screenshots, "consumption-history")
 
     nav.get_by_role("link", name="Billing reports").click()
     heading(page, "Billing reports")
@@ -126,7 +128,7 @@ def test_finance_browses_live_and_history_and_downloads_the_billing_csv(
     button = page.get_by_role("button", name="Download CSV (endpoint)")
     expect(button).to_be_visible()
     no_traceback(page)
-    shoot(page, "consumption-reports")
+    shoot(page, screenshots, "consumption-reports")
     with page.expect_download() as download_info:
         button.click()
     download = download_info.value
@@ -138,7 +140,7 @@ def test_finance_browses_live_and_history_and_downloads_the_billing_csv(
 
 
 def test_ops_sees_a_bad_value_on_its_line_and_tests_against_the_simulator(
-    server: StreamlitServer, page: Page
+    server: StreamlitServer, page: Page, screenshots: Path
 ) -> None:
     sign_in(page, f"{server.url}/consumption-monitor-endpoints", "ops")
     heading(page, "Endpoints")
@@ -163,9 +165,9 @@ def test_ops_sees_a_bad_value_on_its_line_and_tests_against_the_simulator(
     expect(page.get_by_test_id("stMetric").filter(has_text="total_kwh")).to_contain_text("kWh")
     no_traceback(page)
     page.get_by_role("heading", name="Test result").evaluate("e => e.scrollIntoView()")
-    shoot(page, "consumption-endpoints-test")
+    shoot(page, screenshots, "consumption-endpoints-test")
     page.get_by_role("heading", name="Endpoints", exact=True).scroll_into_view_if_needed()
-    shoot(page, "consumption-endpoints")
+    shoot(page, screenshots, "consumption-endpoints")
 
 
 def test_a_viewer_cannot_reach_the_endpoints_page_by_url(server: StreamlitServer, page: Page) -> None:
