@@ -103,7 +103,24 @@ class Tariff(_Strict):
         names = [window.name for window in self.tou]
         if len(set(names)) != len(names):
             raise ValueError("time-of-use window names must be distinct")
+        _no_overlap(self.tou)
         return self
+
+
+def _no_overlap(windows: list[TouWindow]) -> None:
+    """Two windows covering the same minute would bill its energy twice."""
+    taken: dict[tuple[int, int], str] = {}
+    for window in windows:
+        start, end = window.minutes()
+        for day in window.days:
+            index = WEEKDAYS.index(day)
+            spans = [(index, start, end)] if end > start else [(index, start, 1440), ((index + 1) % 7, 0, end)]
+            for weekday, first, last in spans:
+                for hour_minute in range(first, last):
+                    other = taken.setdefault((weekday, hour_minute), window.name)
+                    if other != window.name:
+                        raise ValueError(f"time-of-use windows {other!r} and {window.name!r} overlap on "
+                                         f"{WEEKDAYS[weekday]} at {hour_minute // 60:02d}:{hour_minute % 60:02d}")
 
 
 class ClientTerms(_Strict):

@@ -142,7 +142,7 @@ def ref_amount(kwh: float, factor: float, rate: float) -> Decimal:
 
 
 def quarter_hours(start: datetime, end: datetime) -> Iterable[datetime]:
-    at = start
+    at = start.astimezone(UTC)  # real quarter hours: wall-clock steps would stretch one over the DST change
     while at < end:
         yield at
         at += timedelta(minutes=15)
@@ -288,8 +288,9 @@ def test_client_move_and_tariff_change_inside_the_month(cm_engine: Engine) -> No
 def test_time_of_use_commitment_overage_and_peak(cm_engine: Engine) -> None:
     add_endpoint(cm_engine, "rack-a")
     add_endpoint(cm_engine, "rack-b")
-    week = (local(2026, 10, 12), local(2026, 10, 19))  # Monday to Monday: 168 hours
-    spike = (local(2026, 10, 14, 10, 15), local(2026, 10, 14, 10, 30))
+    week = (local(2026, 10, 21), local(2026, 10, 28))  # across the clocks going back: 169 hours
+    hours = (week[1].astimezone(UTC) - week[0].astimezone(UTC)).total_seconds() / 3600  # 169, not wall-clock 168
+    spike = (local(2026, 10, 27, 10, 15), local(2026, 10, 27, 10, 30))
 
     def in_window(at: datetime) -> bool:
         wall = at.astimezone(BERLIN)
@@ -301,8 +302,8 @@ def test_time_of_use_commitment_overage_and_peak(cm_engine: Engine) -> None:
     def hourly_but_the_spike(at: datetime) -> bool:  # read hourly, every 15 minutes around the spike
         return at.minute != 0 and not (spike[0] - HOUR <= at < spike[1] + HOUR)
 
-    a = meter(busy, local(2026, 10, 11), local(2026, 10, 20), step=timedelta(minutes=15), skip=hourly_but_the_spike)
-    b = meter(lambda at: 2.0, local(2026, 10, 11), local(2026, 10, 20), step=HOUR)
+    a = meter(busy, local(2026, 10, 20), local(2026, 10, 29), step=timedelta(minutes=15), skip=hourly_but_the_spike)
+    b = meter(lambda at: 2.0, local(2026, 10, 20), local(2026, 10, 29), step=HOUR)
     store(cm_engine, {"rack-a": a, "rack-b": b})
     clients = {"acme": ClientTerms.model_validate({
         "name": "acme", "rate_per_kwh": 0.2, "overhead_factor": 1.2, "tariffs": [{
@@ -319,8 +320,9 @@ def test_time_of_use_commitment_overage_and_peak(cm_engine: Engine) -> None:
     check("tou: rack-a outside the window kWh", total_a - day_a, line(lines, "rack-a")["quantity"])
     check("tou: rack-a day amount", ref_amount(day_a, 1.2, 0.3), line(lines, "rack-a", "tou:day")["amount"])
     total = total_a + (ref_kwh(sb, *week) or 0.0)
-    check("overage: amount", ref_amount(total - 3.0 * 168, 1.0, 0.05), line(lines, "", "overage_kwh")["amount"])
-    check("overage: kWh above 3 kW x 168 h", max(0.0, total - 3.0 * 168), line(lines, "", "overage_kwh")["quantity"])
+    check("overage: amount", ref_amount(total - 3.0 * hours, 1.0, 0.05), line(lines, "", "overage_kwh")["amount"])
+    check(f"overage: kWh above 3 kW x {hours:g} h", max(0.0, total - 3.0 * hours),
+          line(lines, "", "overage_kwh")["quantity"])
     slots = [(q, sum(ref_kwh(s, q, q + timedelta(minutes=15)) or 0.0 for s in (sa, sb)) * 4) for q in quarters]
     peak_at, peak_kw = max(slots, key=lambda slot: slot[1])
     peak_line = line(lines, "", "overage_peak_kw")

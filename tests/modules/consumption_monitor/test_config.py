@@ -13,7 +13,7 @@ from nxforge_modules.consumption_monitor.config import (
     save_endpoints_file,
     validate_text,
 )
-from nxforge_modules.consumption_monitor.terms import money
+from nxforge_modules.consumption_monitor.terms import ClientTerms, money
 
 from nxforge.config.errors import ConfigError
 
@@ -142,3 +142,12 @@ def test_money_is_rounded_per_currency() -> None:
     assert money(Decimal("10.005"), "EUR") == Decimal("10.01")
     assert money(Decimal("1234.5"), "JPY") == Decimal("1235.00")
     assert str(money(Decimal("2"), "USD")) == "2.00"
+
+
+def test_overlapping_time_of_use_windows_are_refused() -> None:
+    windows = [{"name": "day", "hours": "08:00-20:00", "rate_per_kwh": 0.3},
+               {"name": "night", "days": ["fri"], "hours": "19:00-07:00", "rate_per_kwh": 0.1}]
+    with pytest.raises(ValueError, match="'day' and 'night' overlap on fri at 19:00"):
+        ClientTerms.model_validate({"name": "acme", "tariffs": [{"valid_from": "2026-10-01", "tou": windows}]})
+    windows[1]["days"] = ["sat"]  # Saturday 19:00 to Sunday 07:00: no weekday window there
+    ClientTerms.model_validate({"name": "acme", "tariffs": [{"valid_from": "2026-10-01", "tou": windows}]})
