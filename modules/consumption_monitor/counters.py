@@ -1,4 +1,4 @@
-"""Corrected counters: turn what a meter displays into a monotonic kWh counter. Pure functions.
+"""Corrected counters: turn what a meter displays into a monotonic kWh counter. No database access here.
 
 corrected = raw + offset. The offset changes when the meter's own counter breaks continuity:
 
