@@ -84,13 +84,25 @@ def _section(pdf: FPDF, title: str) -> None:
     pdf.set_font("Helvetica", size=7.5)
 
 
+def _width(pdf: FPDF, text: str) -> float:
+    """String width in mm, memoised per font: statements repeat the same words and figures."""
+    key = (pdf.font_style, pdf.font_size_pt, text)
+    cache: dict[tuple[str, float, str], float] = pdf.__dict__.setdefault("_widths", {})
+    found = cache.get(key)
+    if found is None:
+        found = cache[key] = pdf.get_string_width(text)
+    return found
+
+
 def _wrap(pdf: FPDF, text: str, width: float) -> list[str]:
     """Greedy word wrap by string width (fpdf2's own table wraps per glyph and is ~10x slower)."""
+    if _width(pdf, text) <= width:
+        return [text]
     lines: list[str] = []
     current = ""
     for word in text.split(" "):
         candidate = f"{current} {word}" if current else word
-        if current and pdf.get_string_width(candidate) > width:
+        if current and _width(pdf, candidate) > width:
             lines.append(current)
             current = word
         else:
@@ -111,7 +123,7 @@ def _row(pdf: FPDF, values: list[str], widths: tuple[int, ...], right: set[int],
     pdf.line(x, y + height, x + sum(widths), y + height)
     for index, (lines, width) in enumerate(zip(wrapped, widths, strict=True)):
         for number_of_line, text in enumerate(lines):
-            left = x + width - pad - pdf.get_string_width(text) if index in right else x + pad
+            left = x + width - pad - _width(pdf, text) if index in right else x + pad
             pdf.text(left, y + leading * (number_of_line + 1), text)
         x += width
     pdf.set_y(y + height)
