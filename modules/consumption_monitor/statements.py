@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 import polars as pl
 from sqlalchemy import Connection, Engine, insert, select
+from sqlalchemy.exc import IntegrityError
 
 from nxforge.sdk import NxForgeError
 
@@ -249,12 +250,15 @@ def close_month(engine: Engine, month: str, tz: ZoneInfo, at: datetime, source: 
         listed = ", ".join(f"{endpoint or client} {share:.1%}" for client, endpoint, share in over[:10])
         raise CloseRefused(f"{len(over)} line(s) of {month} are estimated over {max_estimated_share:.0%}: {listed}",
                            "check those meters, or confirm the estimates (--confirm-estimates)", over)
-    with engine.begin() as conn:
-        conn.execute(insert(month_close).values(month=month, version=statements[0].version if statements else
-                                                (state.version or 0) + 1, action="close", at=at, who=who,
-                                                reason="", confirmed_estimates=bool(over)))
-        for item in statements:
-            _store(conn, item, at, who)
+    version = statements[0].version if statements else (state.version or 0) + 1
+    try:
+        with engine.begin() as conn:
+            conn.execute(insert(month_close).values(month=month, version=version, action="close", at=at, who=who,
+                                                    reason="", confirmed_estimates=bool(over)))
+            for item in statements:
+                _store(conn, item, at, who)
+    except IntegrityError as exc:  # UNIQUE (month, version, action): a second close at the same moment
+        raise StatementError(f"{month} was closed by someone else a moment ago", "reload to see it") from exc
     log.info("closed %s: %d statement(s) by %s", month, len(statements), who)
     return [_closed(item, at, who) for item in statements]
 
