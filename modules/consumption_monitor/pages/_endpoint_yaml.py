@@ -147,20 +147,23 @@ def _draft_error(prefix: str, exc: YAMLError) -> DraftError:
     return DraftError(f"{prefix}: {problem}", line)
 
 
-def _checked(path: Path, text: str | bytes) -> str:
-    """The text once the core's safe loader accepts it (ruamel alone expands alias bombs, lets a second key win)."""
+def _checked(path: Path, text: str | bytes, label: str | None = None) -> str:
+    """The text once the core's safe loader accepts it (ruamel alone expands alias bombs, lets a second key win).
+
+    A refusal is a DraftError starting with ``label`` (the file's name unless given).
+    """
     try:
         load_yaml(path, text)
     except ConfigError as exc:
         first = exc.problems[0]
         field = f"{first.field}: " if first.field else ""
-        raise DraftError(f"{path.name}: {field}{first.message}", first.line) from None
+        raise DraftError(f"{label or path.name}: {field}{first.message}", first.line) from None
     return text.decode("utf-8-sig") if isinstance(text, bytes) else text
 
 
 def parse_snippet(text: str, endpoint_id: str) -> CommentedMap:
     """The YAML editor's text as an endpoint mapping; raises DraftError saying what is wrong and where."""
-    _checked(Path("YAML"), text)
+    _checked(Path("YAML"), text, label="The YAML does not parse")
     try:
         item = _yaml().load(text)
     except YAMLError as exc:
