@@ -9,14 +9,12 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta
 from html import escape
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import parse_qs
 
 from nxforge.simulator.clock import require_aware
 from nxforge.simulator.messages import Response, html, json_response, page
-
-if TYPE_CHECKING:
-    from nxforge.simulator.simulator import Simulator
+from nxforge.simulator.view import SimulatorView
 
 
 def _error(message: str, status: int) -> Response:
@@ -31,11 +29,11 @@ def _body(raw: bytes) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else None
 
 
-def _clock_state(sim: Simulator) -> dict[str, Any]:
+def _clock_state(sim: SimulatorView) -> dict[str, Any]:
     return {"now": sim.clock.now().isoformat(), "frozen": sim.clock.frozen}
 
 
-def handle(sim: Simulator, method: str, path: str, query: str, raw: bytes) -> Response:
+def handle(sim: SimulatorView, method: str, path: str, query: str, raw: bytes) -> Response:
     """Dispatch one control request; ``path`` starts with ``/_sim/``."""
     parts = path[len("/_sim/") :].strip("/").split("/")
     args = {k: v[0] for k, v in parse_qs(query).items()}
@@ -57,7 +55,7 @@ def handle(sim: Simulator, method: str, path: str, query: str, raw: bytes) -> Re
     return _error(f"no such control endpoint: {method} {path}", 404)
 
 
-def _clock(sim: Simulator, method: str, raw: bytes) -> Response:
+def _clock(sim: SimulatorView, method: str, raw: bytes) -> Response:
     if method == "GET":
         return json_response(_clock_state(sim))
     if method != "POST":
@@ -74,7 +72,7 @@ def _clock(sim: Simulator, method: str, raw: bytes) -> Response:
     return json_response(_clock_state(sim))
 
 
-def _fault(sim: Simulator, method: str, device_id: str, raw: bytes, args: dict[str, str]) -> Response:
+def _fault(sim: SimulatorView, method: str, device_id: str, raw: bytes, args: dict[str, str]) -> Response:
     if device_id not in sim.device_ids():
         return _error(f"unknown device {device_id!r}", 404)
     dev = sim.device(device_id)
@@ -94,7 +92,7 @@ def _fault(sim: Simulator, method: str, device_id: str, raw: bytes, args: dict[s
     return json_response({"faults": dev.faults, "events": [e.to_json() for e in dev.events]})
 
 
-def index_page(sim: Simulator) -> Response:
+def index_page(sim: SimulatorView) -> Response:
     """``GET /``: a human-readable list of devices (handy when running ``nxforge sim``)."""
     rows = "\n".join(
         f'<tr><td><a href="{escape(d["url"])}">{escape(d["id"])}</a></td><td>{escape(d["style"])}</td></tr>'

@@ -17,16 +17,14 @@ import threading
 import time
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import parse_qs
 
 from nxforge.simulator import control, redfish
 from nxforge.simulator.devices import HOSTILE_FAULTS, DeviceRuntime
 from nxforge.simulator.messages import Request, Response, html, not_found, page, redirect
 from nxforge.simulator.styles import STYLE_HANDLERS
-
-if TYPE_CHECKING:
-    from nxforge.simulator.simulator import Simulator
+from nxforge.simulator.view import SimulatorView
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +63,7 @@ class SimServer(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 256
 
-    def __init__(self, address: tuple[str, int], sim: Simulator, tls: ssl.SSLContext | None) -> None:
+    def __init__(self, address: tuple[str, int], sim: SimulatorView, tls: ssl.SSLContext | None) -> None:
         self.sim = sim
         self.tls = tls
         self._conns: set[socket.socket] = set()
