@@ -12,27 +12,51 @@ from .tables import endpoint, reading, reading_hourly
 
 LIVE_COLUMNS = ["endpoint_id", "name", "client", "location", "feed", "type", "vendor", "enabled", "retired",
                 "status", "last_attempt_at", "last_success_at", "next_due_at", "raw_kwh", "corrected_kwh",
-                "power_w", "last_error_class", "last_error", "evidence_path"]
+                "power_w", "power_source", "circuit_max_kw", "last_error_class", "last_error", "evidence_path"]
+DERIVE_POWER_WITHIN_S = 86400.0
+"""Power is derived from the last two good readings only when they are at most this far apart."""
+
+
+def derived_power_w(kwh_before: float | None, at_before: datetime | None, kwh_after: float | None,
+                    at_after: datetime | None) -> float | None:
+    """Average power (W) between two corrected-counter readings; None when they cannot say."""
+    if None in (kwh_before, at_before, kwh_after, at_after):
+        return None
+    seconds = (at_after - at_before).total_seconds()  # type: ignore[operator]
+    if seconds <= 0 or seconds > DERIVE_POWER_WITHIN_S:
+        return None
+    return (kwh_after - kwh_before) * 3_600_000.0 / seconds  # type: ignore[operator]
 
 
 def live_status(engine: Engine, now: datetime, max_stale_s: float, include_retired: bool = False
                 ) -> pl.DataFrame:
-    """One row per endpoint: status ok|failing|stale|never|disabled|retired, last values and last error."""
+    """One row per endpoint: status ok|failing|stale|never|disabled|retired, last values and last error.
+
+    ``power_w`` is the meter's own reading where it gives one (``power_source`` "meter"), else the
+    average since the good reading before (``"derived"``): most presets read only the counter.
+    """
     last = reading.alias("last")
     latest_id = (select(reading.c.id).where(reading.c.endpoint_id == endpoint.c.id)
                  .order_by(reading.c.read_at.desc()).limit(1).scalar_subquery().correlate(endpoint))
     good_id = (select(reading.c.id).where(reading.c.endpoint_id == endpoint.c.id, reading.c.corrected_kwh.is_not(None))
                .order_by(reading.c.read_at.desc()).limit(1).scalar_subquery().correlate(endpoint))
     good = reading.alias("good")
+    before_id = (select(reading.c.id).where(reading.c.endpoint_id == endpoint.c.id,
+                                            reading.c.corrected_kwh.is_not(None))
+                 .order_by(reading.c.read_at.desc()).offset(1).limit(1).scalar_subquery().correlate(endpoint))
+    before = reading.alias("before")
     query = (
         select(endpoint.c.id.label("endpoint_id"), endpoint.c.name, endpoint.c.client, endpoint.c.location,
                endpoint.c.feed, endpoint.c.type, endpoint.c.vendor, endpoint.c.enabled, endpoint.c.retired_at,
+               endpoint.c.circuit_max_kw, before.c.corrected_kwh.label("before_kwh"),
+               before.c.read_at.label("before_at"),
                endpoint.c.last_attempt_at, endpoint.c.last_success_at, endpoint.c.next_due_at,
                good.c.raw_kwh, good.c.corrected_kwh, good.c.power_w, good.c.read_at.label("last_good_at"),
                last.c.id.label("last_id"), last.c.success.label("last_ok"),
                last.c.error_class.label("last_error_class"), last.c.error_message.label("last_error"),
                last.c.evidence_path)
-        .select_from(endpoint.outerjoin(last, last.c.id == latest_id).outerjoin(good, good.c.id == good_id))
+        .select_from(endpoint.outerjoin(last, last.c.id == latest_id).outerjoin(good, good.c.id == good_id)
+                     .outerjoin(before, before.c.id == before_id))
         .order_by(endpoint.c.id)
     )
     if not include_retired:
@@ -54,15 +78,23 @@ def live_status(engine: Engine, now: datetime, max_stale_s: float, include_retir
             row["status"] = "stale"
         else:
             row["status"] = "ok"
-        for helper in ("last_ok", "last_id", "last_good_at"):
+        row["power_source"] = "meter" if row["power_w"] is not None else None
+        if row["power_w"] is None:
+            row["power_w"] = derived_power_w(row["before_kwh"], row["before_at"], row["corrected_kwh"],
+                                             row["last_good_at"])
+            row["power_source"] = "derived" if row["power_w"] is not None else None
+        for helper in ("last_ok", "last_id", "last_good_at", "before_kwh", "before_at"):
             row.pop(helper, None)
         if row["status"] in ("ok", "stale"):
             row["last_error_class"] = row["last_error"] = None
     return pl.DataFrame(rows, schema_overrides={"last_attempt_at": pl.Datetime("us", "UTC"),
+                                                "power_w": pl.Float64, "circuit_max_kw": pl.Float64,
+                                                "power_source": pl.String,
                                                 "last_success_at": pl.Datetime("us", "UTC"),
                                                 "next_due_at": pl.Datetime("us", "UTC")},
                         infer_schema_length=None).select(LIVE_COLUMNS) if rows else pl.DataFrame(
-        schema={c: pl.String for c in LIVE_COLUMNS})
+        schema={c: pl.Float64 if c in ("raw_kwh", "corrected_kwh", "power_w", "circuit_max_kw") else pl.String
+                for c in LIVE_COLUMNS})
 
 
 def history(engine: Engine, endpoint_ids: list[str], start: datetime, end: datetime,
