@@ -9,37 +9,83 @@ client has such terms are read, one query per period.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
 from .periods import Period
-from .tables import reading
 from .terms import WEEKDAYS, TouWindow
 
 Readings = dict[str, tuple[np.ndarray, np.ndarray]]
 CHUNK = 1000
 
 
+_EPOCH = {"postgresql": "extract(epoch FROM read_at)::float8",
+          "sqlite": "(julianday(read_at) - 2440587.5) * 86400.0"}
+
+
 def usable_readings(conn: Connection, period: Period, endpoint_ids: Sequence[str]) -> Readings:
-    """(times, corrected kWh) of each endpoint's usable readings inside the period."""
-    times: dict[str, list[float]] = defaultdict(list)
-    values: dict[str, list[float]] = defaultdict(list)
+    """(times, corrected kWh) of each endpoint's usable readings inside the period, as arrays.
+
+    Plain tuples of floats straight from the driver (epoch seconds computed in SQL): a month of
+    15-minute readings is ~3,000 rows per endpoint, and building a datetime per row costs more
+    than the rest of the statement."""
+    epoch = _EPOCH.get(conn.dialect.name, _EPOCH["postgresql"])
+    found: Readings = {}
     ids = sorted(set(endpoint_ids))
+    start, end = period.start.astimezone(UTC), period.end.astimezone(UTC)
+    if conn.dialect.name == "sqlite":  # UTC text, as the UTCDateTime column stores it
+        bounds: tuple[Any, Any] = (start.replace(tzinfo=None).isoformat(" ", timespec="microseconds"),
+                                   end.replace(tzinfo=None).isoformat(" ", timespec="microseconds"))
+    else:
+        bounds = (start, end)
+    marker = "?" if conn.dialect.paramstyle == "qmark" else "%s"
     for index in range(0, len(ids), CHUNK):
-        query = (select(reading.c.endpoint_id, reading.c.read_at, reading.c.corrected_kwh)
-                 .where(reading.c.endpoint_id.in_(ids[index:index + CHUNK]), reading.c.corrected_kwh.is_not(None),
-                        reading.c.read_at >= period.start, reading.c.read_at < period.end)
-                 .order_by(reading.c.endpoint_id, reading.c.read_at))
-        for endpoint_id, read_at, corrected in conn.execute(query):
-            times[endpoint_id].append(read_at.timestamp())
-            values[endpoint_id].append(corrected)
-    return {key: (np.array(times[key]), np.array(values[key])) for key in times}
+        chunk = ids[index:index + CHUNK]
+        sql = (f"SELECT endpoint_id, {epoch}, corrected_kwh FROM cm_reading WHERE endpoint_id IN "
+               f"({', '.join([marker] * len(chunk))}) AND corrected_kwh IS NOT NULL AND read_at >= {marker} "
+               f"AND read_at < {marker} ORDER BY endpoint_id, read_at")
+        rows = conn.exec_driver_sql(sql, (*chunk, *bounds)).fetchall()
+        if not rows:
+            continue
+        names = np.array([row[0] for row in rows])
+        values = np.array([(row[1], row[2]) for row in rows], dtype=float)
+        cuts = np.flatnonzero(names[1:] != names[:-1]) + 1
+        for part_names, part in zip(np.split(names, cuts), np.split(values, cuts), strict=True):
+            found[str(part_names[0])] = (part[:, 0], part[:, 1])
+    return found
+
+
+def hourly_knots(conn: Connection, period: Period, endpoint_ids: Sequence[str]) -> Readings:
+    """The first and last usable reading of every hour, from the hourly rollup: the readings that
+    bracket each whole hour, so C at any whole hour is the same as from every reading."""
+    epoch = _EPOCH.get(conn.dialect.name, _EPOCH["postgresql"])
+    found: Readings = {}
+    ids = sorted(set(endpoint_ids))
+    first_hour = period.start.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    bounds: tuple[Any, Any] = (first_hour, period.end.astimezone(UTC))
+    if conn.dialect.name == "sqlite":
+        bounds = tuple(when.replace(tzinfo=None).isoformat(" ", timespec="microseconds") for when in bounds)
+    marker = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    for index in range(0, len(ids), CHUNK):
+        chunk = ids[index:index + CHUNK]
+        sql = (f"SELECT endpoint_id, {epoch.replace('read_at', 'first_at')}, first_kwh, "
+               f"{epoch.replace('read_at', 'last_at')}, last_kwh FROM cm_reading_hourly WHERE endpoint_id IN "
+               f"({', '.join([marker] * len(chunk))}) AND first_at IS NOT NULL AND hour >= {marker} "
+               f"AND hour < {marker} ORDER BY endpoint_id, hour")
+        by_endpoint: dict[str, list[tuple[float, float]]] = {}
+        for endpoint_id, t_first, c_first, t_last, c_last in conn.exec_driver_sql(sql, (*chunk, *bounds)):
+            knots = by_endpoint.setdefault(endpoint_id, [])
+            knots.append((t_first, c_first))
+            knots.append((t_last, c_last))
+        for endpoint_id, knots in by_endpoint.items():
+            times, positions = np.unique(np.array([t for t, _ in knots]), return_index=True)
+            found[endpoint_id] = (times, np.array([c for _, c in knots])[positions])
+    return found
 
 
 def segment_counter(segment: dict[str, Any], readings: Readings) -> tuple[np.ndarray, np.ndarray]:

@@ -68,7 +68,7 @@ def energy_line(segment: Mapping[str, Any], terms: ClientTerms | None, tz: ZoneI
     amount = money(quantity * factor * price, currency) if quantity is not None and price is not None else None
     status = "no data" if segment["kwh"] is None else ("to date" if period.to_date else "ok")
     notes = [f"{what} {_day_span(segment['s'], segment['e'], tz)}"]
-    if terms is not None and len(terms.dated(tz)) > 1:
+    if terms is not None and terms.tariffs:
         since = _stamp(segment["tariff_from"]).astimezone(tz)
         notes.append(f"tariff from {since:%Y-%m-%d}" if since.year > 1970 else "first tariff")
     if factor != 1:

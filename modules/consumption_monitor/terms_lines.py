@@ -22,17 +22,27 @@ from sqlalchemy import Connection
 
 from .billing_settings import BillingSettings
 from .periods import Period
-from .profile import Readings, peak, segment_counter, slot_energy, usable_readings, window_kwh, window_spans
+from .profile import (
+    Readings,
+    hourly_knots,
+    peak,
+    segment_counter,
+    slot_energy,
+    usable_readings,
+    window_kwh,
+    window_spans,
+)
 from .terms import ClientTerms, Tariff, decimal_of, money
 
 EnergyLine = Callable[..., dict[str, Any]]
 
 
-def _tariff(terms: ClientTerms | None, since: float, tz: ZoneInfo) -> tuple[Tariff | None, float | None]:
-    """The tariff that starts at ``since`` and when the next one starts."""
-    if terms is None:
-        return None, None
-    dated = [(when.timestamp(), tariff) for when, tariff in terms.dated(tz)]
+Dated = dict[str, list[tuple[float, Tariff]]]
+
+
+def _tariff(dated_by_client: Dated, client: str, since: float) -> tuple[Tariff | None, float | None]:
+    """The client's tariff that starts at ``since`` and when the next one starts."""
+    dated = dated_by_client.get(client, [])
     for index, (when, tariff) in enumerate(dated):
         if when == since:
             return tariff, dated[index + 1][0] if index + 1 < len(dated) else None
@@ -118,17 +128,25 @@ def term_lines(conn: Connection, segments: pl.DataFrame, clients: Mapping[str, C
                ) -> list[dict[str, Any]]:
     """Every line of every client in ``segments`` (coverage already added)."""
     rows = list(segments.iter_rows(named=True))
-    needs_profile = set()
+    dated = {name: [(when.timestamp(), tariff) for when, tariff in terms.dated(tz)] for name, terms in clients.items()}
+    every_reading: set[str] = set()
+    whole_hours: set[str] = set()
     for row in rows:
-        tariff, _ = _tariff(clients.get(row["client"]), row["tariff_from"], tz)
-        if tariff is not None and (tariff.tou or tariff.overage_per_peak_kw is not None):
-            needs_profile.add(row["endpoint_id"])
-    readings = usable_readings(conn, period, sorted(needs_profile)) if needs_profile else {}
+        tariff, _ = _tariff(dated, row["client"], row["tariff_from"])
+        if tariff is not None and tariff.overage_per_peak_kw is not None:
+            every_reading.add(row["endpoint_id"])
+        elif tariff is not None and tariff.tou:
+            hourly = all(minute % 60 == 0 for window in tariff.tou for minute in window.minutes())
+            (whole_hours if hourly else every_reading).add(row["endpoint_id"])
+    readings = usable_readings(conn, period, sorted(every_reading)) if every_reading else {}
+    whole_hours -= every_reading
+    if whole_hours:  # windows on whole hours need C only at whole hours: the rollup has what brackets them
+        readings.update(hourly_knots(conn, period, sorted(whole_hours)))
     lines: list[dict[str, Any]] = []
     groups: dict[tuple[str, float], list[dict[str, Any]]] = defaultdict(list)
     for row in rows:
         terms = clients.get(row["client"])
-        tariff, _ = _tariff(terms, row["tariff_from"], tz)
+        tariff, _ = _tariff(dated, row["client"], row["tariff_from"])
         lines += _energy_lines(row, tariff, terms, tz, period, readings, energy_line)
         if terms is None or tariff is None:
             continue
@@ -144,7 +162,7 @@ def term_lines(conn: Connection, segments: pl.DataFrame, clients: Mapping[str, C
     t0, t1 = period.start.timestamp(), period.end.timestamp()
     for (client, since), group in groups.items():
         terms = clients[client]
-        tariff, until = _tariff(terms, since, tz)
+        tariff, until = _tariff(dated, client, since)
         if tariff is None or tariff.committed_kw is None:
             continue
         start, end = max(t0, since), min(t1, until) if until is not None else t1

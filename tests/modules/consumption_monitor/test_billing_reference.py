@@ -319,6 +319,10 @@ def test_time_of_use_commitment_overage_and_peak(cm_engine: Engine) -> None:
     check("tou: rack-a day window kWh", day_a, line(lines, "rack-a", "tou:day")["quantity"])
     check("tou: rack-a outside the window kWh", total_a - day_a, line(lines, "rack-a")["quantity"])
     check("tou: rack-a day amount", ref_amount(day_a, 1.2, 0.3), line(lines, "rack-a", "tou:day")["amount"])
+    without_peak = {"acme": ClientTerms.model_validate(clients["acme"].model_dump() | {"tariffs": [
+        clients["acme"].tariffs[0].model_copy(update={"overage_per_peak_kw": None}).model_dump()]})}
+    hourly = lines_of(cm_engine, without_peak, week)  # whole-hour windows: read from the hourly rollup
+    check("tou from the hourly rollup: rack-a day window kWh", day_a, line(hourly, "rack-a", "tou:day")["quantity"])
     total = total_a + (ref_kwh(sb, *week) or 0.0)
     check("overage: amount", ref_amount(total - 3.0 * hours, 1.0, 0.05), line(lines, "", "overage_kwh")["amount"])
     check(f"overage: kWh above 3 kW x {hours:g} h", max(0.0, total - 3.0 * hours),
