@@ -17,6 +17,7 @@ from nxforge.config.loader import LoadedYaml, load_yaml, validate_file, validate
 from nxforge.db.types import UTCDateTime, utcnow
 from nxforge.durations import parse_duration
 from nxforge.errors import NxForgeError
+from nxforge.formatting import MISSING, STATUS_COLOURS, kw, kwh, label, local_time, money, number, percent, status_hex
 from nxforge.module_system.contract import HOOKS, JobContext, ModuleContext, NoticeKind, ScrapingProvider
 from nxforge.scraping import (
     ScrapeConfig,
@@ -57,12 +58,24 @@ MEMBERS: dict[str, str] = {
     "UTCDateTime": "The SQLAlchemy column type for instants: stored in UTC, read back timezone-aware.",
     "utcnow": "The current time as a timezone-aware UTC datetime.",
     "is_reference": "True when a YAML value is a ${NAME} secret reference rather than a literal.",
+    "MISSING": "What a missing value shows as on screen (an em dash, never 'None').",
+    "STATUS_COLOURS": "The colour name (green, orange, red, blue, gray) of each status word, the same on every page.",
+    "status_hex": "The CSS colour of a status, for charts and table cells.",
+    "number": "A number with thin-space thousands, fixed decimals and an optional unit; MISSING for None.",
+    "kwh": "Energy for people: '12 345.6 kWh'.",
+    "kw": "Power for people: '3.25 kW'.",
+    "percent": "A value already in percent: '87 %'.",
+    "money": "An amount with separators and its currency's symbol: '1 234.50 €'.",
+    "label": "A column name for people: 'month_kwh' -> 'Month kWh', with an optional unit.",
+    "local_time": "A UTC instant as 'YYYY-MM-DD HH:MM' in the site's time zone; empty for None.",
 }
 """One line per member of the module surface; a test checks every name in ``__all__`` has one."""
 
 __all__ = [
     "HOOKS",
     "MEMBERS",
+    "MISSING",
+    "STATUS_COLOURS",
     "ConfigError",
     "ConfigProblem",
     "JobContext",
@@ -80,10 +93,18 @@ __all__ = [
     "UnknownPresetError",
     "describe_preset",
     "is_reference",
+    "kw",
+    "kwh",
+    "label",
     "list_presets",
     "load_preset",
     "load_yaml",
+    "local_time",
+    "money",
+    "number",
     "parse_duration",
+    "percent",
+    "status_hex",
     "utcnow",
     "validate_file",
     "validate_loaded",

@@ -1,0 +1,34 @@
+"""The one formatting module: separators, units, currency, the site's zone, and never 'None'."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from nxforge import sdk
+from nxforge.app import formatting
+
+
+def test_numbers_have_separators_units_and_no_none() -> None:
+    assert formatting.kwh(705440.84) == "705\u202f440.8 kWh"
+    assert formatting.kw(3.256) == "3.26 kW"
+    assert formatting.percent(87.4) == "87 %"
+    assert formatting.money(Decimal("1234.5"), "eur") == "1\u202f234.50 €"
+    assert formatting.money(10, "NOK") == "10.00 NOK"
+    for shown in (formatting.kwh(None), formatting.kw(None), formatting.money(None, "EUR"), formatting.number(None)):
+        assert shown == formatting.MISSING and "None" not in shown
+
+
+def test_labels_and_site_time() -> None:
+    assert formatting.label("month_kwh") == "Month kWh"
+    assert formatting.label("load_pct") == "Load %"
+    assert formatting.label("power", "kW") == "Power (kW)"
+    at = datetime(2026, 7, 1, 10, 0, tzinfo=UTC)
+    assert formatting.local_time(at, ZoneInfo("Europe/Paris")) == "2026-07-01 12:00"
+    assert formatting.local_time(None, ZoneInfo("Europe/Paris")) == ""
+
+
+def test_module_pages_get_the_same_functions_through_the_sdk() -> None:
+    assert sdk.kwh is formatting.kwh and sdk.money is formatting.money
+    assert sdk.status_hex("failing") == sdk.status_hex("alarm") != sdk.status_hex("ok")
