@@ -23,6 +23,22 @@ from .protocol_config import (
     parse_register,
 )
 
+USERINFO = re.compile(r"^(?:[A-Za-z][A-Za-z0-9+.-]*:)?//[^/?#]*@")
+
+
+def refuse_userinfo(url: str | None) -> str | None:
+    """Refuse ``scheme://user:password@host``: a password there would be stored, logged and shown with the URL.
+
+    The message never repeats the URL (it holds the password); a ``${REF}`` there would be sent unresolved.
+    """
+    if url is not None and USERINFO.match(url.strip()):
+        raise ValueError(
+            "credentials in the URL (user:password@) are refused: they would be stored and shown with the URL; "
+            "remove them and write auth: {type: basic, username: ..., password: ${METER_PASSWORD}} "
+            "(or digest, form, token) with the password as a ${REFERENCE}"
+        )
+    return url
+
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -87,6 +103,8 @@ class FormAuth(_Model):
     keep_session: bool = Field(True, description="reuse the session cookies next time (off with logout_url)")
     extra_fields: dict[str, str] = Field(default_factory=dict, description="http: more form fields to send")
 
+    _no_userinfo = field_validator("login_url", "logout_url")(refuse_userinfo)
+
 
 class CookieAuth(_Model):
     """A fixed session cookie (for devices where a person pastes one)."""
@@ -108,6 +126,8 @@ class TokenAuth(_Model):
     header: str = "Authorization"
     prefix: str = "Bearer "
 
+    _no_userinfo = field_validator("token_url")(refuse_userinfo)
+
     @field_validator("token_path")
     @classmethod
     def _jsonpath(cls, path: str) -> str:
@@ -127,6 +147,8 @@ class NavigateStep(_Model):
     action: Literal["navigate"]
     url: str
     timeout_s: float | None = Field(None, gt=0)
+
+    _no_userinfo = field_validator("url")(refuse_userinfo)
 
 
 class ClickStep(_Model):
@@ -284,6 +306,7 @@ class ScrapeConfig(_Model):
     @field_validator("url")
     @classmethod
     def _absolute(cls, url: str) -> str:
+        refuse_userinfo(url)
         if not re.match(r"^(?:https?|snmp|modbus)://[^/\s]+", url):
             raise ValueError("must be an absolute http:// or https:// URL (snmp:// or modbus:// for those engines)")
         return url
