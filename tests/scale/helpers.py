@@ -76,7 +76,9 @@ def make_site(root: Path, database_url: str, sim: Simulator, devices: list[Devic
                   "circuit_max_kw": spec.power_kw * 2,
                   "scrape": {"preset": "plain", "url": sim.url_for(spec.id), "timeout_s": 5, **(scrape or {})}}
                  for i, spec in enumerate(devices)]
-    (root / "config/consumption-monitor/site.yaml").write_text(yaml.safe_dump({"endpoints": endpoints}))
+    clients = [{"name": name} for name in sorted({str(e["client"]) for e in endpoints})]  # every client declared
+    (root / "config/consumption-monitor/site.yaml").write_text(yaml.safe_dump({"clients": clients,
+                                                                              "endpoints": endpoints}))
     platform = site.platform()
     try:
         enable_module(platform, "consumption-monitor", "tests")
