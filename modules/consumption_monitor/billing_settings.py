@@ -17,7 +17,7 @@ class BillingSettings:
 
     max_extrapolation_s: float = 86400.0
     gap_after_s: float = 3600.0
-    """Readings further apart than this leave a gap: its energy is estimated (not covered by readings)."""
+    """Readings further apart than this (or than twice the endpoint's poll interval) leave a gap: estimated."""
     gap_linear_max_s: float = 86400.0
     """Gaps up to this long are estimated linearly; longer ones are estimated the same way and flagged."""
     peak_interval_s: float = 900.0

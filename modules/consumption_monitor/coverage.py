@@ -1,6 +1,7 @@
 """How much of a billed period was really read: covered hours, gaps estimated by a named rule, held ends.
 
-An hour is covered when it lies between two usable readings at most ``gap_after`` apart. Longer
+An hour is covered when it lies between two usable readings at most ``gap_after`` apart (or twice
+the endpoint's poll interval, when that is longer: a meter read hourly has no gap every hour). Longer
 intervals are gaps: their energy is the counter's rise across them, spread linearly (rule
 ``linear``), counted as estimated, and flagged when a gap is longer than ``gap_linear_max``.
 Before the first reading and after the last the counter is held (or extrapolated a little, see
@@ -17,10 +18,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import polars as pl
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, select, text
 
 from .billing_settings import GAP_RULE, BillingSettings
 from .periods import Period
+from .tables import endpoint
 
 Gap = tuple[float, float, float, float]  # (from t, to t, from C, to C)
 ID_FILTER_LIMIT = 1000
@@ -110,17 +112,19 @@ def add_coverage(conn: Connection, segments: pl.DataFrame, period: Period, confi
                  tz: ZoneInfo) -> pl.DataFrame:
     """Each segment with covered_hours, period_hours, estimated_kwh (gaps included), estimated_share and notes."""
     ids = segments["endpoint_id"].unique().sort().to_list()
+    polls = dict(conn.execute(select(endpoint.c.id, endpoint.c.poll_interval_s).where(endpoint.c.id.in_(ids))).all())
     gaps = interior_gaps(conn, period, ids, config.gap_after_s)
     t0, t1 = period.start.timestamp(), period.end.timestamp()
     covered, estimated, notes = [], [], []
     for row in segments.iter_rows(named=True):
         s, e = row["s"], row["e"]
-        endpoint_gaps = list(gaps.get(row["endpoint_id"], []))
+        gap_after = max(config.gap_after_s, 2 * float(polls.get(row["endpoint_id"]) or 0.0)) + 0.5
+        endpoint_gaps = [gap for gap in gaps.get(row["endpoint_id"], []) if gap[1] - gap[0] > gap_after]
         b1, a1 = row.get("b1_t_s"), row.get("a1_t_s")
-        if s == t0 and b1 is not None and a1 is not None and a1 - b1 > config.gap_after_s:
+        if s == t0 and b1 is not None and a1 is not None and a1 - b1 > gap_after:
             endpoint_gaps.append((b1, a1, row["b1_c_s"], row["a1_c_s"]))
         b1e, a1e = row.get("b1_t_e"), row.get("a1_t_e")
-        if e == t1 and b1e is not None and a1e is not None and a1e - b1e > config.gap_after_s and b1e >= t0:
+        if e == t1 and b1e is not None and a1e is not None and a1e - b1e > gap_after and b1e >= t0:
             endpoint_gaps.append((b1e, a1e, row["b1_c_e"], row["a1_c_e"]))
         uncovered: list[tuple[float, float]] = []
         if b1 is None:  # nothing read before the start: uncovered until the first reading

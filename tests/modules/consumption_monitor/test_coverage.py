@@ -88,3 +88,14 @@ def test_gaps_from_the_hourly_rollup_equal_gaps_from_the_readings(cm_engine: Eng
             from_rollup = interior_gaps(conn, period, ["holey"], gap_after)
             from_readings = interior_gaps(conn, period, ["holey"], gap_after, use_rollup=False)
             assert from_rollup == from_readings and len(from_rollup["holey"]) == (3 if gap_after == 3600 else 2)
+
+
+def test_a_meter_read_every_six_hours_as_configured_has_no_gaps(cm_engine: Engine) -> None:
+    add_endpoint(cm_engine, "slow", poll_interval_s=6 * 3600)
+    for step in range(0, 4 * 10):
+        write(cm_engine, "slow", OCT_START - timedelta(hours=3) + timedelta(hours=6 * step), 10.0 + 12.0 * step)
+    week = (local(2026, 10, 1), local(2026, 10, 8))
+    slow = energy(statement_lines(cm_engine, resolve_period(week, BERLIN, utc(2026, 12, 1)), BERLIN,
+                                  utc(2026, 12, 1), clients=ACME), "slow")
+    assert slow["covered_hours"] == slow["period_hours"] == 168.0 and slow["estimated_kwh"] == 0.0
+    assert float(slow["quantity"]) == pytest.approx(2.0 * 168)
