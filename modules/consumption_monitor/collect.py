@@ -9,6 +9,7 @@ for when an endpoint is due again).
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import socket
@@ -18,30 +19,65 @@ from typing import Any
 
 from sqlalchemy.exc import OperationalError
 
-from nxforge.sdk import JobContext, ModuleContext, ScrapeRequest
+from nxforge.sdk import ConfigProblem, JobContext, ModuleContext, ScrapeRequest
 
 from . import claims
 from .alerts import AlertRules, evaluate_alerts
+from .collect_config import load_endpoints_isolated
 from .collect_offline import flush_spool, load_due, read_offline, save_due, snapshot_due
 from .collect_online import RunTally, Writer, read_claimed, spool_for
-from .config import EndpointSet, load_endpoints
+from .config import EndpointSet
 from .settings import MonitorSettings
 from .store import ensure_partitions
 from .sync import SyncReport, sync_endpoints
 
 log = logging.getLogger(__name__)
 
+PROBLEMS_FILE = "config_problems.json"
+MAX_LISTED = 50
+
 __all__ = ["claims", "flush_spool", "run", "spool_for", "sync_now"]
 
 
 def sync_now(ctx: ModuleContext) -> tuple[EndpointSet, SyncReport]:
-    """Load the endpoint YAML and mirror it into the database (the collect job and the app call this)."""
+    """Load the endpoint YAML and mirror it into the database (the collect job and the app call this).
+
+    A refused file or endpoint costs only itself: the valid ones are synced, the problems are in
+    ``report.problems``, and nothing is retired while there are any.
+    """
     settings = MonitorSettings.from_context(ctx)
-    endpoints = load_endpoints(ctx.config_dir)
+    endpoints, problems = load_endpoints_isolated(ctx.config_dir)
     report = sync_endpoints(ctx.db, endpoints, now=ctx.clock(), tz=settings.timezone,
                             default_poll_s=settings.default_poll_s, default_rollover_kwh=settings.rollover_kwh,
-                            default_max_kw=settings.default_max_kw)
+                            default_max_kw=settings.default_max_kw, retire=not problems)
+    report.problems = problems
     return endpoints, report
+
+
+def _report_problems(ctx: JobContext, problems: list[ConfigProblem]) -> None:
+    """Each refused file or endpoint is a log line every run, and an event when the set of problems changes."""
+    for problem in problems:
+        log.error("not read: %s", problem)
+    fingerprint = ctx.storage / PROBLEMS_FILE
+    current = sorted(str(problem) for problem in problems)
+    try:
+        previous = json.loads(fingerprint.read_text("utf-8"))
+    except (OSError, ValueError):
+        previous = []
+    if current == previous:
+        return
+    try:
+        if current:
+            ctx.emit("config.refused", f"{len(current)} problem(s) in the endpoint YAML; those endpoints are not "
+                     f"read, the others are: {current[0]}" + (" ..." if len(current) > 1 else ""), "error",
+                     {"problems": current[:MAX_LISTED]})
+        elif previous:
+            ctx.emit("config.fixed", "the endpoint YAML reads without problems again", "info", {})
+    except Exception as exc:  # an event must never cost a reading
+        log.warning("could not record the configuration problems as an event: %s", exc)
+        return
+    ctx.storage.mkdir(parents=True, exist_ok=True)
+    fingerprint.write_text(json.dumps(current), "utf-8")
 
 
 def _dry_run(ctx: JobContext, endpoints: EndpointSet, only: list[str] | None) -> dict[str, Any]:
@@ -74,7 +110,10 @@ def run(ctx: JobContext) -> dict[str, Any]:
     started = time.monotonic()
     only = list(ctx.filters.get("endpoint") or []) or None
     if ctx.filters.get("dry_run"):
-        return _dry_run(ctx, load_endpoints(ctx.config_dir), only)
+        readable, refused = load_endpoints_isolated(ctx.config_dir)
+        for problem in refused:
+            print(f"not read: {problem}")
+        return _dry_run(ctx, readable, only)
     settings = MonitorSettings.from_context(ctx)
     online = True
     report = SyncReport()
@@ -89,7 +128,8 @@ def run(ctx: JobContext) -> dict[str, Any]:
         due = snapshot_due(ctx)
     except OperationalError as exc:
         log.error("database unreachable (%s): collecting into the spool", exc.orig)
-        endpoints, online = load_endpoints(ctx.config_dir), False
+        (endpoints, report.problems), online = load_endpoints_isolated(ctx.config_dir), False
+    _report_problems(ctx, report.problems)
     tally = RunTally()
     owner = f"{socket.gethostname()}:{os.getpid()}:{ctx.execution_id}"
     writer = Writer(ctx, settings, endpoints.by_id(), tally, online, owner)
@@ -109,5 +149,8 @@ def run(ctx: JobContext) -> dict[str, Any]:
         "spooled": tally.spooled, "flushed": flushed, "database": "ok" if writer.online else "unreachable",
         "endpoints": {"added": len(report.added), "updated": len(report.updated), "retired": len(report.retired)},
     }
+    if report.problems:  # the collector exits 2 for these (the rest of the run completed)
+        summary["config_problems"] = [str(problem) for problem in report.problems[:MAX_LISTED]]
+        summary["config_problems_total"] = len(report.problems)
     log.info("collect: %s", summary)
     return summary

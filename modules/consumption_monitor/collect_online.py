@@ -138,6 +138,7 @@ def read_claimed(ctx: JobContext, settings: MonitorSettings, writer: Writer, onl
     lease = timedelta(seconds=settings.claim_lease_s)
     batch_size = settings.claim_batch or int(ctx.job_config["batch_size"])  # 0: the job config (manifest) decides
     tally = writer.tally
+    unknown: list[str] = []  # claimed but not in the YAML we could read: held to the end, so not claimed again
     try:
         total = claims.count_due(ctx.db, ctx.clock(), only)
         ctx.progress(0, total)
@@ -146,8 +147,7 @@ def read_claimed(ctx: JobContext, settings: MonitorSettings, writer: Writer, onl
                                        only=only)
             if not claimed:
                 break
-            unknown = [endpoint_id for endpoint_id in claimed if endpoint_id not in writer.by_id]
-            claims.release(ctx.db, writer.owner, unknown)
+            unknown += [endpoint_id for endpoint_id in claimed if endpoint_id not in writer.by_id]
             requests = [ScrapeRequest(key=endpoint_id, config=writer.by_id[endpoint_id].scrape,
                                       capture_evidence=settings.evidence_on_success)
                         for endpoint_id in claimed if endpoint_id in writer.by_id]
@@ -160,6 +160,7 @@ def read_claimed(ctx: JobContext, settings: MonitorSettings, writer: Writer, onl
             writer.flush()
             if only:
                 break  # named endpoints are read once per run
+        claims.release(ctx.db, writer.owner, unknown)
     except OperationalError as exc:
         log.error("database unreachable mid-run (%s): the rest goes to the spool", exc.orig)
         writer.online = False

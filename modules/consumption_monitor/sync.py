@@ -1,8 +1,9 @@
 """Mirror the endpoint YAML into ``cm_endpoint``: insert new, update changed, retire removed.
 
 Readings are never deleted: a removed endpoint only gets ``retired_at`` (and comes back if it
-reappears). Client changes are appended to ``cm_client_assignment`` so past months keep
-billing the client who was there.
+reappears), and only when the whole folder was read: while a file or endpoint is refused, nothing is
+retired (the endpoints of a file that does not parse are unknown, not removed). Client changes are
+appended to ``cm_client_assignment`` so past months keep billing the client who was there.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from datetime import UTC, datetime, time
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Engine, insert, select, update
+
+from nxforge.sdk import ConfigProblem
 
 from .config import Endpoint, EndpointSet
 from .tables import client_assignment, endpoint
@@ -32,6 +35,8 @@ class SyncReport:
     updated: list[str] = field(default_factory=list)
     retired: list[str] = field(default_factory=list)
     reclients: list[str] = field(default_factory=list)
+    problems: list[ConfigProblem] = field(default_factory=list)
+    """What the YAML had that could not be read (those endpoints were left as they were)."""
 
 
 def config_hash(item: Endpoint) -> str:
@@ -80,11 +85,12 @@ def _sync_assignments(conn: Connection, item: Endpoint, tz: ZoneInfo, now: datet
 
 def sync_endpoints(engine: Engine, endpoints: EndpointSet, *, now: datetime, tz: ZoneInfo,
                    default_poll_s: float, default_rollover_kwh: float | None,
-                   default_max_kw: float | None) -> SyncReport:
+                   default_max_kw: float | None, retire: bool = True) -> SyncReport:
     """Bring ``cm_endpoint`` and client assignments in line with the YAML, in one transaction.
 
     The module-wide defaults (poll interval, rollover, plausible power) are copied onto each row,
-    so the write path reads every rule of an endpoint from its row.
+    so the write path reads every rule of an endpoint from its row. ``retire=False`` (part of the YAML
+    was refused) leaves endpoints missing from ``endpoints`` as they are.
     """
     report = SyncReport()
     wanted = endpoints.by_id()
@@ -107,7 +113,7 @@ def sync_endpoints(engine: Engine, endpoints: EndpointSet, *, now: datetime, tz:
             if _sync_assignments(conn, item, tz, now):
                 report.reclients.append(endpoint_id)
         for endpoint_id, row in rows.items():
-            if endpoint_id not in wanted and row.retired_at is None:
+            if retire and endpoint_id not in wanted and row.retired_at is None:
                 conn.execute(update(endpoint).where(endpoint.c.id == endpoint_id).values(retired_at=now))
                 report.retired.append(endpoint_id)
     if report.added or report.updated or report.retired:
