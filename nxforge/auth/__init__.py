@@ -1,7 +1,8 @@
 """Users and their roles: who may see which page.
 
-Users live in ``config/users.yaml`` with bcrypt hashes and one role each. Signing in to the app
-(Streamlit session state) is the app's business, in ``nxforge/app/session.py``.
+Users live in ``config/users.yaml`` with bcrypt hashes and one role each. ``tokens.py`` signs the
+expiring session cookies and keeps the revocation list, ``throttle.py`` counts failed sign-ins per
+user name and address; the Streamlit side of signing in is ``nxforge/app/session.py``.
 """
 
 from nxforge.auth.passwords import PasswordError, hash_password, verify_password

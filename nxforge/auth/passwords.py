@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import hmac
 import logging
+import os
+from collections.abc import Mapping
 
 import bcrypt
 
@@ -13,6 +16,7 @@ log = logging.getLogger(__name__)
 MIN_LENGTH = 8
 MAX_BYTES = 72  # bcrypt ignores (bcrypt 5 refuses) anything past 72 bytes
 DEFAULT_ROUNDS = 12
+DEMO_ENV = "NXFORGE_DEMO"  # `nxforge demo` sets it to 1: only then do the published demo passwords work
 
 # Checked against when the user does not exist, so a wrong username costs as much time as a
 # wrong password and the login form does not reveal which usernames exist.
@@ -48,3 +52,13 @@ def verify_password(password: str, password_hash: str | None) -> bool:
     except ValueError:
         log.error("a stored password hash is not a bcrypt hash; reset that user's password")
         return False
+
+
+def is_published_demo_password(username: str, password: str) -> bool:
+    """True for the demo users' documented passwords (``<name>-demo-pass``): anyone can read them."""
+    return hmac.compare_digest(password.encode("utf-8"), f"{username.strip().lower()}-demo-pass".encode())
+
+
+def demo_mode(environ: Mapping[str, str] | None = None) -> bool:
+    """True when this process belongs to ``nxforge demo`` (``NXFORGE_DEMO=1``)."""
+    return (os.environ if environ is None else environ).get(DEMO_ENV) == "1"

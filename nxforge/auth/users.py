@@ -132,7 +132,7 @@ class UserStore:
         record = self.load().users.get(username.strip().lower())
         ok = verify_password(password, record.password_hash if record else None)
         if not ok or record is None or record.disabled:
-            log.info("failed login for %r", username)
+            log.debug("wrong password or unknown user %r", username)  # the app logs it with the address
             return None
         return self._user(username.strip().lower(), record)
 

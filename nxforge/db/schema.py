@@ -67,3 +67,24 @@ audit_log = Table(
     Column("target", String(200), nullable=False),
     Column("detail", JSON),
 )
+
+# Sign-in (nxforge/auth): tokens revoked by signing out, kept until they would have expired anyway ...
+revoked_sessions = Table(
+    "revoked_sessions",
+    metadata,
+    Column("token_id", String(64), primary_key=True),
+    Column("username", String(200), nullable=False),
+    Column("revoked_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False, index=True),
+)
+
+# ... and failed sign-ins per user name ("user:NAME") and per client address ("address:IP"), so
+# backoff and lock-out hold across browser sessions and restarts.
+sign_in_failures = Table(
+    "sign_in_failures",
+    metadata,
+    Column("key", String(300), primary_key=True),
+    Column("failures", Integer, nullable=False),
+    Column("last_failure_at", UTCDateTime, nullable=False, index=True),
+    Column("blocked_until", UTCDateTime),
+)
