@@ -48,6 +48,11 @@ def settings_of(ctx: ModuleContext) -> MonitorSettings:
     return MonitorSettings.from_context(ctx)
 
 
+def load_thresholds(ctx: ModuleContext) -> tuple[float, float]:
+    """Load against the circuit rating (percent) from which Live colours a circuit warning, then alarm."""
+    return float(ctx.settings.get("load_warning_pct", 80)), float(ctx.settings.get("load_alarm_pct", 95))
+
+
 def minute_now(ctx: ModuleContext) -> datetime:
     """The context's clock rounded down to the minute: a stable cache key."""
     return ctx.clock().replace(second=0, microsecond=0)

@@ -1,7 +1,9 @@
-"""Live status: every endpoint's latest reading, month to date, power and health, refreshed on its own.
+"""Live status for the person responsible for the room: power and load against each circuit's rating,
+racks with both feeds side by side and the A/B check, refreshed on its own.
 
 Good at 1,000 endpoints: one query for status, one cached billing call for month to date, one
 dataframe (cards only for a filtered handful). The table part is a fragment that reruns alone.
+Numbers are shown through the sdk's formatting (separators, units, an em dash for nothing).
 """
 
 from __future__ import annotations
@@ -11,12 +13,14 @@ import logging
 import polars as pl
 import streamlit as st
 
-from nxforge.sdk import ModuleContext
+from nxforge.sdk import STATUS_COLOURS, ModuleContext, kw, kwh, local_time, percent
 
+from ..loads import endpoint_loads, rack_loads
 from ..pages._shared import (
     cached_live,
     cached_month_to_date,
     database_key,
+    load_thresholds,
     minute_now,
     options_of,
     settings_of,
@@ -27,94 +31,131 @@ log = logging.getLogger(__name__)
 REFRESH_S = 30
 MAX_CARDS = 48
 STATUSES = ["ok", "stale", "failing", "never", "disabled"]
-STATUS_COLOURS = {"ok": "green", "stale": "orange", "failing": "red", "never": "gray", "disabled": "gray"}
+DOTS = {"green": "🟢", "orange": "🟠", "red": "🔴", "blue": "🔵", "gray": "⚪"}
+VIEWS = ["Table", "Racks", "Cards"]
+
+
+def dot(word: str | None) -> str:
+    """A status or load level with its colour, as plain text a table can show."""
+    if not word:
+        return "—"
+    return f"{DOTS[STATUS_COLOURS.get(word, 'gray')]} {word}"
 
 
 def live_frame(ctx: ModuleContext) -> pl.DataFrame:
-    """Status joined with month-to-date kWh: what both views show."""
+    """Status joined with month-to-date kWh and load against the rating: what every view shows."""
     settings = settings_of(ctx)
     minute = minute_now(ctx)
     key = database_key(ctx.db)
     live = cached_live(ctx.db, key, minute, settings.max_stale_s)
+    warn, alarm = load_thresholds(ctx)
     if live.is_empty():
-        return live.with_columns(pl.lit(None, pl.Float64).alias("month_kwh"))
+        return endpoint_loads(live.with_columns(pl.lit(None, pl.Float64).alias("month_kwh")), warn, alarm)
     month = cached_month_to_date(ctx.db, key, minute, str(settings.timezone), settings.max_extrapolation_s)
-    return live.join(month, on="endpoint_id", how="left")
+    return endpoint_loads(live.join(month, on="endpoint_id", how="left"), warn, alarm)
 
 
-def _filtered(frame: pl.DataFrame, clients: list[str], locations: list[str], statuses: list[str]) -> pl.DataFrame:
+def _filtered(frame: pl.DataFrame, clients: list[str], locations: list[str]) -> pl.DataFrame:
     if clients:
         frame = frame.filter(pl.col("client").is_in(clients))
     if locations:
         frame = frame.filter(pl.col("location").is_in(locations))
-    if statuses:
-        frame = frame.filter(pl.col("status").is_in(statuses))
     return frame
 
 
-def _table(frame: pl.DataFrame, tz: str) -> None:
-    shown = frame.select(
-        "endpoint_id", "name", "client", "location", "status",
-        pl.col("corrected_kwh").alias("latest_kwh"), "month_kwh", (pl.col("power_w") / 1000).alias("power_kw"),
-        pl.col("last_success_at").dt.convert_time_zone(tz).alias("last_read"),
-        pl.concat_str([pl.col("last_error_class"), pl.col("last_error")], separator=": ", ignore_nulls=True)
-        .alias("error"),
-    )  # fmt: skip
-    st.dataframe(
-        shown,
-        hide_index=True,
-        column_config={
-            "endpoint_id": st.column_config.TextColumn("Endpoint"),
-            "latest_kwh": st.column_config.NumberColumn("Latest kWh", format="%.1f"),
-            "month_kwh": st.column_config.NumberColumn("Month to date kWh", format="%.1f"),
-            "power_kw": st.column_config.NumberColumn("Power kW", format="%.2f"),
-            "last_read": st.column_config.DatetimeColumn("Last good read", format="YYYY-MM-DD HH:mm"),
-        },
-    )
+def _load_text(pct: float | None, level: str | None) -> str:
+    return "—" if pct is None else f"{DOTS[STATUS_COLOURS.get(level or '', 'gray')]} {percent(pct)}"
 
 
-def _cards(frame: pl.DataFrame, tz: str) -> None:
+def _table(frame: pl.DataFrame, ctx: ModuleContext) -> None:
+    tz = settings_of(ctx).timezone
+    rows = [
+        {
+            "Endpoint": row["endpoint_id"], "Name": row["name"] or "—", "Client": row["client"] or "—",
+            "Location": row["location"] or "—", "Feed": row["feed"] or "—", "Status": dot(row["status"]),
+            "Power": kw(row["power_kw"]) + (" (derived)" if row["power_source"] == "derived" else ""),
+            "Rating": kw(row["circuit_max_kw"], 1), "Load": _load_text(row["load_pct"], row["level"]),
+            "Month to date": kwh(row["month_kwh"]), "Counter": kwh(row["corrected_kwh"]),
+            "Last good read": local_time(row["last_success_at"], tz) or "never",
+            "Error": ": ".join(p for p in (row["last_error_class"], row["last_error"]) if p) or "",
+        }
+        for row in frame.iter_rows(named=True)
+    ]  # fmt: skip
+    st.dataframe(pl.DataFrame(rows, infer_schema_length=None), hide_index=True,
+                 column_config={"Endpoint": st.column_config.TextColumn("Endpoint", pinned=True)})
+
+
+def _racks(frame: pl.DataFrame, ctx: ModuleContext) -> None:
+    warn, alarm = load_thresholds(ctx)
+    racks = rack_loads(frame, warn, alarm)
+    flagged = int(racks["ab_flag"].sum()) if not racks.is_empty() else 0
+    rows = [
+        {
+            "Room": row["room"] or "—", "Row": row["row"] or "—", "Rack": row["rack"] or "—",
+            "Feed A": kw(row["a_kw"]), "A load": _load_text(row["a_load_pct"], _level(row["a_load_pct"], warn, alarm)),
+            "Feed B": kw(row["b_kw"]), "B load": _load_text(row["b_load_pct"], _level(row["b_load_pct"], warn, alarm)),
+            "A+B": kw(row["total_kw"]), "A+B on one feed": _load_text(row["ab_load_pct"], row["level"]),
+            "A/B check": "🔴 one feed cannot carry it" if row["ab_flag"] else (
+                "—" if row["ab_load_pct"] is None else "🟢 ok"),
+        }
+        for row in racks.iter_rows(named=True)
+    ]  # fmt: skip
+    st.caption(f"{racks.height} rack(s), {flagged} flagged by the A/B check: their A+B load is more than the "
+               f"weaker feed can carry alone. Load colours: warning from {warn:g} %, alarm from {alarm:g} %.")
+    st.dataframe(pl.DataFrame(rows, infer_schema_length=None), hide_index=True)
+
+
+def _level(pct: float | None, warn: float, alarm: float) -> str:
+    if pct is None:
+        return "unknown"
+    return "alarm" if pct >= alarm else "warning" if pct >= warn else "ok"
+
+
+def _cards(frame: pl.DataFrame) -> None:
     if frame.height > MAX_CARDS:
         st.info(f"{frame.height} endpoints: showing the first {MAX_CARDS} as cards. Filter, or use the table.")
     columns = st.columns(4)
     for index, row in enumerate(frame.head(MAX_CARDS).iter_rows(named=True)):
         with columns[index % 4].container(border=True):
-            colour = STATUS_COLOURS.get(row["status"], "gray")
-            st.markdown(f"**{row['name'] or row['endpoint_id']}** :{colour}-badge[{row['status']}]")
-            st.caption(f"{row['client'] or '—'} · {row['location'] or '—'}")
-            month = row["month_kwh"]
-            st.metric("Month to date", "—" if month is None else f"{month:,.1f} kWh")
-            power = row["power_w"]
-            st.caption(("—" if power is None else f"{power / 1000:.2f} kW") + f" · {row['corrected_kwh'] or '—'} kWh")
+            st.text(f"{row['name'] or row['endpoint_id']} · {dot(row['status'])}")
+            st.text(f"{row['client'] or '—'} · {row['location'] or '—'}")
+            st.metric("Month to date", kwh(row["month_kwh"]))
+            load = _load_text(row["load_pct"], row["level"])
+            st.text(f"{kw(row['power_kw'])} · {load} of {kw(row['circuit_max_kw'], 1)}")
             if row["last_error_class"]:
-                st.caption(f":red[{row['last_error_class']}]")
+                st.text(f"🔴 {row['last_error_class']}")
 
 
 @st.fragment(run_every=REFRESH_S)
 def _live_body(ctx: ModuleContext, clients: list[str], locations: list[str], statuses: list[str], view: str) -> None:
     frame = live_frame(ctx)
     tz = str(settings_of(ctx).timezone)
-    counts = dict(frame.group_by("status").len().iter_rows()) if not frame.is_empty() else {}
-    columns = st.columns(len(STATUSES))
-    for column, status in zip(columns, STATUSES, strict=True):
-        column.metric(status, counts.get(status, 0))
-    shown = _filtered(frame, clients, locations, statuses)
+    scoped = _filtered(frame, clients, locations)
+    counts = dict(scoped.group_by("status").len().iter_rows()) if not scoped.is_empty() else {}
+    columns = st.columns(len(STATUSES) + 1)
+    for column, status in zip(columns[:-1], STATUSES, strict=True):
+        column.metric(status, counts.get(status, 0), border=True)
+    total_kw = float(scoped["power_kw"].sum()) if not scoped.is_empty() else None
+    columns[-1].metric("Power now", kw(total_kw, 1))
+    shown = scoped.filter(pl.col("status").is_in(statuses)) if statuses else scoped
     st.caption(f"{shown.height} of {frame.height} endpoint(s) · refreshed every {REFRESH_S} s · times in {tz}")
     if shown.is_empty():
         st.info("No endpoint matches. Clear a filter, or add endpoints on the Endpoints page.")
     elif view == "Cards":
-        _cards(shown, tz)
+        _cards(shown)
+    elif view == "Racks":
+        _racks(shown, ctx)
     else:
-        _table(shown, tz)
+        _table(shown, ctx)
 
 
 def render(ctx: ModuleContext, role: str) -> None:
     """Filters, then the self-refreshing status."""
     st.title("Live status")
     frame = live_frame(ctx)
-    filters = st.columns([2, 2, 2, 1])
+    filters = st.columns([2, 2, 2, 2])
     clients = filters[0].multiselect("Client", options_of(frame, "client"), key="live-client")
     locations = filters[1].multiselect("Location", options_of(frame, "location"), key="live-location")
     statuses = filters[2].multiselect("Status", STATUSES, key="live-status")
-    view = filters[3].segmented_control("View", ["Table", "Cards"], default="Table", key="live-view") or "Table"
+    view = filters[3].segmented_control("View", VIEWS, default="Table", key="live-view") or "Table"
     _live_body(ctx, clients, locations, statuses, view)

@@ -1,0 +1,99 @@
+"""Energy: kWh bars per hour, day, week or month, stacked by endpoint, feed or client, stepped back and
+forth by period, with the previous period beside them. Bars come from the hourly rollup through
+``energy_per_period``; a bar resting on fewer hours of readings than it spans is marked as estimated."""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+import polars as pl
+import streamlit as st
+
+from nxforge.sdk import ModuleContext, kwh, local_time
+
+from ..energy_queries import energy_per_period, period_window, stack_energy
+from ..pages._charts import colour_of, local_times, mark_events, time_layout
+from ..pages._shared import cached_live, database_key, minute_now, options_of, settings_of
+from ..queries import event_readings
+
+BARS = {"Hour": "hour", "Day": "day", "Week": "week", "Month": "month"}
+STACKS = {"Endpoint": "endpoint_id", "Feed": "feed", "Client": "client"}
+OFFSET_KEY = "energy-offset"
+EXPECTED_HOURS = {"hour": 1, "day": 24, "week": 168, "month": 672}
+"""Hours a bar spans at least (a month: 28 days); one read on fewer than 95 % of them is partly estimated."""
+
+
+def _step_buttons() -> int:
+    """Earlier / Later / Now buttons moving the window; the offset lives in session state."""
+    offset = int(st.session_state.get(OFFSET_KEY, 0))
+    back, now, forward = st.columns([1, 1, 1])
+    if back.button("◀ Earlier", key="energy-back", use_container_width=True):
+        offset -= 1
+    if now.button("Now", key="energy-now", use_container_width=True):
+        offset = 0
+    if forward.button("Later ▶", key="energy-forward", use_container_width=True, disabled=offset >= 0):
+        offset = min(0, offset + 1)
+    st.session_state[OFFSET_KEY] = offset
+    return offset
+
+
+def render(ctx: ModuleContext, role: str) -> None:
+    """Pick bars, stacking and clients; draw this period's bars against the previous period."""
+    settings = settings_of(ctx)
+    tz = settings.timezone
+    st.title("Energy")
+    live = cached_live(ctx.db, database_key(ctx.db), minute_now(ctx), settings.max_stale_s)
+    if live.is_empty():
+        st.info("No endpoint yet: add some on the Endpoints page and let the collector read them.")
+        return
+    pick = st.columns([2, 2, 3])
+    period = BARS[pick[0].segmented_control("Bars per", list(BARS), default="Day", key="energy-bars") or "Day"]
+    by = STACKS[pick[1].segmented_control("Stack by", list(STACKS), default="Client", key="energy-stack") or "Client"]
+    clients = pick[2].multiselect("Clients", options_of(live, "client"), key="energy-clients")
+    endpoints = live.filter(pl.col("client").is_in(clients)) if clients else live
+    ids = endpoints["endpoint_id"].to_list()
+    offset = _step_buttons()
+    start, end = period_window(ctx.clock(), period, tz, offset)
+    before_start, before_end = period_window(ctx.clock(), period, tz, offset - 1)
+    energy = energy_per_period(ctx.db, ids, start, end, period, tz)
+    before = energy_per_period(ctx.db, ids, before_start, before_end, period, tz)
+    st.caption(f"{local_time(start, tz)} to {local_time(end, tz)} ({tz.key}) · previous period from "
+               f"{local_time(before_start, tz)}")
+    if energy.is_empty():
+        st.info("No readings in this period: step back, or choose other clients.")
+        return
+    stacked = stack_energy(energy, endpoints, by)
+    figure = go.Figure()
+    for group, rows in stacked.group_by("group", maintain_order=True):
+        name = str(group[0])
+        figure.add_trace(go.Bar(x=local_times(rows["period_start"], tz), y=rows["kwh"].to_list(), name=name,
+                                marker_color=colour_of(name)))
+    totals = energy.group_by("period_start").agg(pl.col("kwh").sum()).sort("period_start")
+    previous = before.group_by("period_start").agg(pl.col("kwh").sum()).sort("period_start")
+    slots = totals["period_start"].to_list()
+    if not previous.is_empty():
+        # the previous window's n-th bar beside this window's n-th bar (months differ in length)
+        figure.add_trace(go.Scatter(x=[s.astimezone(tz) for s in slots[: previous.height]],
+                                    y=previous["kwh"].head(len(slots)).to_list(), name="previous period",
+                                    mode="lines+markers", line={"color": "#444", "dash": "dot"}))
+    hours = EXPECTED_HOURS[period]
+    now = ctx.clock()
+    estimated = (energy.group_by("period_start").agg(pl.col("hours_read").min())
+                 .filter((pl.col("hours_read") < hours * 0.95)
+                         & (pl.col("period_start") + pl.duration(hours=hours) <= now))
+                 .join(totals, on="period_start").sort("period_start"))
+    if not estimated.is_empty():
+        figure.add_trace(go.Scatter(x=local_times(estimated["period_start"], tz), y=estimated["kwh"].to_list(),
+                                    mode="markers", name="partly estimated", marker={"symbol": "triangle-down",
+                                    "size": 11, "color": "#ef6c00"}))
+    mark_events(figure, event_readings(ctx.db, ids, start, end), tz)
+    figure.update_layout(barmode="stack")
+    st.plotly_chart(time_layout(figure, tz, "kWh"), key="energy-bars-chart")
+    total = float(energy["kwh"].sum())
+    total_before = float(before["kwh"].sum()) if not before.is_empty() else None
+    change = "" if not total_before else f" ({(total - total_before) / total_before * 100:+.1f} % on the previous)"
+    st.caption(f"{kwh(total)} in this period{change}; {estimated.height} bar(s) rest partly on estimates "
+               "(orange triangles); dashed lines mark resets, rollovers and swaps.")
+    summary = stacked.group_by("group").agg(pl.col("kwh").sum()).sort("kwh", descending=True)
+    st.dataframe(summary.select(pl.col("group").alias(next(k for k, v in STACKS.items() if v == by)),
+                                pl.col("kwh").map_elements(kwh, return_dtype=pl.String).alias("Energy")),
+                 hide_index=True)
