@@ -20,5 +20,6 @@ def test_manifest_and_handlers_resolve() -> None:
         assert callable(resolve_handler(MODULES_DIR, handler)), handler
     assert {page.name: set(page.roles) for page in manifest.pages} == {
         "live": {"viewer", "finance", "ops", "admin"}, "history": {"viewer", "finance", "ops", "admin"},
-        "reports": {"finance", "admin"}, "endpoints": {"ops", "admin"}}
+        "reports": {"finance", "admin"}, "endpoints": {"ops", "admin"},
+        "energy": {"viewer", "finance", "ops", "admin"}, "power": {"viewer", "finance", "ops", "admin"}}
     assert all(spec.label and (spec.default is not None or spec.required) for spec in manifest.settings.values())
