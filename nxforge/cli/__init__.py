@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy.exc import OperationalError
 
 from nxforge.audit import default_actor
+from nxforge.cli.notebook import add_notebook_parser
 from nxforge.cli.scrape import add_scrape_parser
 from nxforge.cli.users import add_users_parser
 from nxforge.config.errors import ConfigError
@@ -194,6 +195,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_users_parser(sub)
     add_scrape_parser(sub)
+    add_notebook_parser(sub)
 
     collect = sub.add_parser("collect", help="run the collector (same as collector.py)")
     add_collect_arguments(collect)

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import socket
 import subprocess
 import sys
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import httpx
 import pytest
 import yaml
 from nxforge_modules.consumption_monitor.archive import archive_dir, archive_months
@@ -85,3 +89,39 @@ def test_consumption_notebook_numbers(demo_env: dict[str, str], tmp_path: Path) 
     assert len(columns) == 1 + 13 and columns[0] == "client"  # 13 months by default, oldest first
     assert totals["globex"] / totals["acme"] == pytest.approx(4.0 / 3.5, rel=1e-3)
     assert totals["globex"] > 4.0 * 24 * 360  # about 13 months of 4 kW, archive and database together
+
+
+def test_nxforge_notebook_serves_the_notebook_with_marimo(demo_env: dict[str, str], tmp_path: Path) -> None:
+    """``nxforge notebook consumption --run`` starts marimo on the configured folders; its page answers."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    command = [sys.executable, "-m", "nxforge.cli", "notebook", "consumption", "--run", "--headless",
+               "--port", str(port)]
+    output = (tmp_path / "marimo.log").open("w")
+    process = subprocess.Popen(command, cwd=tmp_path, env={**os.environ, **demo_env}, stdout=output,
+                               stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        deadline, answer = time.monotonic() + 90, None
+        while time.monotonic() < deadline and answer is None and process.poll() is None:
+            try:
+                answer = httpx.get(f"http://127.0.0.1:{port}/", timeout=5)
+            except httpx.TransportError:
+                time.sleep(0.5)
+        assert answer is not None, (tmp_path / "marimo.log").read_text()[-3000:]
+        assert answer.status_code == 200 and "marimo" in answer.text.lower()
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=30)
+        output.close()
+
+
+def test_nxforge_notebook_names_what_exists(capsys: pytest.CaptureFixture[str]) -> None:
+    from nxforge.cli import main
+
+    assert main(["notebook", "--list"]) == 0 and "consumption" in capsys.readouterr().out.split()
+    assert main(["notebook", "no-such-notebook"]) == 1
+    assert "there are: consumption" in capsys.readouterr().err
+    assert main(["notebook", "consumption", "--run", "--print-command"]) == 0
+    assert capsys.readouterr().out.split()[-3:] == [
+        "marimo", "run", str(ROOT / "notebooks" / "consumption.py")]
