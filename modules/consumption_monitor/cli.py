@@ -21,10 +21,10 @@ from .cli_finance import readings as readings  # `nxforge readings import`: ever
 from .config import load_endpoints
 from .corrections import UnknownEndpointError, record_correction, record_swap
 from .periods import PeriodError
+from .queries import live_status
 from .reporting import clients_of, month_statements
 from .settings import MonitorSettings
 from .statements import MonthState, Statement, lines_of, month_state
-from .queries import live_status
 from .sync import sync_endpoints
 
 log = logging.getLogger(__name__)
