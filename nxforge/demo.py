@@ -23,6 +23,7 @@ from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 
+from nxforge.auth.passwords import DEMO_ENV
 from nxforge.collector.runner import Collector
 from nxforge.environment import SECRETS_FILE, Environment
 from nxforge.migrations.runner import migrate_module
@@ -95,7 +96,7 @@ def start_app(port: int, address: str = "127.0.0.1", verbose: bool = False) -> s
         "--browser.gatherUsageStats", "false", "--logger.level", "debug" if verbose else "warning",
     ]
     level = "DEBUG" if verbose else os.environ.get("NXFORGE_LOG_LEVEL", "INFO")
-    variables = {**os.environ, "NXFORGE_LOG_LEVEL": level}
+    variables = {**os.environ, "NXFORGE_LOG_LEVEL": level, DEMO_ENV: "1"}  # the published demo passwords work here only
     return subprocess.Popen(command, env=variables, start_new_session=True)
 
 
