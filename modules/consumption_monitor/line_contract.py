@@ -63,17 +63,18 @@ def _canonical_value(value: Any) -> Any:
     return value
 
 
-def canonical_text(lines: pl.DataFrame) -> str:
-    """One JSON array per line, columns in contract order: the exact text a digest is taken over."""
+def canonical_text(lines: pl.DataFrame, *, ordered: bool = False) -> str:
+    """One JSON array per line, columns in contract order: the exact text a digest is taken over.
+    ``ordered``: the frame is already ``normalized`` (skips sorting it again)."""
     return "\n".join(
         json.dumps([_canonical_value(value) for value in row], separators=(",", ":"), ensure_ascii=False)
-        for row in normalized(lines).iter_rows()
+        for row in (lines if ordered else normalized(lines)).iter_rows()
     )
 
 
-def digest_of(lines: pl.DataFrame) -> str:
+def digest_of(lines: pl.DataFrame, *, ordered: bool = False) -> str:
     """SHA-256 (hex) of the canonical lines."""
-    return hashlib.sha256(canonical_text(lines).encode("utf-8")).hexdigest()
+    return hashlib.sha256(canonical_text(lines, ordered=ordered).encode("utf-8")).hexdigest()
 
 
 def is_energy(term: pl.Expr) -> pl.Expr:

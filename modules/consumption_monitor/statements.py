@@ -169,7 +169,7 @@ def frozen_statements(engine: Engine, month: str, version: int, client: str | No
         Statement(head.number, head.month, head.version, head.client, head.client_name, head.currency,
                   head.period_start, head.period_end, head.timezone, Decimal(head.total_amount),
                   Decimal(head.total_kwh), head.estimated_share, head.digest, head.closed_at, head.closed_by,
-                  per_client.get(head.client, empty_lines()))  # stored in line order: nothing to sort
+                  per_client[head.client] if head.client in per_client else empty_lines())  # in line order
         for head in heads
     ]
 
@@ -191,14 +191,13 @@ def draft_statements(lines: pl.DataFrame, period: Period, tz: ZoneInfo, version:
     lines = normalized(lines)
     month = f"{period.month[0]:04d}-{period.month[1]:02d}" if period.month else period.label
     found = []
-    for client in lines["client"].unique(maintain_order=True).to_list():
-        own = lines.filter(pl.col("client") == client)
+    for (client,), own in lines.partition_by("client", as_dict=True, maintain_order=True).items():
         amount, kwh, share = _totals(own)
         currencies = [c for c in own["currency"].to_list() if c]
         found.append(Statement(
             statement_number(month, client, version, prefix), month, version, client,
             own["client_name"][0] or client, currencies[0] if currencies else "", period.start, period.end,
-            str(tz), amount, kwh, share, digest_of(own), None, None, own,
+            str(tz), amount, kwh, share, digest_of(own, ordered=True), None, None, own,
         ))  # fmt: skip
     return found
 
@@ -257,8 +256,7 @@ def close_month(engine: Engine, month: str, tz: ZoneInfo, at: datetime, source: 
         with engine.begin() as conn:
             conn.execute(insert(month_close).values(month=month, version=version, action="close", at=at, who=who,
                                                     reason="", confirmed_estimates=bool(over)))
-            for item in statements:
-                _store(conn, item, at, who)
+            _store(conn, statements, at, who)
     except IntegrityError as exc:  # UNIQUE (month, version, action): a second close at the same moment
         raise StatementError(f"{month} was closed by someone else a moment ago", "reload to see it") from exc
     log.info("closed %s: %d statement(s) by %s", month, len(statements), who)
@@ -273,18 +271,22 @@ def _text(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
-def _store(conn: Connection, item: Statement, at: datetime, who: str) -> None:
-    key = conn.execute(insert(statement).values(
-        number=item.number, month=item.month, version=item.version, client=item.client,
-        client_name=item.client_name, currency=item.currency, period_start=item.period_start,
-        period_end=item.period_end, timezone=item.timezone, total_amount=str(item.total_amount),
-        total_kwh=str(item.total_kwh), estimated_share=item.estimated_share, line_count=item.lines.height,
-        digest=item.digest, closed_at=at, closed_by=who,
-    )).inserted_primary_key  # fmt: skip
-    assert key is not None
+def _store(conn: Connection, statements: list[Statement], at: datetime, who: str) -> None:
+    """Every statement in one multi-row INSERT, then every line in another."""
+    if not statements:
+        return
+    heads = [{
+        "number": item.number, "month": item.month, "version": item.version, "client": item.client,
+        "client_name": item.client_name, "currency": item.currency, "period_start": item.period_start,
+        "period_end": item.period_end, "timezone": item.timezone, "total_amount": str(item.total_amount),
+        "total_kwh": str(item.total_kwh), "estimated_share": item.estimated_share, "line_count": item.lines.height,
+        "digest": item.digest, "closed_at": at, "closed_by": who,
+    } for item in statements]  # fmt: skip
+    returned = conn.execute(insert(statement).returning(statement.c.number, statement.c.id), heads)
+    ids: dict[str, int] = {number: key for number, key in returned}
     rows = [{**{name: (_text(value) if name in ("quantity", "unit_price", "amount", "overhead_factor") else value)
-                for name, value in row.items()}, "statement_id": int(key[0]), "line_no": number}
-            for number, row in enumerate(item.lines.iter_rows(named=True), start=1)]
+                for name, value in row.items()}, "statement_id": ids[item.number], "line_no": number}
+            for item in statements for number, row in enumerate(item.lines.iter_rows(named=True), start=1)]
     if rows:
         conn.execute(insert(statement_line), rows)
 

@@ -85,6 +85,9 @@ def test_close_serves_the_frozen_statement_in_every_format(platform: Platform, c
     assert Decimal(energy["a-1"]["quantity"]) == Decimal("1490.000") and energy["a-1"]["statement"] == "ST-202610-ACME"
     assert lines_csv.read_bytes() == cli.billing_table_bytes(ctx, "2026-10", "endpoint", "csv", NOW + timedelta(1))
 
+    status, out = run(ctx, capsys, "--month", "2026-10", "--by", "client")  # the statements, one per client
+    assert status == 0 and "ST-202610-GLOBEX" in out and "670.50" in out
+
     pdf, xlsx, zip_path, xero = (tmp_path / n for n in ("s.pdf", "s.xlsx", "acme.zip", "xero.csv"))
     assert run(ctx, capsys, "--month", "2026-10", "--format", "pdf", "-o", str(pdf))[0] == 0
     assert run(ctx, capsys, "--month", "2026-10", "--format", "statements", "-o", str(xlsx))[0] == 0
