@@ -206,6 +206,75 @@ def audit_entries(engine: Engine, *, action_prefix: str = "", limit: int = 100) 
     return pl.DataFrame(rows, schema=AUDIT_SCHEMA, orient="row")
 
 
+AUDIT_LOG_SCHEMA: dict[str, Any] = {"id": pl.Int64, **AUDIT_SCHEMA}
+DIFF_SCHEMA: dict[str, Any] = {"field": pl.String, "before": pl.String, "after": pl.String}
+
+
+def list_audit(
+    engine: Engine,
+    *,
+    actor: str | None = None,
+    action: str | None = None,
+    target: str = "",
+    start: datetime | None = None,
+    end: datetime | None = None,
+    limit: int = 500,
+) -> pl.DataFrame:
+    """Audit rows matching the filters (``target``: a part of it, any case; ``end`` exclusive), newest first."""
+    c = audit_log.c
+    query = select(c.id, c.at, c.actor, c.action, c.target, c.detail)
+    if actor:
+        query = query.where(c.actor == actor)
+    if action:
+        query = query.where(c.action == action)
+    if target.strip():
+        query = query.where(func.lower(c.target).contains(target.strip().lower(), autoescape=True))
+    if start is not None:
+        query = query.where(c.at >= start)
+    if end is not None:
+        query = query.where(c.at < end)
+    query = query.order_by(c.at.desc(), c.id.desc()).limit(limit)
+    with engine.connect() as conn:
+        rows = [(r.id, r.at, r.actor, r.action, r.target, _json_text(r.detail)) for r in conn.execute(query)]
+    return pl.DataFrame(rows, schema=AUDIT_LOG_SCHEMA, orient="row")
+
+
+def audit_filter_options(engine: Engine) -> dict[str, list[str]]:
+    """The actors and actions that occur, for the filter widgets."""
+    options: dict[str, list[str]] = {}
+    with engine.connect() as conn:
+        for column in (audit_log.c.actor, audit_log.c.action):
+            options[column.name] = sorted(v for v in conn.execute(select(column).distinct()).scalars() if v)
+    return options
+
+
+def _cell(value: Any) -> str:
+    """One value of a detail as plain text (lists and objects as JSON)."""
+    if value is None:
+        return ""
+    return value if isinstance(value, str) else json.dumps(value, sort_keys=True, default=str)
+
+
+def audit_diff(detail: str | None) -> pl.DataFrame:
+    """An audit row's detail as field, before, after: ``changed: {path: {from, to}}`` entries give both
+    sides (a secret says only that it changed); every other key is a field with its value after."""
+    data = json.loads(detail) if detail else {}
+    if not isinstance(data, dict):
+        data = {"detail": data}
+    rows: list[tuple[str, str, str]] = []
+    changed = data.pop("changed", None)
+    if isinstance(changed, dict):
+        for path, change in changed.items():
+            if isinstance(change, dict) and set(change) <= {"from", "to"}:
+                rows.append((str(path), _cell(change.get("from")), _cell(change.get("to"))))
+            else:
+                rows.append((str(path), "", _cell(change)))
+    elif changed is not None:
+        data["changed"] = changed
+    rows.extend((str(key), "", _cell(value)) for key, value in sorted(data.items()))
+    return pl.DataFrame(rows, schema=DIFF_SCHEMA, orient="row")
+
+
 MODULE_SCHEMA: dict[str, Any] = {
     "name": pl.String,
     "display_name": pl.String,

@@ -36,6 +36,14 @@ CORE_PAGES: tuple[PageSpec, ...] = (
         order=30,
     ),
     PageSpec(
+        name="audit",
+        title="Audit",
+        handler="audit:render",
+        icon=":material/policy:",
+        roles=["ops", "admin"],
+        order=35,
+    ),
+    PageSpec(
         name="modules",
         title="Modules",
         handler="modules:render",

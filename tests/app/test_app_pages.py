@@ -81,10 +81,10 @@ def test_removed_user_is_logged_out_at_next_click(site: Site) -> None:
 ROUTES = {
     "viewer": {"overview", "hello-module-greetings"},
     "finance": {"overview"},
-    "ops": {"overview", "executions", "events"},
-    "admin": {"overview", "executions", "events", "modules", "users", "hello-module-greetings"},
+    "ops": {"overview", "executions", "events", "audit"},
+    "admin": {"overview", "executions", "events", "audit", "modules", "users", "hello-module-greetings"},
 }
-TITLES = {"executions": "Executions", "events": "Events", "modules": "Modules", "users": "Users"}
+TITLES = {"executions": "Executions", "events": "Events", "audit": "Audit", "modules": "Modules", "users": "Users"}
 
 
 @pytest.mark.parametrize("role", list(ROUTES))

@@ -33,7 +33,7 @@ def platform(nx_env: Environment) -> Iterator[Platform]:
 def test_core_pages_resolve_and_declare_roles() -> None:
     for spec in CORE_PAGES:
         assert callable(resolve_core_handler(ROOT / "pages", spec.handler)), spec.handler
-    assert {spec.name for spec in CORE_PAGES} == {"overview", "modules", "executions", "events", "users"}
+    assert {spec.name for spec in CORE_PAGES} == {"overview", "modules", "executions", "events", "audit", "users"}
 
 
 def test_core_pages_load_by_file_path_under_their_own_names() -> None:
@@ -59,8 +59,8 @@ def test_a_core_page_that_does_not_resolve_says_which(tmp_path: Path) -> None:
     [
         ("viewer", ["hello-module-greetings", "overview"]),
         ("finance", ["overview"]),
-        ("ops", ["overview", "executions", "events"]),
-        ("admin", ["hello-module-greetings", "overview", "executions", "events", "modules", "users"]),
+        ("ops", ["overview", "executions", "events", "audit"]),
+        ("admin", ["hello-module-greetings", "overview", "executions", "events", "audit", "modules", "users"]),
     ],
 )
 def test_each_role_gets_only_its_pages(platform: Platform, role: str, expected: list[str]) -> None:
