@@ -19,6 +19,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -100,7 +101,7 @@ def run(engine: Engine, endpoints: int, clients: int, interval_min: int) -> None
     load_s = time.perf_counter() - started
     terms = {f"client-{i:03d}": ClientTerms(name=f"client-{i:03d}", rate_per_kwh=0.18 + (i % 7) / 100,
                                              overhead_factor=1.4) for i in range(clients)}
-    settings = BillingSettings(gap_after_s=interval_min * 60 * 1.5)
+    settings = replace(BillingSettings.defaults(), gap_after_s=interval_min * 60 * 1.5)
 
     def source(month: str, at: datetime, client: str | None):  # type: ignore[no-untyped-def]
         return statement_lines(engine, month, TZ, at, clients=terms, settings=settings, client=client)

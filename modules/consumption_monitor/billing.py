@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 from typing import TypeAlias
@@ -30,7 +31,6 @@ from .terms import ClientTerms, decimal_of, money
 
 log = logging.getLogger(__name__)
 
-DEFAULT_MAX_EXTRAPOLATION_S = 86400.0
 PeriodArg: TypeAlias = str | tuple[datetime, datetime] | Period
 
 ENDPOINT_COLUMNS = [
@@ -121,11 +121,10 @@ def _endpoint_table(conn: Connection, period: Period, config: BillingSettings,
     return table, segments
 
 
-def _settings(settings: BillingSettings | None, max_extrapolation_s: float) -> BillingSettings:
-    """The billing settings, with the explicit max_extrapolation_s of older callers."""
-    if settings is not None:
-        return settings
-    return BillingSettings(max_extrapolation_s=max_extrapolation_s)
+def _settings(settings: BillingSettings | None, max_extrapolation_s: float | None) -> BillingSettings:
+    """The billing settings (the manifest's defaults when none are given), with an explicit max_extrapolation_s."""
+    config = settings if settings is not None else BillingSettings.defaults()
+    return config if max_extrapolation_s is None else replace(config, max_extrapolation_s=max_extrapolation_s)
 
 
 def _rounded(frame: pl.DataFrame) -> pl.DataFrame:
@@ -152,7 +151,7 @@ def _period_and_previous(engine: Engine, month: PeriodArg, tz: ZoneInfo, now: da
 
 def billing_by_endpoint(engine: Engine, month: PeriodArg, tz: ZoneInfo, now: datetime, *,
                         clients: Mapping[str, ClientTerms] | None = None,
-                        max_extrapolation_s: float = DEFAULT_MAX_EXTRAPOLATION_S,
+                        max_extrapolation_s: float | None = None,
                         settings: BillingSettings | None = None) -> pl.DataFrame:
     """One row per endpoint for ``month`` (``YYYY-MM`` in ``tz``, or a (start, end) pair)."""
     config = _settings(settings, max_extrapolation_s)
@@ -187,7 +186,7 @@ def _client_table(segments: pl.DataFrame, period: Period) -> pl.DataFrame:
 
 def billing_by_client(engine: Engine, month: PeriodArg, tz: ZoneInfo, now: datetime, *,
                       clients: Mapping[str, ClientTerms] | None = None,
-                      max_extrapolation_s: float = DEFAULT_MAX_EXTRAPOLATION_S,
+                      max_extrapolation_s: float | None = None,
                       settings: BillingSettings | None = None) -> pl.DataFrame:
     """One row per client: the sum of its endpoints (A and B feeds), split by dated assignments."""
     config = _settings(settings, max_extrapolation_s)

@@ -11,10 +11,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
+from nxforge.sdk import NxForgeError
+
 MONTH = re.compile(r"^(?P<year>\d{4})-(?P<month>\d{2})$")
 
 
-class PeriodError(ValueError):
+class PeriodError(NxForgeError, ValueError):
     """A period that cannot be billed (malformed month, end before start)."""
 
 

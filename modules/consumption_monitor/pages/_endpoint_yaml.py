@@ -22,7 +22,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
-from nxforge.sdk import ConfigError, is_reference, load_yaml
+from nxforge.sdk import ConfigError, NxForgeError, is_reference, load_yaml
 
 from ..config import SECRET_FIELDS
 
@@ -35,7 +35,7 @@ _SECRET_IN_LINE = re.compile(
 )
 
 
-class DraftError(ValueError):
+class DraftError(NxForgeError, ValueError):
     """The edited YAML cannot be used: it does not parse, or it is not this endpoint."""
 
     def __init__(self, message: str, line: int | None = None) -> None:

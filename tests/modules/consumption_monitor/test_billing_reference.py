@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from itertools import pairwise
@@ -37,7 +37,7 @@ OCT_START, OCT_END = utc(2026, 9, 30, 22), utc(2026, 10, 31, 23)  # 745 hours: t
 LATER = utc(2026, 12, 1)
 DAY_S, HOUR, STEP = 86400.0, timedelta(hours=1), timedelta(hours=6)  # meters read every 6 h keep the test fast
 GAP_S = 6.5 * 3600  # so a gap is a read missed: readings further apart than this
-SETTINGS = BillingSettings(gap_after_s=GAP_S)
+SETTINGS = replace(BillingSettings.defaults(), gap_after_s=GAP_S)
 ROLLOVER = 999999.9
 
 
