@@ -70,6 +70,9 @@ class Platform:
         self._scraping: ScrapingEngine | None = None
         self._scraping_lock = threading.Lock()
         self.database_ready = True
+        self.migration_errors: dict[str, str] = {}
+        """Enabled modules whose pending migrations failed (their jobs and pages do not run), with why."""
+        self._signature = self.config_signature()
         try:
             ensure_schema(self.engine)
         except OperationalError as exc:
@@ -101,9 +104,66 @@ class Platform:
 
     def reload(self) -> None:
         """Re-read nxforge.yaml and the modules folder (after enable, disable, install)."""
+        signature = self.config_signature()
         self.core = self.env.load_core_config()
         self.notifications_config = load_notifications_config(self.env.core_config_path)
         self.__dict__.pop("modules", None)
+        self._signature = signature
+
+    def config_signature(self) -> tuple[object, ...]:
+        """What must change on disk for the enabled set, a setting or the module list to change."""
+        parts: list[object] = []
+        for path in (self.env.core_config_path, self.env.modules_dir):
+            try:
+                status = path.stat()
+            except OSError:
+                parts.append(None)
+            else:
+                parts.append((status.st_mtime_ns, status.st_size, status.st_ino))
+        if self.env.modules_dir.is_dir():
+            for manifest in sorted(self.env.modules_dir.glob("*/manifest.yaml")):
+                try:
+                    parts.append((manifest.parent.name, manifest.stat().st_mtime_ns))
+                except OSError:
+                    parts.append((manifest.parent.name, None))
+        return tuple(parts)
+
+    def reload_if_changed(self) -> bool:
+        """Re-read the configuration when it changed on disk (a daemon calls this every tick); True when it did.
+
+        An invalid nxforge.yaml raises ConfigError and the configuration in use stays as it was.
+        """
+        if self.config_signature() == self._signature:
+            return False
+        self.reload()
+        return True
+
+    def migrate_enabled(self) -> dict[str, list[str]]:
+        """Apply the pending migrations of every enabled module (a fresh database); return what was applied.
+
+        The collector and the app call this before they use the database. A module whose migration
+        fails is left in ``migration_errors`` (its jobs do not run); the others carry on. Raises
+        OperationalError when the database cannot be reached.
+        """
+        applied: dict[str, list[str]] = {}
+        for info in self.enabled_modules():
+            try:
+                try:
+                    names = migrate_module(self.engine, info.name, info.migrations_dir)
+                except (IntegrityError, ProgrammingError):
+                    # Another process migrating the same fresh database got there first: look again.
+                    names = migrate_module(self.engine, info.name, info.migrations_dir)
+            except (MigrationError, IntegrityError, ProgrammingError) as exc:
+                if self.migration_errors.get(info.name) != str(exc):
+                    log.error("module %s is not used: its migrations cannot be applied: %s", info.name, exc)
+                self.migration_errors[info.name] = str(exc)
+                continue
+            self.migration_errors.pop(info.name, None)
+            if names:
+                log.info("database migrated before use: %s: %d migration(s) applied (%s)",
+                         info.name, len(names), ", ".join(names))
+                applied[info.name] = names
+        return applied
 
     @cached_property
     def modules(self) -> list[ModuleInfo]:

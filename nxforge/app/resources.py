@@ -13,6 +13,7 @@ import threading
 from pathlib import Path
 
 import streamlit as st
+from sqlalchemy.exc import OperationalError
 
 from nxforge.auth.users import USERS_FILE, UserStore
 from nxforge.environment import Environment
@@ -33,7 +34,17 @@ def _close_platform(platform: Platform) -> None:
 def _platform_for(config_dir: str, data_dir: str, modules_dir: str, database_url: str | None) -> Platform:
     env = Environment(Path(config_dir), Path(data_dir), Path(modules_dir), database_url)
     log.info("app platform: config %s, data %s, modules %s", config_dir, data_dir, modules_dir)
-    return Platform(env)
+    platform = Platform(env)
+    _migrate(platform)
+    return platform
+
+
+def _migrate(platform: Platform) -> None:
+    """A fresh database (or a module enabled in nxforge.yaml by hand) is migrated before a page uses it."""
+    try:
+        platform.migrate_enabled()
+    except OperationalError as exc:
+        log.error("database unreachable (%s): pages will say so", exc.orig)
 
 
 @st.cache_resource(show_spinner=False)
@@ -62,6 +73,7 @@ def get_platform() -> Platform:
         if previous is not None and previous != signature:
             log.info("config or modules changed on disk: reloading")
             platform.reload()
+            _migrate(platform)
         _signatures[id(platform)] = signature
     return platform
 

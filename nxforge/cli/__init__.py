@@ -19,6 +19,7 @@ from nxforge.audit import default_actor
 from nxforge.cli.notebook import add_notebook_parser
 from nxforge.cli.scrape import add_scrape_parser
 from nxforge.cli.users import add_users_parser
+from nxforge.collector.exit_status import DAEMON_TICK_S, EXIT_CODES_HELP
 from nxforge.config.errors import ConfigError
 from nxforge.log_redaction import install_log_redaction
 from nxforge.secrets import MissingSecretError
@@ -32,6 +33,7 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_CONFIG = 2
 EXIT_DATABASE = 3
+EXIT_DISK = 4  # the collector's codes are described in nxforge.collector.exit_status
 
 
 def _setup_logging(verbose: bool) -> None:
@@ -103,6 +105,7 @@ def cmd_modules(args: argparse.Namespace) -> int:
 
 
 def cmd_collect(args: argparse.Namespace) -> int:
+    from nxforge.collector.exit_status import is_disk_error
     from nxforge.collector.runner import Collector
     from nxforge.metrics import serve, write_textfile
 
@@ -113,20 +116,27 @@ def cmd_collect(args: argparse.Namespace) -> int:
     collector = Collector(platform, module=args.module, job=args.job, filters=filters)
     try:
         with collector.signals_stop_jobs():
-            if args.once:
-                runs = collector.run_due(trigger="once")
-                print(f"{len(runs)} job(s) run: " + ", ".join(f"{r.module}/{r.job} {r.status}" for r in runs))
-                if (collector.database_down or not platform.database_ready) and not runs:
-                    print("database unreachable: no job could run", file=sys.stderr)
-                    return EXIT_DATABASE
-                write_textfile(Path(args.metrics_textfile or platform.env.data_dir / "metrics" / "nxforge.prom"))
-            else:
+            if not args.once:
                 if args.metrics_port:
                     serve(args.metrics_port, args.metrics_host)
-                collector.run_forever()
+                collector.run_forever(tick_s=args.tick)
+                return EXIT_OK
+            runs = collector.run_due(trigger="once")
+            print(f"{len(runs)} job(s) run: " + ", ".join(f"{r.module}/{r.job} {r.status}" for r in runs))
+            outcome = collector.outcome(runs)
+            try:
+                write_textfile(Path(args.metrics_textfile or platform.env.data_dir / "metrics" / "nxforge.prom"))
+            except OSError as exc:
+                log.error("metrics textfile not written: %s", exc)
+                outcome.disk_full |= is_disk_error(exc)
+            status = outcome.exit_status()
+            if status == EXIT_DATABASE:
+                print("database unreachable: offline jobs spooled their work, the others did not run", file=sys.stderr)
+            elif status == EXIT_CONFIG:
+                print("configuration refused in part: see the log and the execution's summary", file=sys.stderr)
+            return status
     finally:
         platform.close()
-    return EXIT_OK
 
 
 def cmd_sim(args: argparse.Namespace) -> int:
@@ -197,7 +207,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_scrape_parser(sub)
     add_notebook_parser(sub)
 
-    collect = sub.add_parser("collect", help="run the collector (same as collector.py)")
+    collect = sub.add_parser("collect", help="run the collector (same as collector.py)", epilog=EXIT_CODES_HELP,
+                             formatter_class=argparse.RawDescriptionHelpFormatter)
     add_collect_arguments(collect)
     collect.set_defaults(func=cmd_collect)
 
@@ -227,6 +238,9 @@ def add_collect_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--job", help="only this job (runs even if not due)")
     parser.add_argument("--endpoint", action="append", help="only this endpoint id (repeatable)")
     parser.add_argument("--dry-run", action="store_true", help="scrape and print, store nothing")
+    parser.add_argument("--tick", type=int, choices=range(1, 3601), metavar="SECONDS", default=DAEMON_TICK_S,
+                        help=f"daemon: seconds between checks for due jobs and changed configuration "
+                        f"(default {DAEMON_TICK_S})")
     parser.add_argument("--metrics-port", type=int, help="daemon: serve Prometheus metrics on this port")
     parser.add_argument("--metrics-host", default="127.0.0.1", help="daemon: metrics address (default 127.0.0.1)")
     parser.add_argument(

@@ -1,6 +1,5 @@
-"""The collector: runs the jobs enabled modules declare, on schedule or once for cron."""
+"""The collector: runs the jobs enabled modules declare, on schedule or once for cron.
 
-from nxforge.collector.jobs import JobRun, run_job
-from nxforge.collector.runner import Collector
-
-__all__ = ["Collector", "JobRun", "run_job"]
+``runner.Collector`` and ``jobs.run_job`` are imported from their files; this package file stays
+empty so that ``exit_status`` (the CLI's help text) imports nothing heavy.
+"""

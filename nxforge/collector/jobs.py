@@ -14,7 +14,9 @@ from typing import Any
 from sqlalchemy import insert, update
 from sqlalchemy.exc import OperationalError
 
+from nxforge.collector.exit_status import is_disk_error
 from nxforge.collector.log_capture import capture_job_log
+from nxforge.collector.unrecorded import keep_unrecorded
 from nxforge.db.schema import executions
 from nxforge.metrics import record_job
 from nxforge.module_system.contract import JobContext
@@ -43,6 +45,14 @@ class JobRun:
     attempts: int
     summary: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
+    disk_full: bool = False
+    """The job stopped because a disk or folder could not take its writes (the collector exits 4)."""
+
+    @property
+    def config_problems(self) -> list[str]:
+        """Configuration the job left out (a job lists them under ``config_problems`` in its summary)."""
+        problems = self.summary.get("config_problems") if isinstance(self.summary, dict) else None
+        return [str(problem) for problem in problems] if isinstance(problems, list) else []
 
 
 def _start_execution(platform: Platform, module: str, job: str, trigger: str, attempt: int) -> int:
@@ -66,12 +76,16 @@ def _start_execution(platform: Platform, module: str, job: str, trigger: str, at
 def _finish_execution(
     platform: Platform, execution_id: int, status: str, summary: Any, error: str | None, lines: list[str]
 ) -> None:
-    with platform.engine.begin() as conn:
-        conn.execute(
-            update(executions)
-            .where(executions.c.id == execution_id)
-            .values(status=status, finished_at=platform.clock(), summary=summary, error=error, log="\n".join(lines))
-        )
+    finished_at = platform.clock()
+    values = {"status": status, "finished_at": finished_at, "summary": summary, "error": error, "log": "\n".join(lines)}
+    try:
+        with platform.engine.begin() as conn:
+            conn.execute(update(executions).where(executions.c.id == execution_id).values(**values))
+    except OperationalError:
+        # The run's record waits on disk: the next collector that reaches the database writes it, so a run
+        # that completed while the database was down is never taken for one a dead collector left running.
+        keep_unrecorded(platform, execution_id, values)
+        raise
 
 
 def _attempt(
@@ -83,7 +97,11 @@ def _attempt(
         try:
             outcome["summary"] = handler(ctx)
         except Exception as exc:
-            ctx.log.error("job %s failed: %s\n%s", ctx.job, exc, traceback.format_exc())
+            if is_disk_error(exc):  # one clear line: no traceback for a full disk
+                ctx.log.error("job %s stopped: %s", ctx.job, exc)
+                outcome["disk_full"] = True
+            else:
+                ctx.log.error("job %s failed: %s\n%s", ctx.job, exc, traceback.format_exc())
             outcome["error"] = f"{type(exc).__name__}: {exc}"
 
     worker = threading.Thread(target=work, name=job_thread_name(ctx.name, ctx.job), daemon=True)
@@ -95,7 +113,7 @@ def _attempt(
         worker.join(TIMEOUT_GRACE_S)
         return "timeout", outcome.get("summary"), f"the job ran longer than its timeout of {timeout_s:.0f} s"
     if "error" in outcome:
-        return "failed", None, outcome["error"]
+        return ("failed:disk" if outcome.get("disk_full") else "failed"), None, outcome["error"]
     summary = outcome.get("summary")
     if summary is not None and not isinstance(summary, dict):
         summary = {"result": summary}
@@ -143,6 +161,8 @@ def run_job(
                 status, summary, error = "failed", None, f"{exc}"
             else:
                 status, summary, error = _attempt(platform, ctx, handler, spec.timeout_s)
+        disk_full = status == "failed:disk"
+        status = "failed" if disk_full else status
         if execution_id is not None:
             try:
                 _finish_execution(platform, execution_id, status, summary, error, lines)
@@ -151,8 +171,8 @@ def run_job(
                 log.error("%s/%s %s, but its execution could not be recorded: %s", module, job, status, exc.orig)
         finished = time.time()
         record_job(module, job, status, finished - started, finished)
-        run = JobRun(module, job, status, execution_id, attempt, summary or {}, error)
-        if status in ("ok", "abandoned") or ctx.should_stop():
+        run = JobRun(module, job, status, execution_id, attempt, summary or {}, error, disk_full)
+        if status in ("ok", "abandoned") or disk_full or ctx.should_stop():
             break
         log.warning("%s/%s attempt %d of %d %s: %s", module, job, attempt, attempts, status, error)
     if run.status in ("failed", "timeout"):

@@ -1,4 +1,10 @@
-"""Run due jobs once (cron) or forever (daemon, ticked by the ``schedule`` package)."""
+"""Run due jobs once (cron) or forever (daemon, ticked by the ``schedule`` package).
+
+Every run (each daemon tick) first picks up configuration changes (a module enabled or disabled
+in the app or with ``nxforge modules``, a setting changed) and applies the pending migrations of
+enabled modules, so a fresh database is migrated before a job uses it. A job whose module is
+disabled while it runs is asked to stop within a tick, as SIGTERM would.
+"""
 
 from __future__ import annotations
 
@@ -16,15 +22,18 @@ import schedule
 from sqlalchemy.exc import OperationalError
 
 from nxforge.collector.due import is_due, last_start
+from nxforge.collector.exit_status import DAEMON_TICK_S, RunOutcome, outcome_of
 from nxforge.collector.jobs import JobRun, abandon_stale_executions, run_job
 from nxforge.collector.locks import job_lock
 from nxforge.collector.progress import Progress
+from nxforge.collector.unrecorded import record_unrecorded
+from nxforge.config.errors import ConfigError
 from nxforge.module_system.manifest import JobSpec
-from nxforge.platform import Platform
+from nxforge.platform import Platform, ensure_schema
 
 log = logging.getLogger(__name__)
 
-DAEMON_TICK_S = 15
+__all__ = ["DAEMON_TICK_S", "Collector", "PlannedJob"]
 
 
 @dataclass(frozen=True)
@@ -53,7 +62,43 @@ class Collector:
         self.filters = filters or {}
         self.stop_event = threading.Event()
         self.database_down = False
+        self.config_error: str | None = None
+        """Why the last re-read of nxforge.yaml failed (the configuration before it stays in use)."""
+        self.tick_s: int = DAEMON_TICK_S
         self._local_starts: dict[tuple[str, str], datetime] = {}
+
+    def refresh(self) -> None:
+        """Pick up configuration changes, then make the database ready (core tables, enabled modules' migrations)."""
+        platform = self.platform
+        try:
+            if platform.reload_if_changed():
+                log.info("configuration re-read: enabled modules %s", ", ".join(platform.enabled_names) or "none")
+            self.config_error = None
+        except ConfigError as exc:
+            if str(exc) != self.config_error:
+                log.error("nxforge.yaml not re-read, the configuration before it stays in use:\n%s", exc)
+            self.config_error = str(exc)
+        try:
+            if not platform.database_ready:
+                ensure_schema(platform.engine)
+                platform.database_ready = True
+                log.info("database reachable again")
+            platform.migrate_enabled()
+            record_unrecorded(platform)
+        except OperationalError as exc:
+            self.database_down = True
+            log.error("database unreachable (%s): only offline jobs can run", exc.orig)
+
+    def outcome(self, runs: list[JobRun]) -> RunOutcome:
+        """What this run met, for the exit status."""
+        outcome = outcome_of(((run.status, run.disk_full, bool(run.config_problems)) for run in runs),
+                             database_down=self.database_down or not self.platform.database_ready,
+                             config_refused=self.config_error is not None)
+        platform = self.platform
+        outcome.jobs_failed |= any(name in platform.migration_errors for name in platform.enabled_names)
+        usable = {info.name for info in platform.enabled_modules()}
+        outcome.config_refused |= any(name not in usable for name in platform.enabled_names)  # missing or broken
+        return outcome
 
     def planned_jobs(self) -> list[PlannedJob]:
         """Jobs of enabled modules, narrowed by ``--module`` and ``--job``."""
@@ -62,6 +107,8 @@ class Collector:
             assert info.manifest is not None
             if self.only_module and info.name != self.only_module:
                 continue
+            if info.name in self.platform.migration_errors:
+                continue  # its tables are not what its code expects; the error is logged and counted
             for name, spec in info.manifest.jobs.items():
                 if self.only_job and name != self.only_job:
                     continue
@@ -98,34 +145,74 @@ class Collector:
 
     def run_due(self, trigger: str = "once") -> list[JobRun]:
         """Run every due job once, skipping those another collector is running."""
+        self.refresh()
         runs = []
         for planned in self.due_jobs():
             if self.stop_event.is_set():
                 break
-            lock_name = f"{planned.module}/{planned.job}"
-            with job_lock(
-                self.platform.engine, self.platform.env.data_dir / "locks", lock_name, planned.spec.concurrent
-            ) as held:
-                if not held:
-                    log.info("%s is already running in another collector; skipped", lock_name)
-                    continue
-                log.info("running %s", lock_name)
-                self._local_starts[(planned.module, planned.job)] = self.platform.clock()
-                self._abandon_stale(planned)
+            try:
+                run = self._run_locked(planned, trigger)
+            except OperationalError as exc:
+                self.database_down = True
+                log.error("%s/%s not run: database unreachable (%s)", planned.module, planned.job, exc.orig)
+                continue
+            if run is not None:
+                runs.append(run)
+        return runs
+
+    def _run_locked(self, planned: PlannedJob, trigger: str) -> JobRun | None:
+        lock_name = f"{planned.module}/{planned.job}"
+        with job_lock(
+            self.platform.engine, self.platform.env.data_dir / "locks", lock_name, planned.spec.concurrent
+        ) as held:
+            if not held:
+                log.info("%s is already running in another collector; skipped", lock_name)
+                return None
+            log.info("running %s", lock_name)
+            self._local_starts[(planned.module, planned.job)] = self.platform.clock()
+            self._abandon_stale(planned)
+            job_stop = threading.Event()
+            watcher = threading.Thread(target=self._watch, args=(planned.module, job_stop), daemon=True,
+                                       name=f"watch-{lock_name}")
+            watcher.start()
+            try:
                 run = run_job(
                     self.platform,
                     planned.module,
                     planned.job,
                     trigger=trigger,
                     filters=self.filters,
-                    stop_event=self.stop_event,
+                    stop_event=job_stop,
                     progress=Progress(lock_name),
                 )
-                log.info("%s %s: %s", lock_name, run.status, run.summary or run.error)
-                if run.execution_id is None:
-                    self.database_down = True  # the job ran offline
-                runs.append(run)
-        return runs
+            finally:
+                job_stop.set()  # also ends the watcher
+                watcher.join()
+            log.info("%s %s: %s", lock_name, run.status, run.summary or run.error)
+            if run.execution_id is None:
+                self.database_down = True  # the job ran offline
+            return run
+
+    def _watch(self, module: str, job_stop: threading.Event) -> None:
+        """While a job runs: pass on the collector's stop, and stop the job once its module is disabled."""
+        env = self.platform.env
+        last_seen: object = None
+        while not job_stop.wait(min(1.0, self.tick_s)):
+            if self.stop_event.is_set():
+                job_stop.set()
+                return
+            try:
+                seen = env.core_config_path.stat().st_mtime_ns
+                if seen == last_seen:
+                    continue
+                last_seen = seen
+                still_enabled = module in env.load_core_config().modules.enabled
+            except (OSError, ConfigError):
+                continue  # a file being written or invalid: the enabled set in use stays
+            if not still_enabled:
+                log.warning("module %s was disabled: asking its running job to stop", module)
+                job_stop.set()
+                return
 
     def _abandon_stale(self, planned: PlannedJob) -> None:
         try:
@@ -153,11 +240,19 @@ class Collector:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
 
+    def _tick(self) -> None:
+        """One daemon tick; nothing a tick meets stops the daemon (it is logged, the next tick tries again)."""
+        try:
+            self.run_due(trigger="schedule")
+        except Exception:
+            log.exception("collector tick failed; trying again at the next tick")
+
     def run_forever(self, tick_s: int = DAEMON_TICK_S) -> None:
         """Daemon mode: check what is due every ``tick_s`` seconds until stopped."""
+        self.tick_s = tick_s
         scheduler = schedule.Scheduler()
-        scheduler.every(tick_s).seconds.do(self.run_due, trigger="schedule")
-        self.run_due(trigger="schedule")
+        scheduler.every(tick_s).seconds.do(self._tick)
+        self._tick()
         while not self.stop_event.is_set():
             scheduler.run_pending()
             self.stop_event.wait(min(1.0, tick_s))
