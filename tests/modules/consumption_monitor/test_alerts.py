@@ -49,13 +49,15 @@ def test_implausible_and_month_to_date(cm_engine: Engine, tmp_path: Path) -> Non
     add_endpoint(cm_engine, "rack2", circuit_max_kw=5.0)
     recorder = Recorder()
     ctx = context(cm_engine, tmp_path, recorder)
-    rules = AlertRules(failures_before_alert=3, threshold_kwh=10.0)
+    rules = AlertRules(failures_before_alert=3, threshold_kwh=7.0)
     write(cm_engine, "rack2", utc(2026, 3, 1, 0), 1000.0)
     write(cm_engine, "rack2", utc(2026, 3, 1, 1), 1004.0)
-    # The month began at 23:00 UTC; 4 kWh an hour since then gives 8 kWh to date: under the limit.
+    # The month began at 23:00 UTC, an hour before the first reading: nothing is invented before it,
+    # so 4 kWh to date: under the limit.
     assert evaluate_alerts(ctx, ["rack2"], rules, utc(2026, 3, 1, 1), PARIS) == set()
     write(cm_engine, "rack2", utc(2026, 3, 1, 2), 9000.0)  # 8 MW for an hour on a 5 kW circuit
-    # The implausible reading is left out: 12 kWh to date (extrapolated), now over the limit too.
+    # The implausible reading is left out: 8 kWh to date (the last good reading, extrapolated for the
+    # hour since it at 4 kWh an hour), now over the limit too.
     open_keys = evaluate_alerts(ctx, ["rack2"], rules, utc(2026, 3, 1, 2), PARIS)
     assert open_keys == {"endpoint:rack2:implausible", "endpoint:rack2:mtd"}
     write(cm_engine, "rack2", utc(2026, 3, 1, 3), 1009.0)
