@@ -55,4 +55,9 @@ if [ "${NXFORGE_SETUP_POSTGRES:-0}" = "1" ] && [ -z "${NXFORGE_TEST_DATABASE_URL
     apt_install postgresql || { echo "setup: install PostgreSQL or set NXFORGE_TEST_DATABASE_URL" >&2; exit 1; }
   fi
 fi
+# 4. nginx, only for the tests of the shipped proxy config (deploy/nginx; they skip without it).
+if [ "${NXFORGE_SETUP_NGINX:-0}" = "1" ] && ! command -v nginx >/dev/null && [ ! -x /usr/sbin/nginx ]; then
+  echo "setup: installing nginx for the proxy config tests"
+  apt_install nginx-light || apt_install nginx || echo "setup: no nginx; tests/deploy/test_nginx.py will skip" >&2
+fi
 echo "setup: ready"

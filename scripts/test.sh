@@ -3,7 +3,7 @@
 # contracts in pyproject.toml), then pytest on SQLite and PostgreSQL.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-NXFORGE_SETUP_POSTGRES=1 bash scripts/setup.sh
+NXFORGE_SETUP_POSTGRES=1 NXFORGE_SETUP_NGINX=1 bash scripts/setup.sh
 .venv/bin/ruff check .
 .venv/bin/mypy
 PYTHONPATH=modules .venv/bin/lint-imports --no-cache

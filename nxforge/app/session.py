@@ -30,6 +30,7 @@ from streamlit.runtime import Runtime
 
 from nxforge.app.resources import get_platform
 from nxforge.auth.passwords import demo_mode, is_published_demo_password
+from nxforge.auth.proxy_cookies import MEDIA_COOKIE, MEDIA_EXPIRES_COOKIE, media_cookies
 from nxforge.auth.throttle import SignInThrottle
 from nxforge.auth.tokens import COOKIE_NAME, DEFAULT_LIFETIME, SessionToken, SessionTokens, load_secret_key
 from nxforge.auth.users import User, UserStore
@@ -78,14 +79,20 @@ def client_address() -> str:
     return forwarded.strip() if forwarded else "local"
 
 
-def _cookie_script(value: str, max_age_s: int, reload: bool) -> str:
-    """A script that sets (or, with max age 0, clears) the session cookie, then reloads if asked."""
-    cookie = json.dumps(f"{COOKIE_NAME}={value}; Path=/; Max-Age={max_age_s}; SameSite=Strict")
+def _cookie_script(cookies: dict[str, str], max_age_s: int, reload: bool) -> str:
+    """A script that sets (or, with max age 0, clears) ``cookies`` for the whole site, then reloads if asked."""
+    lines = [
+        json.dumps(f"{name}={value}; Path=/; Max-Age={max_age_s}; SameSite=Strict") for name, value in cookies.items()
+    ]
+    sets = " ".join(f"document.cookie = {line} + secure;" for line in lines)
     then = "window.location.reload();" if reload else ""
     return (
         '<script>(() => { const secure = window.location.protocol === "https:" ? "; Secure" : "";'
-        f" document.cookie = {cookie} + secure; {then} }})();</script>"
+        f" {sets} {then} }})();</script>"
     )
+
+
+SIGNED_OUT_COOKIES = dict.fromkeys((COOKIE_NAME, MEDIA_COOKIE, MEDIA_EXPIRES_COOKIE), "")
 
 
 def oidc_configured() -> bool:
@@ -201,11 +208,13 @@ def _signed_in(store: UserStore, platform: Platform, user: User) -> None:
     if _under_app_test():
         st.session_state[SESSION_USER] = user.username
         st.rerun()
-    tokens = _tokens(platform)
+    key = load_secret_key(platform.env.data_dir)
+    tokens = SessionTokens(key, platform.engine, session_lifetime())
     value, token = tokens.issue(user.username, _credential(store, user.username))
     st.info("Signed in: opening NxForge…")
+    cookies = {COOKIE_NAME: value, **media_cookies(key, token.expires_at)}  # the proxy serves media with the latter
     lifetime_s = int(tokens.lifetime.total_seconds())
-    st.html(_cookie_script(value, lifetime_s, reload=True), unsafe_allow_javascript=True)
+    st.html(_cookie_script(cookies, lifetime_s, reload=True), unsafe_allow_javascript=True)
     log.debug("session token %s issued to %r until %s", token.token_id[:8], user.username, token.expires_at)
 
 
@@ -216,7 +225,7 @@ def render_login(store: UserStore, site_name: str) -> None:
     st.caption("Sign in to see live consumption, history and billing.")
     if not _under_app_test() and st.context.cookies.get(COOKIE_NAME):
         # Expired, revoked or forged: drop it so the next reload does not present it again.
-        st.html(_cookie_script("", 0, reload=False), unsafe_allow_javascript=True)
+        st.html(_cookie_script(SIGNED_OUT_COOKIES, 0, reload=False), unsafe_allow_javascript=True)
     if oidc_configured():
         if st.user.is_logged_in and _oidc_user(store) is None:
             st.error(f"{st.user.get('email')} is not a NxForge user yet: ask an admin to add you (with your e-mail).")

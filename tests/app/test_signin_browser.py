@@ -12,6 +12,7 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 from sqlalchemy import select
@@ -21,6 +22,7 @@ from streamlit.util import calc_hash
 from websockets.sync.client import connect
 from websockets.typing import Subprotocol
 
+from nxforge.auth.proxy_cookies import MEDIA_COOKIE, MEDIA_EXPIRES_COOKIE
 from nxforge.auth.tokens import COOKIE_NAME
 from nxforge.db.engine import create_db_engine
 from nxforge.db.schema import revoked_sessions
@@ -92,6 +94,7 @@ def test_reload_and_new_tab_keep_the_session_sign_out_revokes_it(
     heading(page, "Events")
     cookie = next(c for c in context.cookies() if c["name"] == COOKIE_NAME)
     assert cookie["sameSite"] == "Strict" and cookie["expires"] > 0
+    assert {c["name"] for c in context.cookies()} >= {MEDIA_COOKIE, MEDIA_EXPIRES_COOKIE}  # what nginx checks
     page.reload()
     heading(page, "Events")
     expect(page.get_by_role("button", name="Sign in")).to_have_count(0)
@@ -103,6 +106,7 @@ def test_reload_and_new_tab_keep_the_session_sign_out_revokes_it(
     expect(page.get_by_role("button", name="Sign in")).to_be_visible()
     page.reload()
     expect(page.get_by_role("button", name="Sign in")).to_be_visible()
+    assert not {c["name"] for c in context.cookies()} & {COOKIE_NAME, MEDIA_COOKIE, MEDIA_EXPIRES_COOKIE}
     second.reload()  # the other tab's cookie was revoked in the database, not only deleted here
     expect(second.get_by_role("button", name="Sign in")).to_be_visible()
     engine = create_db_engine(server.environment["NXFORGE_DATABASE_URL"])
@@ -196,3 +200,11 @@ def test_an_admins_session_id_without_the_cookie_gets_only_the_sign_in_page(
     # The same request with the admin's cookie does get the page: the check above would have seen it.
     with_cookie = replay(server, admin_session, cookie, "users")
     assert "Test Viewer" in with_cookie and "Sign out" in with_cookie
+
+
+def test_the_shipped_streamlit_config_keeps_the_agent_api_off(server: StreamlitServer) -> None:
+    """.streamlit/config.toml: no HTTP driver of the app beside the browser (it would skip the sign-in page)."""
+    described = httpx.get(f"{server.url}/_stcore/agent/openapi.json", timeout=10).json()
+    assert '"x-streamlit-agent-api": "disabled"' in json.dumps(described)
+    driven = httpx.post(f"{server.url}/_stcore/agent/interact", json={"action": "snapshot"}, timeout=10)
+    assert driven.status_code >= 400 and "Test Admin" not in driven.text

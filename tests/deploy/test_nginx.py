@@ -13,13 +13,17 @@ import shutil
 import socket
 import ssl
 import subprocess
+import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
 import trustme
 
+from nxforge.auth.proxy_cookies import MEDIA_COOKIE, MEDIA_EXPIRES_COOKIE, media_cookies
+from nxforge.auth.tokens import load_secret_key
 from tests.deploy.conftest import DEPLOY, Site, stop, wait_for
 from tests.postgres_server import free_port
 
@@ -40,6 +44,7 @@ def site_config(app_port: int, http_port: int, https_port: int, cert: Path, key:
         ("/etc/ssl/nxforge/fullchain.pem", str(cert)),
         ("/etc/ssl/nxforge/privkey.pem", str(key)),
         ("127.0.0.1:8501", f"127.0.0.1:{app_port}"),
+        ("/etc/nginx/nxforge-media-secret.conf", str(cert.parent / "nxforge-media-secret.conf")),
     ]:
         assert old in text, f"{old!r} no longer in nxforge.conf: update this test"
         text = text.replace(old, new)
@@ -68,6 +73,10 @@ def proxy(app_server: tuple[int, Site], tmp_path_factory: pytest.TempPathFactory
     ca_file = folder / "ca.pem"
     ca.cert_pem.write_to_path(str(ca_file))
     http_port, https_port = free_port(), free_port()
+    # The media secret, written the way the config's header says: the module run with the app's environment.
+    (folder / "nxforge-media-secret.conf").write_bytes(subprocess.run(
+        [sys.executable, "-m", "nxforge.auth.proxy_cookies"], env=app_server[1].environ(), capture_output=True,
+        check=True, timeout=60).stdout)
     site = folder / "nxforge.conf"
     site.write_text(site_config(app_server[0], http_port, https_port, cert, key), encoding="utf-8")
     conf = main_config(folder, site)
@@ -79,7 +88,7 @@ def proxy(app_server: tuple[int, Site], tmp_path_factory: pytest.TempPathFactory
                                stderr=subprocess.PIPE)
     try:
         wait_for(f"https://127.0.0.1:{https_port}/_stcore/health", verify=ssl.create_default_context(cafile=ca_file))
-        yield {"http": http_port, "https": https_port, "ca": ca_file}
+        yield {"http": http_port, "https": https_port, "ca": ca_file, "data_dir": app_server[1].data_dir}
     finally:
         stop(process)
 
@@ -111,3 +120,39 @@ def test_the_websocket_upgrades_through_the_proxy(proxy: dict[str, object]) -> N
         tls.sendall(request.encode())
         status_line = tls.recv(4096).decode(errors="replace").splitlines()[0]
     assert " 101 " in status_line, status_line
+
+
+def _get(
+    proxy: dict[str, object], path: str, cookies: dict[str, str] | None = None, method: str = "GET"
+) -> httpx.Response:
+    verify = ssl.create_default_context(cafile=str(proxy["ca"]))
+    with httpx.Client(verify=verify, timeout=10, cookies=cookies) as client:
+        return client.request(method, f"https://127.0.0.1:{proxy['https']}{path}")
+
+
+def test_streamlit_metrics_and_agent_api_are_closed(proxy: dict[str, object]) -> None:
+    key = load_secret_key(Path(str(proxy["data_dir"])), environ={})
+    signed_in = media_cookies(key, datetime.now(UTC) + timedelta(hours=1))
+    for path in ("/_stcore/metrics", "/_stcore/agent/openapi.json"):
+        for cookies in (None, signed_in):
+            response = _get(proxy, path, cookies)
+            assert response.status_code == 404 and "session" not in response.text, (path, response.text[:200])
+
+
+def test_media_and_uploads_need_a_media_cookie_the_app_signed(proxy: dict[str, object]) -> None:
+    """Streamlit would serve a leaked /media/ URL to anyone; through the proxy, only a signed-in browser."""
+    key = load_secret_key(Path(str(proxy["data_dir"])), environ={})
+    valid = media_cookies(key, datetime.now(UTC) + timedelta(hours=1))
+    expired = media_cookies(key, datetime.now(UTC) - timedelta(seconds=5))
+    forged = media_cookies(b"not the site's key" * 4, datetime.now(UTC) + timedelta(hours=1))
+    stretched = {**valid, MEDIA_EXPIRES_COOKIE: str(int(valid[MEDIA_EXPIRES_COOKIE]) + 86400)}
+    media = "/media/0123456789abcdef0123456789abcdef0123456789abcdef01234567.png"
+    upload = "/_stcore/upload_file/some-session/some-file"
+    for cookies in (None, expired, forged, stretched, {MEDIA_COOKIE: valid[MEDIA_COOKIE]}):
+        for response in (_get(proxy, media, cookies), _get(proxy, upload, cookies, method="PUT")):
+            assert response.status_code == 403 and "nginx" in response.text, cookies  # refused by nginx
+    # With the app's cookie nginx passes the request on: Streamlit itself answers (no such file).
+    passed = _get(proxy, media, valid)
+    assert passed.status_code == 404 and "nginx" not in passed.text
+    assert passed.headers["cache-control"] == "private, no-store"
+    assert "nginx" not in _get(proxy, upload, valid, method="PUT").text  # Streamlit's own XSRF check answers
