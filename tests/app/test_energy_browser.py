@@ -76,6 +76,7 @@ def test_energy_bars_show_the_seeded_energy_and_the_range_selector_narrows_them(
     # every endpoint rose 1.5 kWh an hour over 42 hours; ep-0000 lost its last 6-hour reading
     assert sum(sum(trace["y"]) for trace in bars) == pytest.approx(ENDPOINTS * 42 * 1.5 - 6 * 1.5)
     before = drawn["range"]
+    page.screenshot(path=str(screenshots / "consumption-energy-year.png"), full_page=True)
     page.locator(".rangeselector .button").filter(has_text="1m").first.click()
     settled(page)
     after = _plot(page)["range"]

@@ -11,7 +11,7 @@ import polars as pl
 import streamlit as st
 
 PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
-           "#17becf", "#393b79", "#637939", "#8c6d31", "#843c39", "#7b4173", "#3182bd", "#e6550d", "#31a354"]
+           "#17becf", "#393b79", "#e6550d", "#31a354", "#ad494a", "#6b6ecf", "#b5cf6b", "#de9ed6", "#3182bd"]
 RANGE_BUTTONS = [
     {"count": 1, "label": "1d", "step": "day", "stepmode": "backward"},
     {"count": 7, "label": "1w", "step": "day", "stepmode": "backward"},
@@ -23,8 +23,14 @@ EVENT_COLOUR = "rgba(120,0,160,0.6)"
 FAILED_COLOUR = "rgba(200,0,0,0.25)"
 
 
-def colour_of(name: str) -> str:
-    """The same colour for one endpoint (or feed, or client) on every chart and every rerun."""
+def colour_of(name: str, universe: list[str] | None = None) -> str:
+    """The same colour for one endpoint (or feed, or client) on every chart and every rerun.
+
+    With ``universe`` (every endpoint id, or every client), colours follow its sorted order, so no
+    two of the first len(PALETTE) names share one; without, a hash of the name picks it.
+    """
+    if universe and name in universe:
+        return PALETTE[sorted(set(universe)).index(name) % len(PALETTE)]
     digest = hashlib.sha1(name.encode("utf-8"), usedforsecurity=False).digest()
     return PALETTE[int.from_bytes(digest[:4], "big") % len(PALETTE)]
 

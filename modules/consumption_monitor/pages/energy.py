@@ -4,6 +4,9 @@ forth by period, with the previous period beside them. Bars come from the hourly
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
 import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
@@ -18,6 +21,8 @@ from ..queries import event_readings
 BARS = {"Hour": "hour", "Day": "day", "Week": "week", "Month": "month"}
 STACKS = {"Endpoint": "endpoint_id", "Feed": "feed", "Client": "client"}
 OFFSET_KEY = "energy-offset"
+BAR_MS = {"hour": 3_600_000, "day": 86_400_000, "week": 604_800_000, "month": 30 * 86_400_000}
+"""A bar's span on the date axis (a month: 30 days): without it, a lone bar is drawn 1 ms wide, invisibly."""
 EXPECTED_HOURS = {"hour": 1, "day": 24, "week": 168, "month": 672}
 """Hours a bar spans at least (a month: 28 days); one read on fewer than 95 % of them is partly estimated."""
 
@@ -34,6 +39,11 @@ def _step_buttons() -> int:
         offset = min(0, offset + 1)
     st.session_state[OFFSET_KEY] = offset
     return offset
+
+
+def _centres(starts: pl.Series, period: str, tz: ZoneInfo) -> list[datetime]:
+    """Where a bar stands: the middle of its period, in the site's wall-clock time."""
+    return [at + timedelta(milliseconds=BAR_MS[period] / 2) for at in local_times(starts, tz)]
 
 
 def render(ctx: ModuleContext, role: str) -> None:
@@ -62,17 +72,18 @@ def render(ctx: ModuleContext, role: str) -> None:
         st.info("No readings in this period: step back, or choose other clients.")
         return
     stacked = stack_energy(energy, endpoints, by)
+    universe = live["endpoint_id"].to_list() if by == "endpoint_id" else options_of(live, by)
     figure = go.Figure()
     for group, rows in stacked.group_by("group", maintain_order=True):
         name = str(group[0])
-        figure.add_trace(go.Bar(x=local_times(rows["period_start"], tz), y=rows["kwh"].to_list(), name=name,
-                                marker_color=colour_of(name)))
+        figure.add_trace(go.Bar(x=_centres(rows["period_start"], period, tz), y=rows["kwh"].to_list(), name=name,
+                                marker_color=colour_of(name, universe), width=BAR_MS[period] * 0.85))
     totals = energy.group_by("period_start").agg(pl.col("kwh").sum()).sort("period_start")
     previous = before.group_by("period_start").agg(pl.col("kwh").sum()).sort("period_start")
     slots = totals["period_start"].to_list()
     if not previous.is_empty():
         # the previous window's n-th bar beside this window's n-th bar (months differ in length)
-        figure.add_trace(go.Scatter(x=[s.astimezone(tz) for s in slots[: previous.height]],
+        figure.add_trace(go.Scatter(x=_centres(pl.Series(slots[: previous.height]), period, tz),
                                     y=previous["kwh"].head(len(slots)).to_list(), name="previous period",
                                     mode="lines+markers", line={"color": "#444", "dash": "dot"}))
     hours = EXPECTED_HOURS[period]
@@ -82,12 +93,13 @@ def render(ctx: ModuleContext, role: str) -> None:
                          & (pl.col("period_start") + pl.duration(hours=hours) <= now))
                  .join(totals, on="period_start").sort("period_start"))
     if not estimated.is_empty():
-        figure.add_trace(go.Scatter(x=local_times(estimated["period_start"], tz), y=estimated["kwh"].to_list(),
+        figure.add_trace(go.Scatter(x=_centres(estimated["period_start"], period, tz), y=estimated["kwh"].to_list(),
                                     mode="markers", name="partly estimated", marker={"symbol": "triangle-down",
                                     "size": 11, "color": "#ef6c00"}))
     mark_events(figure, event_readings(ctx.db, ids, start, end), tz)
     figure.update_layout(barmode="stack")
-    st.plotly_chart(time_layout(figure, tz, "kWh"), key="energy-bars-chart")
+    time_layout(figure, tz, "kWh").update_xaxes(range=[start.astimezone(tz), end.astimezone(tz)])
+    st.plotly_chart(figure, key="energy-bars-chart")
     total = float(energy["kwh"].sum())
     total_before = float(before["kwh"].sum()) if not before.is_empty() else None
     change = "" if not total_before else f" ({(total - total_before) / total_before * 100:+.1f} % on the previous)"

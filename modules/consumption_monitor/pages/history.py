@@ -26,7 +26,8 @@ RANGES = {
 }
 
 
-def _render_long_range(ctx: ModuleContext, ids: list[str], start: datetime, end: datetime, tz: ZoneInfo) -> None:
+def _render_long_range(ctx: ModuleContext, ids: list[str], start: datetime, end: datetime, tz: ZoneInfo,
+                       universe: list[str]) -> None:
     """Ranges past a month come from the hourly rollup, summed per day: a year is 365 points per endpoint
     whatever the poll interval, and resets and swaps are still marked from the few readings that carry one."""
     daily = history_rollup(ctx.db, ids, start, end, bucket="day", tz=tz)
@@ -35,7 +36,8 @@ def _render_long_range(ctx: ModuleContext, ids: list[str], start: datetime, end:
     for endpoint_id in ids:
         rows = daily.filter(pl.col("endpoint_id") == endpoint_id)
         figure.add_trace(go.Scatter(x=local_times(rows["at"], tz), y=rows["kwh"].to_list(), mode="lines",
-                                    name=endpoint_id, connectgaps=False, line={"color": colour_of(endpoint_id)}))
+                                    name=endpoint_id, connectgaps=False,
+                                    line={"color": colour_of(endpoint_id, universe)}))
     mark_events(figure, events, tz)
     st.plotly_chart(time_layout(figure, tz, "kWh per day"), key="hist-line-daily")
     failed = int(daily["failed"].sum() or 0) if not daily.is_empty() else 0
@@ -46,7 +48,7 @@ def _render_long_range(ctx: ModuleContext, ids: list[str], start: datetime, end:
         .group_by("endpoint_id", "month").agg(pl.col("kwh").sum()).sort("month")
     )
     if not monthly.is_empty():
-        bars = _monthly_bars(monthly)
+        bars = _monthly_bars(monthly, universe)
         st.plotly_chart(bars, key="hist-bars-daily")
 
 
@@ -76,8 +78,9 @@ def render(ctx: ModuleContext, role: str) -> None:
         st.info("Choose at least one endpoint.")
         return
     end = ctx.clock()
+    universe = live["endpoint_id"].to_list()
     if length > RAW_RANGE_LIMIT:
-        _render_long_range(ctx, ids, end - length, end, settings.timezone)
+        _render_long_range(ctx, ids, end - length, end, settings.timezone, universe)
         return
     hourly = history_rollup(ctx.db, ids, end - length, end, bucket="hour", tz=settings.timezone)
     events = event_readings(ctx.db, ids, end - length, end)
@@ -85,7 +88,7 @@ def render(ctx: ModuleContext, role: str) -> None:
     for endpoint_id in ids:
         rows = hourly.filter(pl.col("endpoint_id") == endpoint_id)
         figure.add_trace(go.Bar(x=local_times(rows["at"], settings.timezone), y=rows["kwh"].to_list(),
-                                name=endpoint_id, marker_color=colour_of(endpoint_id)))
+                                name=endpoint_id, marker_color=colour_of(endpoint_id, universe)))
     figure.update_layout(barmode="stack")
     mark_events(figure, events, settings.timezone)
     st.plotly_chart(time_layout(figure, settings.timezone, "kWh per hour"), key="hist-line")
@@ -97,14 +100,14 @@ def render(ctx: ModuleContext, role: str) -> None:
         .group_by("endpoint_id", "month").agg(pl.col("kwh").sum()).sort("month")
     )
     if not monthly.is_empty():
-        st.plotly_chart(_monthly_bars(monthly), key="hist-bars")
+        st.plotly_chart(_monthly_bars(monthly, universe), key="hist-bars")
         st.caption("kWh per month inside the range; the Billing reports page gives billed figures.")
 
 
-def _monthly_bars(monthly: pl.DataFrame) -> go.Figure:
+def _monthly_bars(monthly: pl.DataFrame, universe: list[str]) -> go.Figure:
     """kWh per calendar month (site time) per endpoint, on a category axis labelled YYYY-MM."""
     bars = go.Figure([go.Bar(x=g["month"].to_list(), y=g["kwh"].to_list(), name=str(k[0]),
-                             marker_color=colour_of(str(k[0])))
+                             marker_color=colour_of(str(k[0]), universe))
                       for k, g in monthly.group_by("endpoint_id", maintain_order=True)])
     bars.update_layout(barmode="group", height=300, margin={"t": 30}, yaxis_title="kWh (in range)")
     bars.update_xaxes(type="category", title="month")

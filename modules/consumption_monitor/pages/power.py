@@ -50,7 +50,7 @@ def render(ctx: ModuleContext, role: str) -> None:
     ratings = dict(live.select("endpoint_id", "circuit_max_kw").iter_rows())
     for endpoint_id in ids:
         rows = with_gaps(series.filter(pl.col("endpoint_id") == endpoint_id), gap_s)
-        colour = colour_of(endpoint_id)
+        colour = colour_of(endpoint_id, live["endpoint_id"].to_list())
         figure.add_trace(go.Scatter(x=local_times(rows["at"], tz), y=rows["kw"].to_list(), name=endpoint_id,
                                     mode="lines", line={"color": colour}, connectgaps=False,
                                     customdata=rows["source"].fill_null("").to_list(),
