@@ -42,6 +42,7 @@ log = logging.getLogger(__name__)
 SESSION_USER = "nx_username"  # the user verified on this rerun (under AppTest: the signed-in user)
 SESSION_VIA = "nx_login_via"
 SESSION_TOKEN = "nx_session_token"  # the verified token of this rerun, revoked by sign-out
+SESSION_OWNER = "nx_session_owner"  # the token id this session's state was made under
 LIFETIME_ENV = "NXFORGE_SESSION_LIFETIME"  # how long a sign-in lasts, e.g. 12h (the default) or 30m
 FORWARDED_ADDRESS_HEADER = "X-Real-Ip"  # set by the shipped nginx config (deploy/nginx)
 
@@ -114,8 +115,8 @@ def _oidc_user(store: UserStore) -> User | None:
     return user
 
 
-def _cookie_user(store: UserStore) -> User | None:
-    """The user whose valid token came with this connection's cookies."""
+def _cookie_sign_in(store: UserStore) -> tuple[User, SessionToken] | None:
+    """The user and token whose valid cookie came with this connection's websocket request."""
     value = st.context.cookies.get(COOKIE_NAME)
     if not value:
         return None
@@ -127,8 +128,19 @@ def _cookie_user(store: UserStore) -> User | None:
     user = store.get(token.username) if token else None
     if token is not None and user is None:
         log.info("session of %r ended: the user is gone from users.yaml or disabled", token.username)
-    st.session_state[SESSION_TOKEN] = token if user else None
-    return user
+    return (user, token) if user is not None and token is not None else None
+
+
+def _keep_state_to_its_owner(token: SessionToken | None) -> None:
+    """Clear session state made under another sign-in (or none): presenting a session id takes over no drafts."""
+    owner = token.token_id if token else None
+    previous = st.session_state.get(SESSION_OWNER)
+    if previous is not None and previous != owner:
+        log.warning("a session made under another sign-in was resumed: its state is cleared")
+        for key in list(st.session_state.keys()):
+            del st.session_state[key]
+    st.session_state[SESSION_OWNER] = owner
+    st.session_state[SESSION_TOKEN] = token
 
 
 def current_user(store: UserStore) -> User | None:
@@ -139,9 +151,11 @@ def current_user(store: UserStore) -> User | None:
         if username and user is None:
             st.session_state.pop(SESSION_USER, None)
         return user
-    user = _cookie_user(store)
+    signed_in = _cookie_sign_in(store)
+    _keep_state_to_its_owner(signed_in[1] if signed_in else None)
+    user = signed_in[0] if signed_in else None
     if user is None and oidc_configured():
-        user = _oidc_user(store)
+        user = _oidc_user(store)  # Streamlit checks its own signed OIDC cookie on every connection
         if user is not None:
             st.session_state[SESSION_VIA] = "oidc"
     if user is None:
