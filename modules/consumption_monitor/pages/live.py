@@ -13,7 +13,7 @@ import logging
 import polars as pl
 import streamlit as st
 
-from nxforge.sdk import STATUS_COLOURS, ModuleContext, kw, kwh, local_time, percent
+from nxforge.sdk import ModuleContext, kw, kwh, local_time, percent, status_hex
 
 from ..loads import endpoint_loads, rack_loads
 from ..pages._shared import (
@@ -31,15 +31,22 @@ log = logging.getLogger(__name__)
 REFRESH_S = 30
 MAX_CARDS = 48
 STATUSES = ["ok", "stale", "failing", "never", "disabled"]
-DOTS = {"green": "🟢", "orange": "🟠", "red": "🔴", "blue": "🔵", "gray": "⚪"}
 VIEWS = ["Table", "Racks", "Cards"]
 
 
 def dot(word: str | None) -> str:
-    """A status or load level with its colour, as plain text a table can show."""
-    if not word:
-        return "—"
-    return f"{DOTS[STATUS_COLOURS.get(word, 'gray')]} {word}"
+    """A status or load level as a table shows it (its colour comes from ``_show``)."""
+    return word or "—"
+
+
+def _show(rows: list[dict[str, object]], colours: dict[str, list[str]]) -> None:
+    """A table of display strings, the named columns' text coloured by a status word per row (no Markdown)."""
+    table = pl.DataFrame(rows, infer_schema_length=None).to_pandas()
+    styler = table.style
+    for column, words in colours.items():
+        css = [f"color: {status_hex(word)}; font-weight: 600" for word in words]
+        styler = styler.apply(lambda _series, css=css: css, subset=[column])
+    st.dataframe(styler, hide_index=True)
 
 
 def live_frame(ctx: ModuleContext) -> pl.DataFrame:
@@ -63,8 +70,8 @@ def _filtered(frame: pl.DataFrame, clients: list[str], locations: list[str]) -> 
     return frame
 
 
-def _load_text(pct: float | None, level: str | None) -> str:
-    return "—" if pct is None else f"{DOTS[STATUS_COLOURS.get(level or '', 'gray')]} {percent(pct)}"
+def _load_text(pct: float | None, level: str | None = None) -> str:
+    return "—" if pct is None else percent(pct)
 
 
 def _table(frame: pl.DataFrame, ctx: ModuleContext) -> None:
@@ -81,8 +88,7 @@ def _table(frame: pl.DataFrame, ctx: ModuleContext) -> None:
         }
         for row in frame.iter_rows(named=True)
     ]  # fmt: skip
-    st.dataframe(pl.DataFrame(rows, infer_schema_length=None), hide_index=True,
-                 column_config={"Endpoint": st.column_config.TextColumn("Endpoint", pinned=True)})
+    _show(rows, {"Status": frame["status"].to_list(), "Load": frame["level"].to_list()})
 
 
 def _racks(frame: pl.DataFrame, ctx: ModuleContext) -> None:
@@ -95,14 +101,20 @@ def _racks(frame: pl.DataFrame, ctx: ModuleContext) -> None:
             "Feed A": kw(row["a_kw"]), "A load": _load_text(row["a_load_pct"], _level(row["a_load_pct"], warn, alarm)),
             "Feed B": kw(row["b_kw"]), "B load": _load_text(row["b_load_pct"], _level(row["b_load_pct"], warn, alarm)),
             "A+B": kw(row["total_kw"]), "A+B on one feed": _load_text(row["ab_load_pct"], row["level"]),
-            "A/B check": "🔴 one feed cannot carry it" if row["ab_flag"] else (
-                "—" if row["ab_load_pct"] is None else "🟢 ok"),
+            "A/B check": "one feed cannot carry it" if row["ab_flag"] else (
+                "—" if row["ab_load_pct"] is None else "ok"),
         }
         for row in racks.iter_rows(named=True)
     ]  # fmt: skip
     st.caption(f"{racks.height} rack(s), {flagged} flagged by the A/B check: their A+B load is more than the "
                f"weaker feed can carry alone. Load colours: warning from {warn:g} %, alarm from {alarm:g} %.")
-    st.dataframe(pl.DataFrame(rows, infer_schema_length=None), hide_index=True)
+    levels = racks.select(
+        *[pl.col(f"{side}_load_pct").map_elements(lambda pct: _level(pct, warn, alarm), return_dtype=pl.String)
+          .fill_null("unknown").alias(side) for side in ("a", "b")],
+        pl.when(pl.col("ab_flag")).then(pl.lit("alarm")).when(pl.col("ab_load_pct").is_null()).then(pl.lit("unknown"))
+        .otherwise(pl.lit("ok")).alias("check"), pl.col("level"))
+    _show(rows, {"A load": levels["a"].to_list(), "B load": levels["b"].to_list(),
+                 "A+B on one feed": levels["level"].to_list(), "A/B check": levels["check"].to_list()})
 
 
 def _level(pct: float | None, warn: float, alarm: float) -> str:
@@ -123,7 +135,7 @@ def _cards(frame: pl.DataFrame) -> None:
             load = _load_text(row["load_pct"], row["level"])
             st.text(f"{kw(row['power_kw'])} · {load} of {kw(row['circuit_max_kw'], 1)}")
             if row["last_error_class"]:
-                st.text(f"🔴 {row['last_error_class']}")
+                st.text(f"Error: {row['last_error_class']}")
 
 
 @st.fragment(run_every=REFRESH_S)
