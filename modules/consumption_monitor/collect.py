@@ -76,8 +76,11 @@ def _report_problems(ctx: JobContext, problems: list[ConfigProblem]) -> None:
     except Exception as exc:  # an event must never cost a reading
         log.warning("could not record the configuration problems as an event: %s", exc)
         return
-    ctx.storage.mkdir(parents=True, exist_ok=True)
-    fingerprint.write_text(json.dumps(current), "utf-8")
+    try:
+        ctx.storage.mkdir(parents=True, exist_ok=True)
+        fingerprint.write_text(json.dumps(current), "utf-8")
+    except OSError as exc:
+        log.error("could not keep the configuration problems' fingerprint (%s): the event may repeat", exc)
 
 
 def _dry_run(ctx: JobContext, endpoints: EndpointSet, only: list[str] | None) -> dict[str, Any]:
@@ -139,7 +142,11 @@ def run(ctx: JobContext) -> dict[str, Any]:
         ctx.progress(0, 0)
     if not writer.online and not ctx.should_stop():
         read_offline(ctx, endpoints, writer, due, only, settings.evidence_on_success)
-    save_due(ctx, {**due, **writer.next_due})
+    try:
+        save_due(ctx, {**due, **writer.next_due})
+    except OSError as exc:  # only an optimisation for offline runs: the readings matter, not this file
+        log.error("due times not saved for offline runs: %s", exc)
+    writer.raise_if_unkept()
     ctx.metrics.spool_size(spool_for(ctx).pending_count())
     if writer.online and writer.next_due:
         _raise_alerts(ctx, list(writer.next_due), settings)

@@ -31,14 +31,18 @@ SCRAPE_CHUNK = 200
 
 
 def flush_spool(ctx: ModuleContext) -> int:
-    """Store what earlier runs spooled; the reading key makes a repeated flush harmless."""
+    """Store what earlier runs spooled, releasing the claims their collectors held; a repeated flush is harmless."""
 
-    def store_all(readings: list[RawReading]) -> None:
+    def store_all(readings: list[RawReading], owners: list[str | None]) -> None:
+        by_owner: dict[str | None, list[RawReading]] = {}
+        for raw, owner in zip(readings, owners, strict=True):
+            by_owner.setdefault(owner, []).append(raw)
         with ctx.db.begin() as conn:
             store_batch(conn, readings)
-            reschedule(conn, readings)
+            for owner, claimed in by_owner.items():
+                reschedule(conn, claimed, owner)  # moves due times forward and releases the owner's claims
 
-    return spool_for(ctx).flush(store_all)
+    return spool_for(ctx).flush_claimed(store_all)
 
 
 def load_due(ctx: ModuleContext) -> dict[str, datetime]:

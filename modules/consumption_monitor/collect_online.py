@@ -7,11 +7,15 @@ writer stays offline for the rest of the run (``collect_offline.py`` takes over)
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import os
+import tempfile
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy.exc import OperationalError
@@ -23,7 +27,7 @@ from .config import Endpoint
 from .readings import RawReading, reading_from_result
 from .schedule import next_due, reschedule
 from .settings import MonitorSettings
-from .spool import Spool
+from .spool import Spool, SpoolFullError
 from .store import StoreOutcome, store_batch
 
 log = logging.getLogger(__name__)
@@ -48,8 +52,10 @@ class RunTally:
 
 
 def spool_for(ctx: ModuleContext) -> Spool:
-    """The module's spool folder."""
-    return Spool(ctx.storage / "spool")
+    """The module's spool folder, and its fallback under $TMPDIR (else the system temporary folder) for a full disk."""
+    site = hashlib.sha256(str(ctx.storage.resolve()).encode()).hexdigest()[:16]
+    temporary = Path(os.environ.get("TMPDIR") or tempfile.gettempdir())
+    return Spool(ctx.storage / "spool", temporary / f"nxforge-spool-{os.getuid()}" / site)
 
 
 def _emit(ctx: ModuleContext, kind: str, message: str, severity: str, data: dict[str, Any]) -> None:
@@ -92,6 +98,8 @@ class Writer:
         self.first_at = 0.0
         self.next_due: dict[str, datetime] = {}
         """Endpoints attempted this run and when each is due again (kept on disk for offline runs)."""
+        self.unkept = 0
+        self.disk_error: SpoolFullError | None = None
 
     def add(self, raw: RawReading) -> None:
         """Queue one attempt; write the queue when it is full or a second old."""
@@ -126,8 +134,19 @@ class Writer:
                 for raw, outcome in zip(batch, outcomes, strict=True):
                     _announce(self.ctx, raw, outcome)
                 return
-        spool_for(self.ctx).append(batch)
+        try:
+            spool_for(self.ctx).append(batch, claimed_by=self.owner)  # the flush releases these claims
+        except SpoolFullError as exc:
+            # Raising here would be swallowed by the scraping engine's callback guard: remember, fail at the end.
+            self.unkept += exc.count
+            self.disk_error = self.disk_error or exc
+            return
         self.tally.spooled += len(batch)
+
+    def raise_if_unkept(self) -> None:
+        """End the run with one clear error when readings could be kept neither in the database nor a spool."""
+        if self.disk_error is not None:
+            raise SpoolFullError(self.disk_error.errno or 0, self.unkept, self.disk_error.reasons)
 
 
 def read_claimed(ctx: JobContext, settings: MonitorSettings, writer: Writer, only: list[str] | None) -> None:

@@ -105,7 +105,6 @@ def cmd_modules(args: argparse.Namespace) -> int:
 
 
 def cmd_collect(args: argparse.Namespace) -> int:
-    from nxforge.collector.exit_status import is_disk_error
     from nxforge.collector.runner import Collector
     from nxforge.metrics import serve, write_textfile
 
@@ -126,9 +125,8 @@ def cmd_collect(args: argparse.Namespace) -> int:
             outcome = collector.outcome(runs)
             try:
                 write_textfile(Path(args.metrics_textfile or platform.env.data_dir / "metrics" / "nxforge.prom"))
-            except OSError as exc:
+            except OSError as exc:  # the readings are what exit 4 is about, not this file
                 log.error("metrics textfile not written: %s", exc)
-                outcome.disk_full |= is_disk_error(exc)
             status = outcome.exit_status()
             if status == EXIT_DATABASE:
                 print("database unreachable: offline jobs spooled their work, the others did not run", file=sys.stderr)
