@@ -22,8 +22,8 @@ COMMENT = "# rack 01 moved to room 2 in March; ask facilities before changing th
 
 ENDPOINTS_YAML = """\
 # Test site endpoints (written by tests/app/endpoints_site.py).
-clients: [{{name: acme, rate_per_kwh: 0.2}},
-  {{name: globex}}]
+# acme pays a flat rate; globex is the client the editor test moves an endpoint to.
+clients: [{{name: acme, rate_per_kwh: 0.2}}, {{name: globex}}]
 endpoints:
   - id: plain-a
     name: Rack 01 feed A
