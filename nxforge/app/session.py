@@ -8,9 +8,11 @@ fingerprint (``nxforge/auth/tokens.py``) and looks the user up again in ``users.
 change or a removed user takes effect at the next click. A reload or a new tab sends the cookie
 again; signing out revokes the token in the database, for every tab and process.
 
-Signing in checks the throttle first (``nxforge/auth/throttle.py``: per user name and address, in
-the database), then the password; on success the page sets the cookie with a small script and
-reloads, so the next websocket carries it. AppTest has no browser and no cookies: there, and only
+A resumed session whose state was made under another token (or none) starts empty, so a taken-over
+session id carries no drafts either. Signing in checks the throttle first (``nxforge/auth/
+throttle.py``: per user name and address, in the database), then the password; on success the page
+sets the cookie (and the media cookies the proxy checks, ``nxforge/auth/proxy_cookies.py``) with a
+small script and reloads, so the next websocket carries it. AppTest has no browser and no cookies: there, and only
 there (its runtime is a stand-in that no client can reach), the user named in session state is
 signed in; that is how the page tests sign in.
 """

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import json
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -34,6 +35,7 @@ from tests.conftest import FIXTURES
 pytestmark = pytest.mark.browser
 
 TIMEOUT_MS = 20_000
+LIFETIME_S = 15  # the short sign-in of the expiry test
 
 
 def make_site(base: Path) -> dict[str, str]:
@@ -208,3 +210,26 @@ def test_the_shipped_streamlit_config_keeps_the_agent_api_off(server: StreamlitS
     assert '"x-streamlit-agent-api": "disabled"' in json.dumps(described)
     driven = httpx.post(f"{server.url}/_stcore/agent/interact", json={"action": "snapshot"}, timeout=10)
     assert driven.status_code >= 400 and "Test Admin" not in driven.text
+
+
+def test_a_sign_in_ends_when_its_token_expires(tmp_path: Path, browser: Browser) -> None:
+    variables = {**make_site(tmp_path), "NXFORGE_SESSION_LIFETIME": f"{LIFETIME_S}s"}
+    short = StreamlitServer(variables, tmp_path / "streamlit.log").start()
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        page.set_default_timeout(TIMEOUT_MS)
+        sign_in(page, short.url, "viewer")
+        heading(page, "Overview")
+        signed_at = time.monotonic()
+        page.reload()
+        heading(page, "Overview")
+        # The browser would drop the cookie at its Max-Age: keep it longer, the server must refuse it anyway.
+        kept = {"name": COOKIE_NAME, "value": session_cookie(context) or "", "url": short.url}
+        context.add_cookies([{**kept, "expires": time.time() + 3600}])  # type: ignore[list-item]
+        page.wait_for_timeout(max(0.0, LIFETIME_S + 1 - (time.monotonic() - signed_at)) * 1000)
+        page.reload()
+        expect(page.get_by_role("button", name="Sign in")).to_be_visible()
+    finally:
+        context.close()
+        short.stop()
