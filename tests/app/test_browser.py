@@ -24,6 +24,8 @@ from tests.conftest import FIXTURES
 pytestmark = pytest.mark.browser
 
 TIMEOUT_MS = 20_000
+FIRST_PAGE_MS = 60_000
+"""A fresh server's first page imports the whole app (polars, plotly, SQLAlchemy): slow on a loaded machine."""
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +69,7 @@ def page(browser: Browser) -> Iterator[Page]:
 def sign_in(page: Page, url: str, username: str) -> None:
     """Open ``url`` (the login form answers every page URL) and sign in."""
     page.goto(url)
-    page.get_by_label("Username", exact=True).fill(username)
+    page.get_by_label("Username", exact=True).fill(username, timeout=FIRST_PAGE_MS)
     page.get_by_label("Password", exact=True).fill(PASSWORDS[username])
     page.get_by_role("button", name="Sign in").click()
 
