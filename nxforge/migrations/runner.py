@@ -1,4 +1,9 @@
-"""Apply a module's numbered SQL files in order, each in its own transaction, recorded with a checksum.
+"""Apply a module's pending numbered SQL files in order, all in one transaction, each recorded with a checksum.
+
+All or none: when one statement of one file fails, every file of that attempt is rolled back and
+the module's schema stays as it was. Both dialects allow it: PostgreSQL's DDL is transactional,
+and so is SQLite's under the explicit ``BEGIN IMMEDIATE`` the engine issues (CREATE TABLE, INDEX,
+TRIGGER and ALTER TABLE roll back; ``tests/core/test_enable_atomic.py`` checks it on both).
 
 File names: ``001_tables.sql`` for every dialect, ``001_tables.postgresql.sql`` or
 ``001_tables.sqlite.sql`` where they differ (the dialect file wins), ``001_tables.down.sql``
@@ -14,7 +19,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import Engine, delete, insert, select
+from sqlalchemy import Connection, Engine, delete, insert, select
 
 from nxforge.db.schema import metadata, module_migrations
 from nxforge.db.types import utcnow
@@ -85,24 +90,32 @@ def applied_migrations(engine: Engine, module: str) -> dict[str, str]:
         return {row.name: row.checksum for row in rows}
 
 
-def _run_file(engine: Engine, path: Path, record: Migration | None, forget: Migration | None) -> None:
+def _run_statements(conn: Connection, path: Path, rolled_back: str) -> None:
     statements = split_sql(path.read_text(encoding="utf-8"))
+    for number, statement in enumerate(statements, start=1):
+        try:
+            conn.exec_driver_sql(statement)
+        except Exception as exc:
+            first_line = statement.splitlines()[0][:120]
+            raise MigrationError(
+                f"{path.name}: statement {number} of {len(statements)} failed ({first_line}): "
+                f"{getattr(exc, 'orig', exc)}; {rolled_back}"
+            ) from exc
+
+
+def _record(conn: Connection, migration: Migration) -> None:
+    conn.execute(
+        insert(module_migrations).values(
+            module=migration.module, name=migration.name, checksum=migration.checksum, applied_at=utcnow()
+        )
+    )
+
+
+def _run_file(engine: Engine, path: Path, record: Migration | None, forget: Migration | None) -> None:
     with engine.begin() as conn:
-        for number, statement in enumerate(statements, start=1):
-            try:
-                conn.exec_driver_sql(statement)
-            except Exception as exc:
-                first_line = statement.splitlines()[0][:120]
-                raise MigrationError(
-                    f"{path.name}: statement {number} of {len(statements)} failed ({first_line}): "
-                    f"{getattr(exc, 'orig', exc)}; the whole file was rolled back"
-                ) from exc
+        _run_statements(conn, path, "the whole file was rolled back")
         if record is not None:
-            conn.execute(
-                insert(module_migrations).values(
-                    module=record.module, name=record.name, checksum=record.checksum, applied_at=utcnow()
-                )
-            )
+            _record(conn, record)
         if forget is not None:
             conn.execute(
                 delete(module_migrations).where(
@@ -112,7 +125,7 @@ def _run_file(engine: Engine, path: Path, record: Migration | None, forget: Migr
 
 
 def migrate_module(engine: Engine, module: str, folder: Path) -> list[str]:
-    """Apply what is pending for ``module``; return the names applied. Edited applied files are an error."""
+    """Apply what is pending for ``module``, all or none; return the names applied. Edited applied files: an error."""
     ensure_core_schema(engine)
     migrations = discover_migrations(module, folder, engine.dialect.name)
     applied = applied_migrations(engine, module)
@@ -122,14 +135,16 @@ def migrate_module(engine: Engine, module: str, folder: Path) -> list[str]:
                 f"{migration.up}: was edited after it was applied to this database; "
                 "add a new numbered migration instead of changing an applied one"
             )
-    done = []
-    for migration in migrations:
-        if migration.name in applied:
-            continue
-        log.info("applying migration %s/%s", module, migration.name)
-        _run_file(engine, migration.up, record=migration, forget=None)
-        done.append(migration.name)
-    return done
+    pending = [migration for migration in migrations if migration.name not in applied]
+    if not pending:
+        return []
+    names = ", ".join(migration.name for migration in pending)
+    with engine.begin() as conn:
+        for migration in pending:
+            log.info("applying migration %s/%s", module, migration.name)
+            _run_statements(conn, migration.up, f"nothing of this attempt was applied ({names} rolled back)")
+            _record(conn, migration)
+    return [migration.name for migration in pending]
 
 
 def rollback_module(engine: Engine, module: str, folder: Path) -> list[str]:

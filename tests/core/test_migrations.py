@@ -49,8 +49,9 @@ def test_failing_migration_rolls_back_the_whole_file(engine: Engine, migrations_
         migrate_module(engine, "hello-module", migrations_dir)
     assert "hm_half" not in inspect(engine).get_table_names()
     assert "003_broken" not in applied_migrations(engine, "hello-module")
-    # The earlier files stay applied: each file is its own transaction.
-    assert "001_tables" in applied_migrations(engine, "hello-module")
+    # All or none: the earlier files of the same attempt are rolled back with it.
+    assert applied_migrations(engine, "hello-module") == {}
+    assert "hm_greetings" not in inspect(engine).get_table_names()
 
 
 def test_rollback_runs_down_files_newest_first(engine: Engine, migrations_dir: Path) -> None:
