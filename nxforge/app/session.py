@@ -23,12 +23,14 @@ import importlib.util
 import json
 import logging
 import os
+from collections.abc import Callable
 from datetime import timedelta
 
 import streamlit as st
 from sqlalchemy.exc import SQLAlchemyError
 from streamlit import runtime
 from streamlit.runtime import Runtime
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from nxforge.app.resources import get_platform
 from nxforge.auth.passwords import demo_mode, is_published_demo_password
@@ -145,6 +147,42 @@ def _keep_state_to_its_owner(token: SessionToken | None) -> None:
     st.session_state[SESSION_TOKEN] = token
 
 
+def _fragment_rerun_allowed(store: UserStore) -> bool:
+    """True when this connection's cookie is the one the session's state was made under."""
+    signed_in = _cookie_sign_in(store)
+    return signed_in is not None and signed_in[1].token_id == st.session_state.get(SESSION_OWNER)
+
+
+def _guard_fragment_reruns(store: UserStore) -> None:
+    """Make every stored fragment check the cookie before it runs again.
+
+    A fragment rerun (``@st.fragment``, e.g. the Live page's ``run_every``) runs only the fragment,
+    not this check in the app's frame; whoever presents the session id could ask for one. So the
+    session's fragment storage hands out fragments that first check the cookie, and otherwise ask
+    for a whole rerun (which shows the sign-in page).
+    """
+    context = get_script_run_ctx()
+    storage = context.fragment_storage if context is not None else None
+    if storage is None or getattr(storage, "_nxforge_guarded", False):
+        return
+    plain_lookup = storage.lookup
+
+    def lookup(key: str) -> Callable[[], None]:
+        fragment = plain_lookup(key)
+
+        def checked() -> None:
+            if _fragment_rerun_allowed(store):
+                fragment()
+                return
+            log.warning("a fragment rerun without this session's sign-in was refused")
+            st.rerun(scope="app")
+
+        return checked
+
+    storage.lookup = lookup  # type: ignore[method-assign,assignment]
+    storage._nxforge_guarded = True  # type: ignore[attr-defined]
+
+
 def current_user(store: UserStore) -> User | None:
     """The signed-in user of this rerun, re-read from ``users.yaml``; None when nobody is (or no longer) signed in."""
     if _under_app_test():
@@ -155,6 +193,7 @@ def current_user(store: UserStore) -> User | None:
         return user
     signed_in = _cookie_sign_in(store)
     _keep_state_to_its_owner(signed_in[1] if signed_in else None)
+    _guard_fragment_reruns(store)
     user = signed_in[0] if signed_in else None
     if user is None and oidc_configured():
         user = _oidc_user(store)  # Streamlit checks its own signed OIDC cookie on every connection
