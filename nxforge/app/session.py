@@ -179,7 +179,7 @@ def _guard_fragment_reruns(store: UserStore) -> None:
 
         return checked
 
-    storage.lookup = lookup  # type: ignore[method-assign,assignment]
+    storage.lookup = lookup  # type: ignore[method-assign]
     storage._nxforge_guarded = True  # type: ignore[attr-defined]
 
 
