@@ -127,9 +127,15 @@ def test_modules_enabled_and_disabled_reach_a_running_daemon(db_url: str, tmp_pa
         site.write_core(["ticker"])
         before = _runs(db_url).count("tick")
         wait_for(lambda: _runs(db_url).count("tick") > before, 5, "the re-enabled module ran again")
+
+        # An invalid nxforge.yaml: the daemon says so once and carries on with the configuration it had.
+        site.core_config.write_text("modules:\n  enabled: [ticker]\n  enabled: []\n")
+        before = _runs(db_url).count("tick")
+        wait_for(lambda: _runs(db_url).count("tick") >= before + 2, 8, "the module kept running")
         assert process.poll() is None
     log = (site.root / "daemon.log").read_text()
     assert "module ticker was disabled: asking its running job to stop" in log
+    assert log.count("nxforge.yaml not re-read, the configuration before it stays in use") == 1
     assert "Traceback" not in log
 
 

@@ -10,16 +10,21 @@ from __future__ import annotations
 
 import os
 import stat
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 import yaml
 from sqlalchemy import create_engine, select, text
 
+from nxforge.collector.runner import Collector
 from nxforge.db.schema import events, executions
-from nxforge.simulator import Simulator
-from tests.core.collector_site import CM, Site, good_devices, make_site
+from nxforge.environment import Environment
+from nxforge.platform import Platform
+from nxforge.simulator import SimClock, Simulator
+from tests.core.collector_site import CM, Site, endpoint_item, good_devices, make_site
 from tests.modules.conftest import MODULES_DIR
+from tests.modules.consumption_monitor.conftest import utc
 from tests.modules.consumption_monitor.test_isolation import CASES, write_good
 
 SECRET = "hunter2"
@@ -169,3 +174,37 @@ def test_an_invalid_nxforge_yaml_exits_2(tmp_path: Path) -> None:
     site.core_config.write_text("modules:\n  enabled: [consumption-monitor]\n  enabled: []\n")
     result = site.run_once()
     assert result.returncode == 2 and "nxforge.yaml:3" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_an_endpoint_whose_file_breaks_is_kept_not_retired_and_not_claimed(db_url: str, tmp_path: Path) -> None:
+    start = utc(2026, 4, 14, 9)
+    clock = SimClock(start=start, frozen=True)
+    devices = good_devices(3)
+    with Simulator(devices, clock=clock) as sim:
+        site = make_site(tmp_path / "site", db_url)
+        site.write_endpoints("a.yaml", [endpoint_item(sim, d.id) for d in devices[:2]])
+        extra = site.write_endpoints("b.yaml", [endpoint_item(sim, devices[2].id)], clients=())
+        platform = Platform(Environment.from_environ(site.variables), clock=clock.now)
+        try:
+            assert [r.status for r in Collector(platform).run_due()] == ["ok"]
+            extra.write_bytes(extra.read_bytes().replace(b"name: good-2", b"name: caf\xe9"))  # not UTF-8 any more
+            clock.set(start + timedelta(hours=1, minutes=1))  # all three are due again
+            collector = Collector(platform)
+            (run,) = collector.run_due()
+            assert run.status == "ok" and run.summary["total"] == 2 and run.config_problems
+            assert collector.outcome([run]).exit_status() == 2
+        finally:
+            platform.close()
+    rows = _rows(db_url, "SELECT id, retired_at, claimed_by FROM cm_endpoint ORDER BY id")
+    assert rows == [("good-0", None, None), ("good-1", None, None), ("good-2", None, None)]
+    counts = dict(_rows(db_url, "SELECT endpoint_id, count(*) FROM cm_reading GROUP BY endpoint_id"))
+    assert counts == {"good-0": 2, "good-1": 2, "good-2": 1}
+
+
+def _rows(url: str, query: str) -> list[tuple[object, ...]]:
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return [tuple(row) for row in conn.execute(text(query))]
+    finally:
+        engine.dispose()
