@@ -103,6 +103,8 @@ CASES = {
     "the same entry twice": (lambda: _twice(), r"in the ZIP twice"),
     "a backslash path": (lambda: zip_of({**module_zip(), "greeter\\..\\..\\evil.py": b"x"}), r"absolute path"),
     "a name too long": (lambda: zip_of({**module_zip(), "greeter/" + "x" * 300: b"x"}), r"longer than 255"),
+    "a 40 MB manifest of comments": (lambda: zip_of({"greeter/manifest.yaml": b"#" * (40 * 1024 ** 2)}),
+                                     r"at most 1,048,576"),  # read 1 MiB + 1 byte at most, whatever it claims
     "not a ZIP": (lambda: b"PK\x03\x04 this is not a zip at all", r"not a readable ZIP"),
 }
 
