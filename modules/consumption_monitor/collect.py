@@ -99,6 +99,8 @@ def _raise_alerts(ctx: JobContext, endpoint_ids: list[str], settings: MonitorSet
     rules = AlertRules(settings.failures_before_alert, settings.alert_threshold_kwh)
     try:
         evaluate_alerts(ctx, endpoint_ids, rules, ctx.clock(), settings.timezone)
+    except OSError as exc:  # a full disk is one line, not a traceback
+        log.error("alert state not saved (%s); the readings of this run are stored", exc)
     except Exception:  # alerts must never cost a run its readings, which are already stored
         log.exception("alert evaluation failed; the readings of this run are stored")
 
