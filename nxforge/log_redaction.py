@@ -34,6 +34,7 @@ _HEADER = re.compile(
 # A URL path segment that looks like a session id: long, random-looking (mixed case and digits, or hex).
 _PATH_TOKEN = re.compile(
     r"(?<=/)(?:(?=[\w-]*[a-z])(?=[\w-]*[A-Z])(?=[\w-]*\d)[\w-]{16,}"
+    r"|(?=[\w-]*[a-z])(?=[\w-]*[A-Z])[\w-]{20,}"  # token_urlsafe(16) has no digit about one time in 6
     r"|(?=(?:[0-9a-fA-F]-?){20,})(?=[-\w]*\d)(?=[-\w]*[a-fA-F])[0-9a-fA-F-]{24,})(?![\w.-])"
 )
 

@@ -83,7 +83,8 @@ def test_escalation_and_reminder(hook_service: Any, webhook: WebhookReceiver, cl
     module_alerts.raise_alert("r02-inlet", "critical", "hot", kind="temperature.high")
     module_alerts.raise_alert("r02-inlet", "warning", "cooling a bit", kind="temperature.high")
     clock.now += timedelta(minutes=61)
-    assert service.alerts.send_reminders() == 1
+    # The service's own background pass may send the reminder first; either way it goes out once.
+    service.alerts.send_reminders()
     assert service.alerts.send_reminders() == 0
     assert service.flush(5)
     assert [(b["phase"], b["severity"]) for b in webhook.bodies] == [
