@@ -49,7 +49,8 @@ def test_the_app_migrates_a_fresh_database_first(db_url: str, tmp_path: Path, mo
     from nxforge.app import resources
 
     env = Environment.from_environ()
-    with caplog.at_level("INFO"):
+    # On the platform's own logger: an earlier CLI run in this process may have set the nxforge level higher.
+    with caplog.at_level("INFO", logger="nxforge.platform"):
         platform = resources._platform_for.__wrapped__(  # type: ignore[attr-defined]
             str(env.config_dir), str(env.data_dir), str(env.modules_dir), env.database_url_override)
     try:
