@@ -196,6 +196,11 @@ def test_a_real_scrape_at_debug_leaves_no_secret_in_any_log(
     previous = root.level, logging.getLogger("httpx").level, logging.getLogger("httpcore").level
     root.addHandler(handler)
     root.setLevel(logging.DEBUG)
+    # Earlier tests in the same process (the demo's quiet stop, the app's NXFORGE_LOG_LEVEL) may have set
+    # our loggers' levels: let them inherit DEBUG from the root for this test, as a fresh process would.
+    ours = {name: logging.getLogger(name).level for name in ("nxforge", "nxforge.scraping")}
+    for name in ours:
+        logging.getLogger(name).setLevel(logging.NOTSET)
     issued = _issued_tokens(sim)
     try:
         _scrape(sim, tmp_path / "quiet")  # as installed: httpx and httpcore quiet at WARNING
@@ -208,6 +213,8 @@ def test_a_real_scrape_at_debug_leaves_no_secret_in_any_log(
         root.setLevel(previous[0])
         logging.getLogger("httpx").setLevel(previous[1])
         logging.getLogger("httpcore").setLevel(previous[2])
+        for name, level in ours.items():
+            logging.getLogger(name).setLevel(level)
     text = captured.getvalue()
     loud = text[len(quiet):]
     assert "nxforge.scraping" in quiet and " httpx:" not in quiet and " httpcore" not in quiet
