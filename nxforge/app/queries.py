@@ -185,13 +185,16 @@ def list_events(
     return pl.DataFrame(rows, schema=EVENT_SCHEMA, orient="row")
 
 
+def _distinct_values(engine: Engine, *columns: Any) -> dict[str, list[str]]:
+    """Each column's distinct non-empty values, sorted, keyed by the column's name (for filter widgets)."""
+    with engine.connect() as conn:
+        return {column.name: sorted(v for v in conn.execute(select(column).distinct()).scalars() if v)
+                for column in columns}
+
+
 def event_filter_options(engine: Engine) -> dict[str, list[str]]:
     """The modules and kinds that occur, for the filter widgets."""
-    options: dict[str, list[str]] = {}
-    with engine.connect() as conn:
-        for column in (events.c.module, events.c.kind):
-            options[column.name] = sorted(v for v in conn.execute(select(column).distinct()).scalars() if v)
-    return options
+    return _distinct_values(engine, events.c.module, events.c.kind)
 
 
 def audit_entries(engine: Engine, *, action_prefix: str = "", limit: int = 100) -> pl.DataFrame:
@@ -241,11 +244,7 @@ def list_audit(
 
 def audit_filter_options(engine: Engine) -> dict[str, list[str]]:
     """The actors and actions that occur, for the filter widgets."""
-    options: dict[str, list[str]] = {}
-    with engine.connect() as conn:
-        for column in (audit_log.c.actor, audit_log.c.action):
-            options[column.name] = sorted(v for v in conn.execute(select(column).distinct()).scalars() if v)
-    return options
+    return _distinct_values(engine, audit_log.c.actor, audit_log.c.action)
 
 
 def _cell(value: Any) -> str:
