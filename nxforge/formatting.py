@@ -7,6 +7,8 @@ value is an em dash, or an empty string where a time is expected.
 
 from __future__ import annotations
 
+import html
+import string
 from datetime import UTC, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -113,3 +115,24 @@ def label(column: str, unit: str | None = None) -> str:
     shown = " ".join(units.get(word.lower(), word) for word in words)
     shown = shown[:1].upper() + shown[1:]
     return f"{shown} ({unit})" if unit else shown
+
+
+_MARKDOWN_ESCAPES = str.maketrans({char: "\\" + char for char in string.punctuation})
+
+
+def plain(text: object) -> str:
+    """``text`` escaped for st.markdown, st.caption, st.info, labels and headers: shown as typed, never markup.
+
+    Names, locations and messages come from config files, devices and events, which anybody with
+    write access to a YAML file or a meter's web page controls. Backslash-escaping every ASCII
+    punctuation character (CommonMark allows it for all of them) turns links, images, HTML tags,
+    ``:red[...]`` directives and ``$`` maths into the literal characters. Line breaks become spaces
+    so a name cannot start a heading or a list of its own.
+    """
+    shown = "" if text is None else str(text)
+    return " ".join(shown.splitlines()).translate(_MARKDOWN_ESCAPES)
+
+
+def chart_text(text: object) -> str:
+    """``text`` for Plotly legends, hover labels and titles, which render a subset of HTML (links, tags)."""
+    return html.escape("" if text is None else str(text), quote=False)

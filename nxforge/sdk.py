@@ -17,7 +17,20 @@ from nxforge.config.loader import LoadedYaml, load_yaml, validate_file, validate
 from nxforge.db.types import UTCDateTime, utcnow
 from nxforge.durations import parse_duration
 from nxforge.errors import NxForgeError
-from nxforge.formatting import MISSING, STATUS_COLOURS, kw, kwh, label, local_time, money, number, percent, status_hex
+from nxforge.formatting import (
+    MISSING,
+    STATUS_COLOURS,
+    chart_text,
+    kw,
+    kwh,
+    label,
+    local_time,
+    money,
+    number,
+    percent,
+    plain,
+    status_hex,
+)
 from nxforge.module_system.contract import HOOKS, JobContext, ModuleContext, NoticeKind, ScrapingProvider
 from nxforge.scraping import (
     ScrapeConfig,
@@ -67,6 +80,8 @@ MEMBERS: dict[str, str] = {
     "percent": "A value already in percent: '87 %'.",
     "money": "An amount with separators and its currency's symbol: '1 234.50 €'.",
     "label": "A column name for people: 'month_kwh' -> 'Month kWh', with an optional unit.",
+    "plain": "A config, device or event string escaped for st.markdown/caption/labels: shown as typed, never markup.",
+    "chart_text": "A config, device or event string escaped for Plotly legends, hovers and titles (HTML subset).",
     "local_time": "A UTC instant as 'YYYY-MM-DD HH:MM' in the site's time zone; empty for None.",
 }
 """One line per member of the module surface; a test checks every name in ``__all__`` has one."""
@@ -91,6 +106,7 @@ __all__ = [
     "Suggestion",
     "UTCDateTime",
     "UnknownPresetError",
+    "chart_text",
     "describe_preset",
     "is_reference",
     "kw",
@@ -104,6 +120,7 @@ __all__ = [
     "number",
     "parse_duration",
     "percent",
+    "plain",
     "status_hex",
     "utcnow",
     "validate_file",

@@ -7,6 +7,7 @@ from nxforge.formatting import (
     SEVERITY_COLOURS,
     STATUS_COLOURS,
     ago,
+    chart_text,
     duration,
     kw,
     kwh,
@@ -15,9 +16,10 @@ from nxforge.formatting import (
     money,
     number,
     percent,
+    plain,
     status_badge,
     status_hex,
 )
 
-__all__ = ["MISSING", "SEVERITY_COLOURS", "STATUS_COLOURS", "ago", "duration", "kw", "kwh", "label", "local_time",
-           "money", "number", "percent", "status_badge", "status_hex"]
+__all__ = ["MISSING", "SEVERITY_COLOURS", "STATUS_COLOURS", "ago", "chart_text", "duration", "kw", "kwh", "label",
+           "local_time", "money", "number", "percent", "plain", "status_badge", "status_hex"]

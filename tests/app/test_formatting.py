@@ -32,3 +32,30 @@ def test_labels_and_site_time() -> None:
 def test_module_pages_get_the_same_functions_through_the_sdk() -> None:
     assert sdk.kwh is formatting.kwh and sdk.money is formatting.money
     assert sdk.status_hex("failing") == sdk.status_hex("alarm") != sdk.status_hex("ok")
+
+
+HOSTILE = [
+    "[Session expired - sign in again](http://evil.example/login)",
+    "![pixel](http://evil.example/p.png)",
+    "<img src=x onerror=alert(1)> <b>bold</b> &amp;",
+    "# heading\n- list item\n1. numbered",
+    ":red[alarm] :material/home: $x^2$ **strong** _em_ `code` ~~gone~~ | a | b |",
+    "C:\\temp\\rack_1*2",
+]
+
+
+def test_plain_shows_config_strings_as_typed_in_commonmark() -> None:
+    from html import escape
+
+    from markdown_it import MarkdownIt
+
+    renderer = MarkdownIt("commonmark").enable("table").enable("strikethrough")
+    for text in HOSTILE:
+        rendered = renderer.render(formatting.plain(text)).strip()
+        assert rendered == f"<p>{escape(' '.join(text.splitlines()), quote=False)}</p>", text
+
+
+def test_chart_text_leaves_no_tag_for_plotly() -> None:
+    shown = formatting.chart_text('<a href="http://evil.example">rack</a>')
+    assert "<" not in shown and ">" not in shown and "&lt;a href" in shown
+    assert formatting.chart_text(None) == formatting.plain(None) == ""
