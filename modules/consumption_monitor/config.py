@@ -35,7 +35,8 @@ __all__ = ["ClientTerms", "Endpoint", "EndpointSet", "EndpointsFile", "load_endp
 log = logging.getLogger(__name__)
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
-SECRET_FIELDS = ("password", "cookie_value")
+SECRET_FIELDS = ("password", "cookie_value", "community", "auth_password", "priv_password")
+"""Auth keys that must be ${REF} references: an SNMP community or v3 key is a password too."""
 
 
 class _Strict(BaseModel):

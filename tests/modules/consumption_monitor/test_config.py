@@ -76,6 +76,22 @@ def test_literal_password_is_refused(tmp_path: Path) -> None:
     assert "hunter2" not in str(caught.value)
 
 
+@pytest.mark.parametrize("auth", [
+    "{type: snmp_community, community: private}",
+    "{type: snmp_v3, user: ops, auth_protocol: sha, auth_password: s3cretkey1}",
+    "{type: snmp_v3, user: ops, auth_protocol: sha, auth_password: \"${K}\", "
+    "priv_protocol: aes, priv_password: s3cretkey2}",
+])
+def test_literal_snmp_community_and_v3_keys_are_refused(tmp_path: Path, auth: str) -> None:
+    text = ("endpoints:\n  - id: pdu-1\n    client: acme\n    scrape:\n      engine: snmp\n"
+            "      url: snmp://127.0.0.1:1161\n      auth: " + auth + "\n")
+    with pytest.raises(ConfigError) as caught:
+        validate_text(tmp_path / "x.yaml", text)
+    shown = str(caught.value)
+    assert "is a literal" in shown
+    assert "private" not in shown and "s3cretkey" not in shown
+
+
 @pytest.mark.parametrize(("change", "message"), [
     ("id: rack1-a", "id: Rack 1"),
     ("from: 2026-04-10", "from: 2025-04-10"),
