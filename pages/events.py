@@ -7,7 +7,7 @@ import streamlit as st
 from nxforge.app import queries
 from nxforge.app.cached import query
 from nxforge.app.context import CorePageContext
-from nxforge.app.formatting import local_time
+from nxforge.app.formatting import local_time, plain
 from nxforge.app.shell import main_from_page_file
 from nxforge.app.widgets import choice_filter, date_range_filter
 from nxforge.events import SEVERITIES
@@ -37,7 +37,7 @@ def render(ctx: CorePageContext, role: str) -> None:
         start=start,
         end=end,
     )
-    st.caption(f"{found.height} event(s), newest first (at most 500). Times in {platform.core.timezone}.")
+    st.caption(f"{found.height} event(s), newest first (at most 500). Times in {plain(platform.core.timezone)}.")
     if found.is_empty():
         st.info("No event matches. Widen the dates or clear a filter.")
         return

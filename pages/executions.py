@@ -8,9 +8,10 @@ import json
 import streamlit as st
 
 from nxforge.app import queries
+from nxforge.app.boundary import fenced
 from nxforge.app.cached import query
 from nxforge.app.context import CorePageContext
-from nxforge.app.formatting import duration, local_time
+from nxforge.app.formatting import duration, local_time, plain
 from nxforge.app.shell import main_from_page_file
 from nxforge.app.widgets import choice_filter, date_range_filter
 
@@ -35,7 +36,7 @@ def render(ctx: CorePageContext, role: str) -> None:
     runs = query(
         queries.list_executions, platform.engine, module=module, job=job, statuses=tuple(statuses), start=start, end=end
     )
-    st.caption(f"{runs.height} run(s), newest first (at most 500). Times in {platform.core.timezone}.")
+    st.caption(f"{runs.height} run(s), newest first (at most 500). Times in {plain(platform.core.timezone)}.")
     if runs.is_empty():
         st.info("No run matches. Widen the dates or clear a filter.")
         return
@@ -59,12 +60,12 @@ def render(ctx: CorePageContext, role: str) -> None:
     st.subheader("Details")
     for row in runs.head(DETAILED_ROWS).iter_rows(named=True):
         label = f"#{row['id']} {row['module']} / {row['job']} · {row['status']} · {local_time(row['started_at'], tz)}"
-        details = st.expander(label, key=f"exec-detail-{row['id']}", on_change="rerun")
+        details = st.expander(plain(label), key=f"exec-detail-{row['id']}", on_change="rerun")
         with details:
             if row["summary"]:
                 st.json(json.loads(row["summary"]))
             if row["error"]:
-                st.error(row["error"])
+                st.error(fenced(row["error"]))  # a device's words, line breaks kept, never markup
             if details.open:  # the captured log is fetched only when someone opens the run
                 st.code(queries.execution_log(platform.engine, row["id"]) or "(no log lines captured)", language="log")
 

@@ -9,10 +9,11 @@ from pathlib import Path
 
 import streamlit as st
 
+from nxforge.app.boundary import code_span, fenced
 from nxforge.app.cached import clear_queries
 from nxforge.app.context import CorePageContext
 from nxforge.app.flash import flash
-from nxforge.app.formatting import status_badge
+from nxforge.app.formatting import plain, status_badge
 from nxforge.app.settings_form import setting_widget, settings_to_save, validate_settings
 from nxforge.app.shell import main_from_page_file
 from nxforge.audit import record_audit
@@ -32,15 +33,18 @@ def _lifecycle_buttons(ctx: CorePageContext, status: ModuleStatus) -> None:
         if status.status in ("disabled", "failed") and st.button("Enable", key=f"enable-{name}", type="primary"):
             applied = enable_module(ctx.platform, name, ctx.actor)
             clear_queries()
-            flash("success", f"{status.display_name} enabled ({len(applied)} migration(s) applied).")
+            flash("success", f"{plain(status.display_name)} enabled ({len(applied)} migration(s) applied).")
             st.rerun()
         if status.status == "enabled" and st.button("Disable", key=f"disable-{name}"):
             disable_module(ctx.platform, name, ctx.actor)
             clear_queries()
-            flash("success", f"{status.display_name} disabled: its pages and jobs are gone until it is enabled again.")
+            flash(
+                "success",
+                f"{plain(status.display_name)} disabled: its pages and jobs are gone until it is enabled again.",
+            )
             st.rerun()
     except (LifecycleError, UnknownModuleError) as exc:
-        st.error(str(exc))
+        st.error(code_span(exc))  # quotes module names from manifests: shown as code
 
 
 def _settings_form(ctx: CorePageContext, info: ModuleInfo) -> None:
@@ -55,7 +59,8 @@ def _settings_form(ctx: CorePageContext, info: ModuleInfo) -> None:
         return
     problems = validate_settings(manifest.settings, values)
     if problems:
-        st.error("Not saved:\n" + "\n".join(f"- **{manifest.settings[k].label}**: {p}" for k, p in problems.items()))
+        lines = [f"- **{plain(manifest.settings[k].label)}**: {plain(p)}" for k, p in problems.items()]
+        st.error("Not saved:\n" + "\n".join(lines))
         return
     saved = settings_to_save(manifest.settings, values)
     set_module_settings(ctx.platform.env.core_config_path, info.name, saved)
@@ -64,9 +69,9 @@ def _settings_form(ctx: CorePageContext, info: ModuleInfo) -> None:
     secrets = ctx.platform.env.secrets
     references = {name for value in saved.values() if isinstance(value, str) for name in REFERENCE.findall(value)}
     unset = sorted(name for name in references if not secrets.has(name))
-    message = f"Settings of {manifest.display_name} saved."
+    message = f"Settings of {plain(manifest.display_name)} saved."
     if unset:
-        message += f" Not set yet: {', '.join(unset)} (environment or config/secrets.yaml)."
+        message += f" Not set yet: {plain(', '.join(unset))} (environment or config/secrets.yaml)."
     flash("success" if not unset else "warning", message)
     st.rerun()
 
@@ -75,19 +80,19 @@ def _module_card(ctx: CorePageContext, status: ModuleStatus, info: ModuleInfo | 
     manifest = info.manifest if info else None
     with st.container(border=True):
         head, badge = st.columns([4, 1])
-        head.markdown(f"**{status.display_name}** · `{status.name}` {status.version}")
+        head.markdown(f"**{plain(status.display_name)}** · `{status.name}` {plain(status.version)}")  # name: kebab-case
         badge.markdown(status_badge(status.status))
         if manifest:
-            st.caption(f"{manifest.description} — {manifest.author}, {manifest.license}")
+            st.caption(plain(f"{manifest.description} — {manifest.author}, {manifest.license}"))
             details = [f"requires: {', '.join(status.requires) or 'nothing'}"]
             details.append(f"permissions: {', '.join(manifest.permissions) or 'none'}")
             details.append(f"pages: {len(manifest.pages)} · jobs: {len(manifest.jobs)}")
-            st.caption(" · ".join(details))
+            st.caption(plain(" · ".join(details)))
         if status.error or (info and info.error):
-            st.error(f"```\n{status.error or (info.error if info else '')}\n```")
+            st.error(fenced(status.error or (info.error if info else "")))
         _lifecycle_buttons(ctx, status)
         if info and manifest and manifest.settings:
-            with st.expander(f"Settings of {status.display_name}"):
+            with st.expander(f"Settings of {plain(status.display_name)}"):
                 _settings_form(ctx, info)
 
 
@@ -105,13 +110,14 @@ def _install(ctx: CorePageContext) -> None:
         try:
             info = install_zip(ctx.platform, path, ctx.actor)
         except LifecycleError as exc:
-            st.error(f"Not installed: {exc}")
+            st.error(f"Not installed: {code_span(exc)}")
             return
     assert info.manifest is not None
     permissions = ", ".join(info.manifest.permissions) or "none"
     flash(
         "success",
-        f"{info.manifest.display_name} {info.manifest.version} installed (disabled). It asks for: {permissions}.",
+        f"{plain(info.manifest.display_name)} {plain(info.manifest.version)} installed (disabled). "
+        f"It asks for: {plain(permissions)}.",
     )
     clear_queries()
     st.rerun()
@@ -124,7 +130,7 @@ def render(ctx: CorePageContext, role: str) -> None:
     infos = {info.name: info for info in ctx.platform.modules}
     statuses = list_modules(ctx.platform)
     if not statuses:
-        st.info(f"No module installed in {ctx.platform.env.modules_dir}.")
+        st.info(f"No module installed in {plain(ctx.platform.env.modules_dir)}.")
     for status in statuses:
         _module_card(ctx, status, infos.get(status.name))
     _install(ctx)

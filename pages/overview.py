@@ -10,7 +10,7 @@ import streamlit as st
 from nxforge.app import queries
 from nxforge.app.cached import query
 from nxforge.app.context import CorePageContext
-from nxforge.app.formatting import ago, duration, local_time
+from nxforge.app.formatting import ago, duration, local_time, plain
 from nxforge.app.shell import main_from_page_file
 
 FAILURE_WINDOW = timedelta(days=7)
@@ -36,7 +36,7 @@ def render(ctx: CorePageContext, role: str) -> None:
     """Show the health of modules and jobs at a glance."""
     platform = ctx.platform
     st.title("Overview")
-    st.caption(f"{platform.core.site_name} · times in {platform.core.timezone}")
+    st.caption(f"{plain(platform.core.site_name)} · times in {plain(platform.core.timezone)}")
     modules = queries.module_overview(platform)
     now = platform.clock().replace(second=0, microsecond=0)  # a stable cache key for a minute
     runs = query(queries.last_runs, platform.engine)

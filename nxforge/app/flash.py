@@ -11,7 +11,7 @@ Kind = Literal["success", "info", "warning", "error"]
 
 
 def flash(kind: Kind, message: str) -> None:
-    """Queue ``message`` for the next run."""
+    """Queue ``message`` (Markdown) for the next run; callers escape config, device and event text with plain()."""
     st.session_state.setdefault(FLASH_KEY, []).append((kind, message))
 
 

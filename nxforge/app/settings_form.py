@@ -11,6 +11,7 @@ from typing import Any
 
 import streamlit as st
 
+from nxforge.app.formatting import plain
 from nxforge.durations import parse_duration
 from nxforge.module_system.manifest import SettingSpec
 
@@ -54,9 +55,12 @@ def settings_to_save(specs: dict[str, SettingSpec], values: dict[str, Any]) -> d
 
 
 def setting_widget(form_key: str, key: str, spec: SettingSpec, current: Any) -> Any:
-    """One input for one setting, chosen by its type; returns the value entered."""
-    label = spec.label + (" *" if spec.required else "")
-    help_text = spec.description or None
+    """One input for one setting, chosen by its type; returns the value entered.
+
+    The label and help come from the module's manifest (a ZIP anyone may offer): shown escaped.
+    """
+    label = plain(spec.label) + (" *" if spec.required else "")
+    help_text = plain(spec.description) or None
     widget_key = f"{form_key}-{key}"
     if spec.secret:
         secret_help = "Secret: enter a ${NAME} reference; the value lives in the environment or secrets.yaml."
@@ -65,7 +69,7 @@ def setting_widget(form_key: str, key: str, spec: SettingSpec, current: Any) -> 
             value=str(current or ""),
             key=widget_key,
             placeholder="${SECRET_NAME}",
-            help=f"{help_text or ''} {secret_help}".strip(),
+            help=f"{help_text or ''} {plain(secret_help)}".strip(),
         )
     if spec.type == "boolean":
         return st.checkbox(label, value=bool(current), key=widget_key, help=help_text)

@@ -13,8 +13,10 @@ from pathlib import Path
 import streamlit as st
 from sqlalchemy.exc import SQLAlchemyError
 
+from nxforge.app.boundary import code_span, fenced
 from nxforge.app.context import CorePageContext
 from nxforge.app.flash import show_flashes
+from nxforge.app.formatting import plain
 from nxforge.app.navigation import build_pages, every_url_path, plan_navigation, render_entry
 from nxforge.app.resources import get_platform, get_user_store
 from nxforge.app.session import current_user, logout, render_login
@@ -39,8 +41,9 @@ def _configure_logging() -> None:
 
 
 def _startup_error(title: str, detail: str, what_to_do: str) -> None:
+    """The app's one message when it cannot run: ``detail`` quotes files and the database, so it is shown as code."""
     st.title("NxForge cannot start")
-    st.error(f"**{title}**\n\n```\n{detail}\n```\n\nWhat to do: {what_to_do}")
+    st.error(f"**{title}**\n\n{fenced(detail)}\n\nWhat to do: {what_to_do}")
 
 
 def _open_platform() -> Platform | None:
@@ -71,8 +74,8 @@ def _open_platform() -> Platform | None:
 
 def _sidebar(user: User, platform: Platform) -> None:
     with st.sidebar:
-        st.caption(f"{platform.core.site_name}")
-        st.markdown(f"**{user.label}** · {user.role}")
+        st.caption(plain(platform.core.site_name))
+        st.markdown(f"**{plain(user.label)}** · {plain(user.role)}")
         if st.button("Sign out", key="nx_logout", icon=":material/logout:"):
             logout()
             st.rerun()
@@ -111,7 +114,7 @@ def main(pages_dir: Path) -> None:
     _sidebar(user, platform)
     current = st.navigation(pages, expanded=True)
     for problem in plan.problems:
-        st.error(f"Navigation problem: {problem}. Until it is fixed this page is left out of the menu.")
+        st.error(f"Navigation problem: {code_span(problem)}. Until it is fixed this page is left out of the menu.")
     show_flashes()
     current.run()
 

@@ -9,6 +9,7 @@ import pytest
 import yaml
 from sqlalchemy import select
 
+from nxforge.app.formatting import plain
 from nxforge.db.schema import audit_log
 from nxforge.platform import Platform
 from tests.app.conftest import PASSWORDS, Site, copy_app_fixture_module, open_page, texts
@@ -208,7 +209,7 @@ def test_install_zip_from_the_page(site: Site) -> None:
     at.run()
     at.button(key="nx_install").click().run()
     assert_clean(at)
-    assert "Needs Hello 0.1.0 installed (disabled)" in texts(at.success)
+    assert f"Needs Hello {plain('0.1.0')} installed (disabled)" in texts(at.success)  # manifest text escaped
     assert (site.env.modules_dir / "needs_hello" / "manifest.yaml").exists()
     assert ("app:admin", "module.install", "needs-hello") in audit_actions(site)
     at.file_uploader(key="nx_install_zip").upload("junk.zip", b"not a zip", "application/zip")
@@ -233,7 +234,7 @@ def test_a_page_raising_shows_an_error_not_a_traceback(site: Site) -> None:
     assert_clean(at)
     assert "before the failure" in texts(at.markdown)
     message = texts(at.error)
-    assert "Raising Module / Boom** failed: RuntimeError: meter table is empty" in message
+    assert f"{plain('Raising Module / Boom')}** failed: RuntimeError: meter table is empty" in message
     assert "What to do" in message and "reference" in message
     open_page(at, "raising-module-missing")
     assert_clean(at)
