@@ -1,8 +1,9 @@
-"""One endpoint's editor: its status, enable/disable, the form or its YAML, the YAML Save will
-write, then Validate, Save, Test and Suggest on the edited, unsaved config.
+"""One endpoint's editor: its status, enable/disable, Duplicate and Delete, the form or its YAML,
+the YAML Save will write, then Validate, Save, Test and Suggest on the edited, unsaved config.
 
 What the editor holds between reruns is in ``_endpoint_state.py``; saving in ``_endpoint_save.py``;
-Test, Suggest and the meter event forms in ``_endpoint_tools.py``.
+Test, Suggest and the meter event forms in ``_endpoint_tools.py``; Duplicate opens the create panel
+of ``_endpoint_create.py``; Delete (which retires) is ``_endpoint_retire.py``.
 """
 
 from __future__ import annotations
@@ -12,10 +13,12 @@ from typing import Any
 
 import streamlit as st
 
-from nxforge.sdk import ModuleContext, describe_preset, load_preset
+from nxforge.sdk import ModuleContext, describe_preset, load_preset, plain
 
 from . import _endpoint_tools as tools
+from ._endpoint_create import open_creator
 from ._endpoint_form import fill_form, get_path, preset_defaults, render_form, widget_key
+from ._endpoint_retire import confirm_delete, request_delete
 from ._endpoint_save import config_label, save, toggle, validated
 from ._endpoint_state import (
     VIEWS,
@@ -51,19 +54,28 @@ def _current_state(endpoint_id: str, document: YamlDocument) -> EditorState:
 
 def _header(ctx: ModuleContext, endpoint_id: str, document: YamlDocument, line: int | None, row: dict[str, Any],
             changes: dict[str, Any]) -> None:
-    """Name, status, where it is defined, and the enable/disable button (only when nothing is unsaved)."""
-    head, switch = st.columns([4, 1])
+    """Name, status, where it is defined, then enable/disable, Duplicate and Delete (only when nothing is unsaved)."""
+    head, switch, copy, delete = st.columns([4, 1, 1, 1])
     colour = {"ok": "green", "stale": "orange", "failing": "red"}.get(row["status"], "gray")
-    head.markdown(f"### {row['name'] or endpoint_id} :{colour}-badge[{row['status']}]")
+    head.markdown(f"### {plain(row['name'] or endpoint_id)} :{colour}-badge[{row['status']}]")
+    error = f" · last error: {plain(row['error'])}" if row["error"] else ""
     head.caption(f"`{endpoint_id}` · defined at {config_label(document)}:{line} · last good read "
-                 f"{row['last good read'] or 'never'}" + (f" · last error: {row['error']}" if row["error"] else ""))
+                 f"{row['last good read'] or 'never'}{error}")
     enabled = get_path(document.item(endpoint_id), ("enabled",)) is not False
+    unsaved = "Save or discard your edits first"
     with switch:
         flip = st.button("Disable reading" if enabled else "Enable reading", key=widget_key(endpoint_id, "toggle"),
                          icon=":material/pause:" if enabled else ":material/play_arrow:", disabled=bool(changes),
-                         help="Save or discard your edits first" if changes else "Writes `enabled:` to the file now")
+                         help=unsaved if changes else "Writes `enabled:` to the file now")
+    copy.button("Duplicate", key=widget_key(endpoint_id, "duplicate"), icon=":material/content_copy:",
+                on_click=open_creator, args=(endpoint_id, document.snippet(endpoint_id), document.path.name),
+                help="A new endpoint prefilled from this one, with a new id")
+    delete.button("Delete", key=widget_key(endpoint_id, "delete"), icon=":material/delete:", disabled=bool(changes),
+                  on_click=request_delete, args=(endpoint_id,),
+                  help=unsaved if changes else "Retires it: no longer read, gone from Live; its readings stay")
     if flip:
         toggle(ctx, endpoint_id, document, not enabled)
+    confirm_delete(ctx, endpoint_id, document, str(row["name"] or endpoint_id))
 
 
 def _views(ctx: ModuleContext, endpoint_id: str, state: EditorState, draft: Draft) -> None:
@@ -84,12 +96,12 @@ def _views(ctx: ModuleContext, endpoint_id: str, state: EditorState, draft: Draf
             st.code(YamlDocument.dump_item(draft.item), language="yaml")
         preset = get_path(draft.item, ("scrape", "preset")) if draft.item is not None else None
         if isinstance(preset, str) and preset:
-            with st.expander(f"What the preset `{preset}` fills in"):
+            with st.expander(f"What the preset {plain(preset)} fills in"):
                 try:
                     st.caption(describe_preset(preset))
                     st.code(YamlDocument.dump_item(load_preset(preset)), language="yaml")
                 except ValueError as exc:
-                    st.caption(str(exc))
+                    st.caption(plain(exc))
 
 
 def _actions(ctx: ModuleContext, endpoint_id: str, state: EditorState, draft: Draft, changes: dict[str, Any]) -> None:
@@ -126,7 +138,7 @@ def render_editor(ctx: ModuleContext, endpoint_id: str, path: Path, line: int | 
         document = YamlDocument.load(path)
         document.item(endpoint_id)
     except (DraftError, KeyError) as exc:
-        st.error(f"{path.name} cannot be edited here right now: {exc}\n\nWhat to do: fix the file by hand "
+        st.error(f"{path.name} cannot be edited here right now: {plain(exc)}\n\nWhat to do: fix the file by hand "
                  "(`nxforge config check` names the line) and reload.")
         return
     state = _current_state(endpoint_id, document)
@@ -138,7 +150,7 @@ def render_editor(ctx: ModuleContext, endpoint_id: str, path: Path, line: int | 
         st.info(state.notice)
         state.notice = None
     if state.view_error:
-        st.error(f"Stayed on the {view} view: {state.view_error}")
+        st.error(f"Stayed on the {view} view: {plain(state.view_error)}")
         state.view_error = None
     st.segmented_control("Edit as", VIEWS, key=widget_key(endpoint_id, "mode"), on_change=switch_view,
                          args=(endpoint_id,))

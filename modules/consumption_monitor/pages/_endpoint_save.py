@@ -1,11 +1,13 @@
 """Validate and save an endpoint's draft: each problem on its file:line, the file written through the
 module's ``save_endpoints_file`` (which validates again and writes atomically), the change audited
-(never a secret's value), then the YAML mirrored into the database.
+(never a secret's value), then the YAML mirrored into the database. ``write_file`` is the one way
+the page writes an endpoint file: edits, enable/disable, create, duplicate and delete go through it.
 """
 
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Any
 
 import streamlit as st
@@ -83,31 +85,43 @@ def _after_change(ctx: ModuleContext) -> None:
     cached_live.clear()
 
 
-def _write(ctx: ModuleContext, endpoint_id: str, document: YamlDocument, text: str, changes: dict[str, Any],
-           via: str) -> bool:
-    """Write ``text`` to the file (validated by the module), audit it, sync; False after showing why not."""
-    state = editors().get(endpoint_id)
-    expected = state.digest if state is not None else document.digest
-    current = document.path.read_text(encoding="utf-8")
-    if text_digest(current) != expected:
-        st.error(f"{config_label(document)} changed on disk since you opened this endpoint (someone else saved, "
-                 "or the file was edited by hand). Nothing was saved.\n\nWhat to do: copy your changes, press "
-                 "**Discard changes** to reload the file, and apply them again.")
+def write_file(ctx: ModuleContext, path: Path, text: str, expected: str | None, action: str, endpoint_id: str,
+               detail: dict[str, Any]) -> bool:
+    """Write ``text`` to ``path`` (validated by the module), audit ``action``, sync; False after showing why not.
+
+    ``expected`` is the file's fingerprint when editing started (None: a new file, which must not exist yet).
+    Raises ConfigError when the module refuses the text.
+    """
+    label = f"{path.parent.name}/{path.name}"
+    current = path.read_text(encoding="utf-8") if path.exists() else None
+    if (None if current is None else text_digest(current)) != expected:
+        st.error(f"{label} changed on disk since you opened it (someone else saved, or the file was edited by "
+                 "hand). Nothing was saved.\n\nWhat to do: copy your changes, press **Discard changes** or "
+                 "**Cancel** to reload the file, and apply them again.")
         return False
     try:
-        save_endpoints_file(document.path, text)
+        save_endpoints_file(path, text)
     except OSError as exc:
-        st.error(f"Could not write {document.path}: {exc}\n\nWhat to do: the app needs write access to the "
+        st.error(f"Could not write {path}: {exc}\n\nWhat to do: the app needs write access to the "
                  "config folder; ask whoever runs it, or edit the file by hand.")
         return False
-    written = text_digest(document.path.read_text(encoding="utf-8"))
+    written = text_digest(path.read_text(encoding="utf-8"))
     for other in editors().values():
-        if other.digest == expected:  # other endpoints of this file open in this session stay saveable
+        if expected is not None and other.digest == expected:  # other endpoints of this file stay saveable
             other.digest = written
-    ctx.audit("endpoint.update", endpoint_id, {"file": config_label(document), "via": via, "changed": changes})
-    log.info("%s saved endpoint %s (%s): %s", ctx.user, endpoint_id, via, sorted(changes))
+    ctx.audit(action, endpoint_id, {"file": label, **detail})
+    log.info("%s: %s %s in %s: %s", ctx.user, action, endpoint_id, label, sorted(detail.get("changed", {})))
     _after_change(ctx)
     return True
+
+
+def _write(ctx: ModuleContext, endpoint_id: str, document: YamlDocument, text: str, changes: dict[str, Any],
+           via: str) -> bool:
+    """Write an edit of the endpoint to its file (see :func:`write_file`)."""
+    state = editors().get(endpoint_id)
+    expected = state.digest if state is not None else document.digest
+    return write_file(ctx, document.path, text, expected, "endpoint.update", endpoint_id,
+                      {"via": via, "changed": changes})
 
 
 def save(ctx: ModuleContext, draft: Draft) -> None:

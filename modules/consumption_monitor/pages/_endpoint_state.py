@@ -18,6 +18,8 @@ from nxforge.sdk import ScrapeResult, Suggestion
 from ._endpoint_form import apply_form, field_key, fill_form, forget_form, form_input, form_problems, widget_key
 from ._endpoint_yaml import DraftError, YamlDocument, changed_fields, parse_snippet
 
+SELECTED = "ep-selected"
+"""The session-state key of the endpoint chosen in the list (the selectbox's own key)."""
 EDITORS = "ep-editors"
 """The session-state key of the open editors."""
 VIEWS = ["Form", "YAML"]

@@ -1,10 +1,13 @@
-"""Endpoints (ops, admin): every endpoint with its status, then the chosen endpoint's editor and its
-meter swap and correction forms.
+"""Endpoints (ops, admin): New endpoint, every endpoint with its status, the retired ones, then the
+chosen endpoint's editor and its meter swap and correction forms.
 
 This file is the page and its list; the editor is ``_endpoint_editor.py`` (a form and its YAML,
 validated before saving with each problem shown on its line, Test and Suggest on the edited,
-unsaved config, enable/disable), which keeps its state in ``_endpoint_state.py``, saves through
-``_endpoint_save.py`` and edits the file with ``_endpoint_yaml.py``'s round trip (comments kept).
+unsaved config, enable/disable, Duplicate, Delete), which keeps its state in ``_endpoint_state.py``,
+saves through ``_endpoint_save.py`` and edits the file with ``_endpoint_yaml.py``'s round trip
+(comments kept). Create and Duplicate are ``_endpoint_create.py``; Delete, which retires (readings
+kept), is ``_endpoint_retire.py``; adding and removing a whole endpoint in a file's text is
+``_endpoint_files.py``.
 """
 
 from __future__ import annotations
@@ -15,14 +18,17 @@ from typing import Any
 
 import streamlit as st
 
-from nxforge.sdk import ConfigError, ModuleContext, load_yaml
+from nxforge.sdk import ConfigError, ModuleContext, load_yaml, plain
 
 from . import _endpoint_tools as tools
+from ._endpoint_create import creator, open_creator, render_creator
 from ._endpoint_editor import render_editor
+from ._endpoint_retire import show_retired
+from ._endpoint_state import SELECTED
 from ._shared import cached_live, database_key, minute_now, settings_of
 
 EDIT_ROLES = ("ops", "admin")
-SELECTED = "ep-selected"
+NEW_BUTTON = "ep-new-btn"
 NOT_SYNCED = "not synced"
 NOT_IN_YAML = "not in YAML"
 
@@ -110,19 +116,28 @@ def endpoint_rows(ctx: ModuleContext, scan: YamlScan) -> list[dict[str, Any]]:
 
 
 def render(ctx: ModuleContext, role: str) -> None:
-    """The list, then the chosen endpoint's editor, tools and meter event forms."""
+    """New endpoint, the list, then the chosen endpoint's editor, tools and meter event forms."""
     st.title("Endpoints")
     if role not in EDIT_ROLES:
         st.error("This page is for ops and admins: ask an admin for the ops role to edit endpoints.")
         return
     scan = scan_yaml(ctx.config_dir)
     for problem in scan.unreadable:
-        st.error(f"A file cannot be read, so its endpoints are missing below:\n\n{problem}\n\n"
+        st.error(f"A file cannot be read, so its endpoints are missing below:\n\n{plain(problem)}\n\n"
                  "What to do: fix it by hand (`nxforge config check`).")
+    creating = creator() is not None
+    if not creating:
+        st.button("New endpoint", key=NEW_BUTTON, icon=":material/add:", on_click=open_creator,
+                  help="Add an endpoint with the same checks as the YAML; it is written to a file you choose")
+    files = sorted(path.name for path in ctx.config_dir.glob("*.yaml")) if ctx.config_dir.is_dir() else []
+    render_creator(ctx, {i: f"{e.path.name}:{e.line}" for i, e in scan.entries.items()}, files)
+    tz = settings_of(ctx).timezone
     rows = endpoint_rows(ctx, scan)
     if not rows:
-        st.info(f"No endpoint yet. Add one to a YAML file in {ctx.config_dir} (see "
-                "docs/examples/consumption-monitor.yaml), then reload.")
+        if not creating:
+            st.info("No endpoint yet: press **New endpoint** above to create one (or add one to a YAML file in "
+                    f"`{ctx.config_dir}`, see docs/examples/consumption-monitor.yaml).")
+        show_retired(ctx, tz)
         return
     counts: dict[str, int] = {}
     for row in rows:
@@ -131,6 +146,10 @@ def render(ctx: ModuleContext, role: str) -> None:
                + f" · YAML in `{ctx.config_dir}`")
     st.dataframe(rows, hide_index=True, height=min(38 + 35 * len(rows), 320),
                  column_config={"enabled": st.column_config.CheckboxColumn("enabled")})
+    show_retired(ctx, tz)
+    if creating:
+        st.caption("Create or cancel the new endpoint above to edit the others.")
+        return
     by_id = {row["endpoint"]: row for row in rows}
     ids = list(by_id)
     if st.session_state.get(SELECTED) not in by_id:  # first view: an editable endpoint, or the one in the URL
@@ -153,4 +172,4 @@ def render(ctx: ModuleContext, role: str) -> None:
         render_editor(ctx, endpoint_id, entry.path, entry.line, row)
     st.divider()
     st.markdown("### Meter events")
-    tools.meter_event_forms(ctx, endpoint_id, ctx.user or "unknown", settings_of(ctx).timezone, cached_live.clear)
+    tools.meter_event_forms(ctx, endpoint_id, ctx.user or "unknown", tz, cached_live.clear)
