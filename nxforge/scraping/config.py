@@ -16,6 +16,7 @@ from .counter_semantics import CounterSemantics
 from .presets import UnknownPresetError, apply_preset, load_preset
 from .protocol_config import (
     ModbusOptions,
+    RedfishSessionAuth,
     SnmpCommunityAuth,
     SnmpOptions,
     SnmpV3Auth,
@@ -136,8 +137,8 @@ class TokenAuth(_Model):
 
 
 Auth = Annotated[
-    NoAuth | BasicAuth | DigestAuth | FormAuth | CookieAuth | TokenAuth | SnmpCommunityAuth | SnmpV3Auth,
-    Field(discriminator="type"),
+    NoAuth | BasicAuth | DigestAuth | FormAuth | CookieAuth | TokenAuth | RedfishSessionAuth | SnmpCommunityAuth
+    | SnmpV3Auth, Field(discriminator="type"),
 ]
 
 
@@ -340,6 +341,8 @@ def protocol_problems(config: ScrapeConfig) -> str | None:
             return f"url {config.url!r} is for engine {scheme}; set engine: {scheme} or use an http(s):// URL"
         if config.auth.type.startswith("snmp_"):
             return f"auth type {config.auth.type} needs engine: snmp"
+        if config.auth.type == "redfish_session" and config.engine != "http":
+            return "auth type redfish_session needs engine: http (Redfish is JSON over HTTPS)"
         if config.snmp is not None or config.modbus is not None:
             return "the snmp and modbus sections need engine: snmp or engine: modbus"
         return None

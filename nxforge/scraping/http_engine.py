@@ -21,7 +21,11 @@ from .document import Document
 from .http_client import HttpClients
 from .http_status import keeps_session, raise_for_status
 from .limits import MAX_BODY_BYTES
+from .protocol_config import RedfishSessionAuth
 from .reading import read_values
+from .redfish_session import TOKEN_HEADER, RedfishSession
+from .redfish_session import login as redfish_login
+from .redfish_session import logout as redfish_logout
 from .result import ReadValue
 from .session import SessionStore
 
@@ -51,6 +55,7 @@ class HttpEngine:
         async with self.clients.scoped_client(ctx, (state or {}).get("cookies")) as client:
             headers: dict[str, str] = {}
             token: str | None = None
+            redfish: RedfishSession | None = None
             if isinstance(auth, CookieAuth):
                 host = urlsplit(config.url).hostname or ""
                 client.cookies.set(auth.cookie_name, ctx.secrets.resolve_secret(auth.cookie_value), domain=host)
@@ -58,23 +63,35 @@ class HttpEngine:
                 token = (state or {}).get("token") or await fetch_token(self.clients, client, ctx)
                 ctx.secrets.add(token)
                 headers[auth.header] = auth.prefix + token
+            if isinstance(auth, RedfishSessionAuth):
+                kept_token = (state or {}).get("token")
+                if kept_token:
+                    ctx.secrets.add(kept_token)
+                    redfish = RedfishSession(kept_token, (state or {}).get("session_url"))
+                else:
+                    redfish = await redfish_login(self.clients, client, ctx)
+                headers[TOKEN_HEADER] = redfish.token
             kept_landing = (state or {}).get("landing") if isinstance(auth, FormAuth) else None
             resumed = False
-            if isinstance(auth, FormAuth) and kept_landing:  # start where the last login landed
-                response, document = await fetch(client, ctx, "GET", kept_landing, headers=headers)
-                resumed = response.status_code < 400 and logged_in(document, auth)
-            if not resumed:
-                response, document = await fetch(client, ctx, "GET", config.url, headers=headers)
-            if isinstance(auth, TokenAuth) and response.status_code == 401 and state and state.get("token"):
-                token = await fetch_token(self.clients, client, ctx)  # the kept token expired
-                ctx.secrets.add(token)
-                headers[auth.header] = auth.prefix + token
-                response, document = await fetch(client, ctx, "GET", config.url, headers=headers)
-            check_status(response, ctx, None)
-            ctx.mark("first load")
-            landing: str | None = None
             read = False
+            landing: str | None = None
             try:
+                if isinstance(auth, FormAuth) and kept_landing:  # start where the last login landed
+                    response, document = await fetch(client, ctx, "GET", kept_landing, headers=headers)
+                    resumed = response.status_code < 400 and logged_in(document, auth)
+                if not resumed:
+                    response, document = await fetch(client, ctx, "GET", config.url, headers=headers)
+                if response.status_code == 401 and state and state.get("token"):  # the kept token expired
+                    if isinstance(auth, TokenAuth):
+                        token = await fetch_token(self.clients, client, ctx)
+                        ctx.secrets.add(token)
+                        headers[auth.header] = auth.prefix + token
+                    elif isinstance(auth, RedfishSessionAuth):
+                        redfish = await redfish_login(self.clients, client, ctx)
+                        headers[TOKEN_HEADER] = redfish.token
+                    response, document = await fetch(client, ctx, "GET", config.url, headers=headers)
+                check_status(response, ctx, None)
+                ctx.mark("first load")
                 if isinstance(auth, FormAuth) and not resumed and \
                         not (auth.keep_session and state and logged_in(document, auth)):
                     document = await self._form_login(client, ctx, auth, document)
@@ -97,9 +114,13 @@ class HttpEngine:
                     await self._logout(client, ctx, urljoin(logged_in_at, auth.logout_url))
                     if shared:
                         self.sessions.clear(key)
+                if redfish is not None and not (read and (keep or ctx.stay_logged_in)):
+                    await redfish_logout(client, ctx, redfish)  # a failed read logs off too: no slot left held
+                    if keep or shared:
+                        self.sessions.clear(key)
             if keep or (shared and ctx.stay_logged_in):
-                self.sessions.save(key, _cookie_list(client), token, ctx.secrets.values,
-                                   landing=landing or kept_landing)
+                self.sessions.save(key, _cookie_list(client), redfish.token if redfish else token, ctx.secrets.values,
+                                   landing=landing or kept_landing, session_url=redfish.location if redfish else None)
             return values
 
     async def _form_login(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from .config import FormAuth, ScrapeConfig, TokenAuth
 from .errors import ScrapeFailure
+from .protocol_config import RedfishSessionAuth
 
 CREDENTIALS_HINT = "check the username and the password secret"
 TLS_HINT = "self-signed certificate? set verify_tls: false for this endpoint"
@@ -46,4 +47,6 @@ def keeps_session(config: ScrapeConfig) -> bool:
     auth = config.auth
     if isinstance(auth, FormAuth):
         return auth.keep_session and not auth.logout_url
+    if isinstance(auth, RedfishSessionAuth):
+        return auth.keep_session
     return isinstance(auth, TokenAuth)

@@ -1,4 +1,4 @@
-"""Config models for the meters that are not web pages: SNMP (v2c, v3) and Modbus TCP.
+"""Config models for the meters that are not web pages: SNMP (v2c, v3), Modbus TCP, Redfish sessions.
 
 They live apart from ``config.py`` so the web-page config stays readable; ``ScrapeConfig``
 embeds them, and ``config.protocol_problems`` checks each engine's rules. As for web pages,
@@ -60,6 +60,19 @@ class SnmpV3Auth(_Model):
         if self.auth_protocol == "none":
             return "noAuthNoPriv"
         return "authNoPriv" if self.priv_protocol == "none" else "authPriv"
+
+
+class RedfishSessionAuth(_Model):
+    """Redfish session login (engine http): POST the credentials, send the token, DELETE the session after."""
+
+    type: Literal["redfish_session"]
+    username: str
+    password: str
+    sessions_url: str | None = Field(
+        None, description="absent: SessionService/Sessions under the service root (url up to /redfish/v1/)")
+    keep_session: bool = Field(
+        False, description="false: log out (DELETE the session) after every read; true: reuse the session "
+        "while the device accepts it, log in again on 401")
 
 
 class SnmpOptions(_Model):

@@ -20,6 +20,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
 
+from .redfish_session import sessions_url
+
 if TYPE_CHECKING:
     from .config import ScrapeConfig
 
@@ -32,6 +34,8 @@ def device_key(config: ScrapeConfig) -> str:
     if config.device:
         return f"device:{config.device}"
     auth = config.auth
+    if auth.type == "redfish_session":  # the device's session collection, whatever page url names
+        return "login:" + sessions_url(config)
     if auth.type == "form" and config.session_limit is not None:
         login_url = getattr(auth, "login_url", None)
         return "login:" + (urljoin(config.url, login_url) if login_url else config.url).split("?")[0]
@@ -77,14 +81,17 @@ class SessionStore:
         return state
 
     def save(self, key: str, cookies: list[dict[str, Any]], token: str | None, secrets: set[str],
-             landing: str | None = None) -> None:
-        """Keep the session for next time (atomically, mode 600); ``landing``: where the login landed."""
+             landing: str | None = None, session_url: str | None = None) -> None:
+        """Keep the session for next time (atomically, mode 600); ``landing``: where the login landed,
+        ``session_url``: the Redfish session to DELETE at log-off."""
         kept = [c for c in cookies if not any(s and s in str(c.get("value", "")) for s in secrets)]
         state: dict[str, Any] = {"cookies": kept, "origins": []}
-        if token and not any(s and s in token for s in secrets):
+        if token and not any(s and s != token and s in token for s in secrets):  # the token is a secret itself
             state["token"] = token
         if landing and not any(s and s in landing for s in secrets):
             state["landing"] = landing
+        if session_url and not any(s and s in session_url for s in secrets):
+            state["session_url"] = session_url
         with self._lock:
             if self._memory.get(key) == state:
                 return  # unchanged (the usual case with a kept session): no disk write

@@ -93,6 +93,8 @@ class DeviceSpec:
     outlets: int = 8  # metered outlets on the SNMP face, sharing the device's energy
     temperature_c: float = 22.0
     humidity_pct: float = 45.0
+    redfish_sessions_only: bool = False  # Redfish: refuse HTTP Basic, a session token is required
+    redfish_max_sessions: int = 4  # Redfish: sessions open at once; one more login is refused
 
     def __post_init__(self) -> None:
         if not _ID_RE.match(self.id):
@@ -108,6 +110,8 @@ class DeviceSpec:
             raise ValueError("inlets must be >= 1")
         if not 1 <= self.outlets <= 96:
             raise ValueError("outlets must be within 1..96")
+        if self.redfish_max_sessions < 1:
+            raise ValueError("redfish_max_sessions must be >= 1")
 
     @property
     def tls(self) -> bool:
@@ -150,6 +154,7 @@ class DeviceRuntime:
         self.clock = clock
         self.t0 = t0
         self.sessions = SessionStore(clock)
+        self.redfish_sessions = SessionStore(clock)  # apart from web logins: a card counts them apart too
         self._lock = threading.Lock()
         self._events: list[Event] = []
         self._faults: dict[str, dict[str, Any]] = {}

@@ -7,10 +7,16 @@ holding ``Reading`` (resettable), ``LifetimeReading`` (never reset) and ``Sensor
 (when ``Reading`` last restarted from 0: the reset signal). All numbers come from the device's
 one counter, the outlets sharing it as on the SNMP face.
 
-Authentication as Redfish services do it: HTTP Basic on every request, or a session created by
-POST to ``SessionService/Sessions`` (token in ``X-Auth-Token``, logout by DELETE of the
-session's ``Location``). ``down``, ``slow`` and the hostile faults are applied by the listener
-before this face is asked; ``garbled`` and ``sentinel`` change the readings as on the web page.
+Authentication as Redfish services do it (DSP0266, "Authentication" and "Session management"):
+HTTP Basic on every request, or a session created by POST of ``{"UserName", "Password"}`` to
+``SessionService/Sessions``: 201 with the token in ``X-Auth-Token`` and the session in
+``Location`` (``.../Sessions/<Id>``, the Id is not the token); every later request sends the
+token, and DELETE of the ``Location`` logs out. A device with ``redfish_sessions_only`` refuses
+Basic (401 without a valid token); at most ``redfish_max_sessions`` sessions are open at once,
+one more login gets 503 ``SessionLimitExceeded`` (as OpenBMC and most PDUs answer). Sessions are
+the device's ``redfish_sessions``, apart from its web logins. ``down``, ``slow`` and the hostile
+faults are applied by the listener before this face is asked; ``garbled`` and ``sentinel``
+change the readings as on the web page.
 """
 
 from __future__ import annotations
@@ -38,13 +44,14 @@ def handle(dev: DeviceRuntime, req: Request) -> Response:
                               "SessionService": {"@odata.id": f"{base}SessionService"}})
     if path == "SessionService/Sessions" and req.method == "POST":
         return _login(dev, req, base)
-    if path.startswith("SessionService/Sessions/") and req.method == "DELETE":
-        dev.sessions.drop(path.rsplit("/", 1)[-1])
-        return Response(204)
     if not _authorized(dev, req):
-        return _error(401, "Base.1.15.NoValidSession", "authentication required",
-                      [("WWW-Authenticate", 'Basic realm="Redfish"')])
-    body = _resource(dev, path, base)
+        challenge = [] if dev.spec.redfish_sessions_only else [("WWW-Authenticate", 'Basic realm="Redfish"')]
+        return _error(401, "Base.1.15.NoValidSession", "authentication required", challenge)
+    if path.startswith("SessionService/Sessions/") and req.method == "DELETE":
+        if not dev.redfish_sessions.drop_id(path.rsplit("/", 1)[-1]):
+            return _error(404, "Base.1.15.ResourceMissingAtURI", f"no session at {path}")
+        return Response(204)
+    body = _resource(dev, path, base) if req.method == "GET" else None
     if body is None:
         return _error(404, "Base.1.15.ResourceMissingAtURI", f"no resource at {path}")
     return json_response(body)
@@ -57,22 +64,35 @@ def _login(dev: DeviceRuntime, req: Request, base: str) -> Response:
         data = None
     if not isinstance(data, dict) or not dev.check_credentials(data.get("UserName"), data.get("Password")):
         return _error(401, "Base.1.15.ResourceAtUriUnauthorized", "wrong user name or password")
-    token = dev.sessions.create(SESSION_TTL_S)
-    location = f"{base}SessionService/Sessions/{token}"
-    return json_response({"@odata.id": location, "Id": token, "UserName": data.get("UserName")}, 201,
+    opened = dev.redfish_sessions.open(SESSION_TTL_S, dev.spec.redfish_max_sessions)
+    if opened is None:
+        return _error(503, "Base.1.15.SessionLimitExceeded",
+                      f"the limit of {dev.spec.redfish_max_sessions} simultaneous sessions is reached")
+    session_id, token = opened
+    location = f"{base}SessionService/Sessions/{session_id}"
+    return json_response({"@odata.id": location, "Id": session_id, "UserName": data.get("UserName")}, 201,
                          [("X-Auth-Token", token), ("Location", location)])
 
 
 def _authorized(dev: DeviceRuntime, req: Request) -> bool:
     token = req.header("x-auth-token")
     if token:
-        return dev.sessions.touch(token)
+        return dev.redfish_sessions.touch(token)
+    if dev.spec.redfish_sessions_only:
+        return False
     creds = req.basic_auth()
     return creds is not None and dev.check_credentials(*creds)
 
 
 def _resource(dev: DeviceRuntime, path: str, base: str) -> dict[str, Any] | None:
     outlets = dev.spec.outlets
+    if path == "SessionService":
+        return {"@odata.id": base + path, "ServiceEnabled": True, "SessionTimeout": int(SESSION_TTL_S),
+                "Sessions": {"@odata.id": f"{base}SessionService/Sessions"}}
+    if path == "SessionService/Sessions":
+        ids = dev.redfish_sessions.ids()
+        return {"@odata.id": base + path, "Members@odata.count": len(ids),
+                "Members": [{"@odata.id": f"{base}{path}/{session_id}"} for session_id in ids]}
     if path == "PowerEquipment":
         return {"@odata.id": base + path, "RackPDUs": {"@odata.id": f"{base}PowerEquipment/RackPDUs"}}
     if path == "PowerEquipment/RackPDUs":

@@ -21,6 +21,7 @@ class _Session:
     last_real: float
     last_sim: datetime
     ttl_s: float
+    session_id: str = ""
 
 
 class SessionStore:
@@ -30,13 +31,46 @@ class SessionStore:
         self._clock = clock
         self._lock = threading.Lock()
         self._sessions: dict[str, _Session] = {}
+        self._next_id = 0
+        #: Every token handed out, newest last (tests look for them in logs and evidence).
+        self.issued: list[str] = []
+        #: How many sessions were created (tests count logins).
+        self.created = 0
 
     def create(self, ttl_s: float) -> str:
         token = secrets.token_urlsafe(16)
         with self._lock:
             self._purge_locked()
-            self._sessions[token] = _Session(time.monotonic(), self._clock.now(), ttl_s)
+            self._next_id += 1
+            self._sessions[token] = _Session(time.monotonic(), self._clock.now(), ttl_s, str(self._next_id))
+            self.created += 1
+            self.issued = [*self.issued[-99:], token]
         return token
+
+    def open(self, ttl_s: float, limit: int | None = None) -> tuple[str, str] | None:
+        """A new session as (id, token), or None when ``limit`` sessions are already open (Redfish)."""
+        with self._lock:
+            self._purge_locked()
+            if limit is not None and len(self._sessions) >= limit:
+                return None
+        token = self.create(ttl_s)
+        with self._lock:
+            return self._sessions[token].session_id, token
+
+    def drop_id(self, session_id: str) -> bool:
+        """End the session with this id (a Redfish DELETE); False when there is none."""
+        with self._lock:
+            for token, session in list(self._sessions.items()):
+                if session.session_id == session_id:
+                    del self._sessions[token]
+                    return True
+        return False
+
+    def ids(self) -> list[str]:
+        """The ids of the open sessions."""
+        with self._lock:
+            self._purge_locked()
+            return [session.session_id for session in self._sessions.values()]
 
     def touch(self, token: str | None) -> bool:
         """True when ``token`` is a live session; refreshes its idle timer."""

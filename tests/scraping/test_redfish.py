@@ -74,7 +74,7 @@ def test_session_login_and_logout_as_redfish_clients_do(sim: Simulator) -> None:
         assert login.status_code == 201
         token = {"X-Auth-Token": login.headers["x-auth-token"]}
         assert client.get(base + MAINS[len("redfish/v1/"):], headers=token).json()["EnergykWh"]["Reading"] > 0
-        assert client.delete(sim.base_url + login.headers["location"]).status_code == 204
+        assert client.delete(sim.base_url + login.headers["location"], headers=token).status_code == 204
         assert client.get(base + MAINS[len("redfish/v1/"):], headers=token).status_code == 401
 
 
