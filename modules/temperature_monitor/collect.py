@@ -23,7 +23,8 @@ def _alert_kind(sensor: SensorInfo, direction: str | None) -> str:
     return f"{ALERT_KIND.get(sensor.kind, 'temperature')}.{direction or 'high'}"
 
 
-def _message(sensor: SensorInfo, value: float, transition: Transition) -> str:
+def alert_message(sensor: SensorInfo, value: float, transition: Transition) -> str:
+    """What the alert log and the event say: where, the value, the side and limit crossed (or the recovery)."""
     where = f"{sensor.name} ({sensor.location}{', rack ' + sensor.rack if sensor.rack else ''})"
     if transition.kind == "recovered":
         return f"{where} back to normal at {value:.1f} {sensor.unit}"
@@ -32,7 +33,7 @@ def _message(sensor: SensorInfo, value: float, transition: Transition) -> str:
 
 
 def _tell(ctx: JobContext, sensor: SensorInfo, value: float, transition: Transition) -> None:
-    message = _message(sensor, value, transition)
+    message = alert_message(sensor, value, transition)
     data: dict[str, Any] = {
         "key": sensor.id, "kind": _alert_kind(sensor, transition.direction), "sensor": sensor.id,
         "name": sensor.name, "location": sensor.location, "rack": sensor.rack, "value": value,
@@ -64,7 +65,7 @@ def _read_device(ctx: JobContext, settings: TemperatureSettings, device: DeviceI
                 store.save_state(conn, sensor.id, state, value, now, transition is not None)
                 if transition is not None:
                     store.log_alert(conn, now, sensor.id, transition.kind, transition.level, transition.direction,
-                                    value, transition.threshold, _message(sensor, value, transition))
+                                    value, transition.threshold, alert_message(sensor, value, transition))
                     told.append((sensor, value, transition))
         else:
             error = result.error.message if result.error else "unknown error"

@@ -7,7 +7,8 @@ from datetime import datetime
 import polars as pl
 from sqlalchemy import Engine, select
 
-from .config import SensorInfo
+from .config import Rule, SensorInfo
+from .kinds import shown_unit
 from .tables import alert_log, readings, sensor_state
 
 CURRENT_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
@@ -57,14 +58,36 @@ def trend(db: Engine, sensor_ids: list[str], start: datetime, end: datetime) -> 
 
 
 def thresholds(sensors: list[SensorInfo]) -> pl.DataFrame:
-    """The limits of each sensor in long form (sensor_id, direction, level, limit), to draw on charts."""
+    """The limits of each sensor in long form (sensor_id, kind, unit, direction, level, limit), to draw on charts."""
     rows = [
-        {"sensor_id": s.id, "direction": direction, "level": level, "limit": s.rule.limit(direction, level)}
+        {"sensor_id": s.id, "kind": s.kind, "unit": shown_unit(s.kind, s.unit), "direction": direction,
+         "level": level, "limit": s.rule.limit(direction, level)}
         for s in sensors for direction in ("high", "low") for level in ("warning", "critical")
         if s.rule.limit(direction, level) is not None
     ]
-    return pl.DataFrame(rows, schema={"sensor_id": pl.String, "direction": pl.String, "level": pl.String,
-                                      "limit": pl.Float64})
+    return pl.DataFrame(rows, schema={"sensor_id": pl.String, "kind": pl.String, "unit": pl.String,
+                                      "direction": pl.String, "level": pl.String, "limit": pl.Float64})
+
+
+THRESHOLD_TABLE_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
+    "kind": pl.String, "unit": pl.String, "sensors": pl.String, "high_warning": pl.Float64,
+    "high_critical": pl.Float64, "low_warning": pl.Float64, "low_critical": pl.Float64, "hysteresis": pl.Float64,
+    "min_duration_s": pl.Float64,
+}
+
+
+def threshold_table(sensors: list[SensorInfo]) -> pl.DataFrame:
+    """One row per sensor kind and set of limits, naming the kind, its unit and the sensors that share them."""
+    groups: dict[tuple[str, str, Rule], list[str]] = {}
+    for sensor in sensors:
+        groups.setdefault((sensor.kind, shown_unit(sensor.kind, sensor.unit), sensor.rule), []).append(sensor.name)
+    rows = [
+        {"kind": kind, "unit": unit, "sensors": ", ".join(names), "high_warning": rule.high_warning,
+         "high_critical": rule.high_critical, "low_warning": rule.low_warning, "low_critical": rule.low_critical,
+         "hysteresis": rule.hysteresis, "min_duration_s": rule.min_duration_s}
+        for (kind, unit, rule), names in groups.items()
+    ]
+    return pl.DataFrame(rows, schema=THRESHOLD_TABLE_SCHEMA)
 
 
 def alert_history(db: Engine, since: datetime | None = None, limit: int = 500) -> pl.DataFrame:
