@@ -38,7 +38,8 @@ def save_state(conn: Connection, sensor_id: str, state: SensorState, value: floa
         values["changed_at"] = at
     done = conn.execute(update(sensor_state).where(sensor_state.c.sensor_id == sensor_id).values(**values)).rowcount
     if not done:
-        conn.execute(insert(sensor_state).values(sensor_id=sensor_id, changed_at=at, **values))
+        # a first row records when the state began, whether or not this reading changed it
+        conn.execute(insert(sensor_state).values(sensor_id=sensor_id, **{**values, "changed_at": at}))
 
 
 def add_reading(conn: Connection, sensor_id: str, device_id: str, at: datetime, value: float | None,
