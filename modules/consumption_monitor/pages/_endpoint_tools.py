@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 import streamlit as st
 from sqlalchemy.exc import SQLAlchemyError
 
-from nxforge.sdk import ModuleContext, ScrapeConfig, ScrapeFailure, ScrapeRequest, ScrapeResult, Suggestion
+from nxforge.sdk import ModuleContext, ScrapeConfig, ScrapeFailure, ScrapeRequest, ScrapeResult, Suggestion, plain
 
 from ..corrections import UnknownEndpointError, record_correction, record_swap
 
@@ -43,9 +43,16 @@ def _number(value: float) -> str:
     return f"{value:.6f}".rstrip("0").rstrip(".")
 
 
+def code(text: object) -> str:
+    """``text`` from a device page as inline code when it can be (one line, no backtick), else escaped."""
+    shown = " ".join(str(text).splitlines())
+    return f"`{shown}`" if shown.strip() and "`" not in shown else plain(shown)
+
+
 def failure_message(error_class: str, message: str, hint: str | None) -> str:
-    """An operator-facing failure: the class, what happened, what to do."""
-    return f"**{error_class}**: {message}\n\nWhat to do: {hint or HINTS.get(error_class, 'check the configuration')}."
+    """An operator-facing failure: the class, what happened, what to do (the device's words shown as typed)."""
+    what = plain(hint) if hint else HINTS.get(error_class, "check the configuration")
+    return f"**{error_class}**: {plain(message)}\n\nWhat to do: {what}."
 
 
 def run_test(ctx: ModuleContext, endpoint_id: str, config: ScrapeConfig) -> ScrapeResult | None:
@@ -57,7 +64,7 @@ def run_test(ctx: ModuleContext, endpoint_id: str, config: ScrapeConfig) -> Scra
     except Exception as exc:  # the engine itself failed (not the meter): say so, never a traceback
         log.exception("test scrape of %s could not run", endpoint_id)
         st.error(
-            f"The scraping engine could not run the test: {type(exc).__name__}: {exc}\n\n"
+            f"The scraping engine could not run the test: {type(exc).__name__}: {plain(exc)}\n\n"
             "What to do: try again; if it keeps failing, check the app's log (a browser may be missing: "
             "`apt-get install chromium-headless-shell`)."
         )
@@ -76,8 +83,8 @@ def show_test(result: ScrapeResult, tz: ZoneInfo) -> None:
     numbers, picture = st.columns([2, 3], gap="large")
     with numbers:
         for name, read in result.values.items():
-            st.metric(name, f"{_number(read.value)} {read.unit}")
-            st.caption(f"page text: `{read.raw_text}`")
+            st.metric(plain(name), f"{_number(read.value)} {read.unit}")
+            st.caption(f"page text: {code(read.raw_text)}")
         steps = [t.name for t in result.timings] + ["total"]
         seconds = [f"{t.seconds:.3f}" for t in result.timings] + [f"{result.duration_s:.3f}"]
         st.table({"step": steps, "seconds": seconds})
@@ -111,7 +118,7 @@ def run_suggest(ctx: ModuleContext, endpoint_id: str, config: ScrapeConfig) -> l
                                                                          failure.hint))
     except Exception as exc:
         log.exception("suggest for %s could not run", endpoint_id)
-        st.error(f"The scraping engine could not look at the page: {type(exc).__name__}: {exc}\n\n"
+        st.error(f"The scraping engine could not look at the page: {type(exc).__name__}: {plain(exc)}\n\n"
                  "What to do: try again; if it keeps failing, check the app's log.")
     return None
 
@@ -128,10 +135,10 @@ def show_suggestions(endpoint_id: str, suggestions: list[Suggestion], use: Calla
     for index, suggestion in enumerate(suggestions):
         with st.container(border=True):
             text, button = st.columns([5, 1])
-            label = f"{suggestion.label} · " if suggestion.label else ""
-            text.markdown(f"{label}**{_number(suggestion.value)} {suggestion.unit}** · page text `{suggestion.text}` "
-                          f"· score {suggestion.score:.1f}")
-            text.caption(f"selector `{suggestion.selector}` · regex `{suggestion.regex}`")
+            label = f"{plain(suggestion.label)} · " if suggestion.label else ""
+            text.markdown(f"{label}**{_number(suggestion.value)} {plain(suggestion.unit)}** · page text "
+                          f"{code(suggestion.text)} · score {suggestion.score:.1f}")
+            text.caption(f"selector {code(suggestion.selector)} · regex {code(suggestion.regex)}")
             button.button("Use", key=f"ep-{endpoint_id}-use-{index}", on_click=use, args=(suggestion,))
 
 
@@ -151,13 +158,13 @@ def _when(label: str, key: str, tz: ZoneInfo, now: datetime) -> datetime:
 
 def _event_failed(exc: Exception) -> None:
     if isinstance(exc, UnknownEndpointError):
-        st.error(f"{exc}\n\nWhat to do: the collector copies the YAML into the database on its next run (every "
+        st.error(f"{plain(exc)}\n\nWhat to do: the collector copies the YAML into the database on its next run (every "
                  "minute); save the endpoint here or wait a minute, then record it again.")
     elif isinstance(exc, SQLAlchemyError):
-        st.error(f"The database refused the record: {getattr(exc, 'orig', None) or exc}\n\nWhat to do: try again; "
-                 "if it persists, check the database (Overview page).")
+        st.error(f"The database refused the record: {plain(getattr(exc, 'orig', None) or exc)}\n\n"
+                 "What to do: try again; if it persists, check the database (Overview page).")
     else:
-        st.error(f"{exc}\n\nWhat to do: correct the form and record it again.")
+        st.error(f"{plain(exc)}\n\nWhat to do: correct the form and record it again.")
 
 
 def meter_event_forms(ctx: ModuleContext, endpoint_id: str, user: str, tz: ZoneInfo, after: Callable[[], None]
