@@ -25,6 +25,14 @@ corrected = raw + offset. The offset changes when the meter's own counter breaks
 
 ``CounterWalk.read`` is the one place these rules meet stored readings: the single write, the
 batched write and the recomputation after a late change all go through it, so they cannot drift.
+
+Where the counter wraps is **declared**, not guessed: ``declared_rollover_kwh`` reads the energy
+value's counter semantics from the endpoint's scrape config (its preset's ``counter:`` block: unit,
+width, wrap or ceiling), and sync stores it on the endpoint row as ``rollover_kwh``, which every
+write path reads. A 32-bit Wh register wraps at exactly 4,294,967.296 kWh; a counter that stops
+at a ceiling, or has no fixed width (Redfish ``EnergykWh.Reading``), never wraps, so a drop there
+is a reset. The module's ``rollover_kwh`` setting is only the default for meters that declare
+nothing (web pages), and an endpoint's own ``rollover_kwh`` overrides both.
 """
 
 from __future__ import annotations
@@ -33,6 +41,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Literal, Protocol
+
+from nxforge.sdk import ScrapeConfig
+
+from .readings import ENERGY_VALUE
 
 Event = Literal["reset", "rollover", "swap", "implausible"]
 PLAUSIBILITY_MARGIN = 1.2
@@ -76,6 +88,18 @@ class CounterRules:
         if power is None:
             return None
         return power * self.margin * max(hours, 0.0) + RESOLUTION_SLACK_KWH
+
+
+def declared_rollover_kwh(scrape: ScrapeConfig, default_kwh: float | None) -> float | None:
+    """Where the energy counter wraps, in kWh, as its config declares; ``default_kwh`` when it declares nothing.
+
+    None (never wraps) for a declared counter with a ceiling or without a fixed width: a drop
+    there can only be a reset, never a rollover guessed from the module-wide default.
+    """
+    spec = scrape.values.get(ENERGY_VALUE)
+    if spec is None or spec.counter is None:
+        return default_kwh
+    return spec.counter.info(spec.unit or "kWh", spec.scale).wraps_at
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from sqlalchemy import Connection, Engine, insert, select, update
 from nxforge.sdk import ConfigProblem
 
 from .config import Endpoint, EndpointSet
+from .counters import declared_rollover_kwh
 from .tables import client_assignment, endpoint
 
 log = logging.getLogger(__name__)
@@ -47,7 +48,9 @@ def config_hash(item: Endpoint) -> str:
 
 def _row_values(item: Endpoint, default_poll_s: float, default_rollover_kwh: float | None,
                 default_max_kw: float | None) -> dict[str, object]:
-    rollover = item.rollover_kwh if item.rollover_kwh is not None else default_rollover_kwh
+    # The endpoint's own value, else where its counter is declared to wrap (preset), else the module default.
+    rollover = item.rollover_kwh if item.rollover_kwh is not None else declared_rollover_kwh(item.scrape,
+                                                                                           default_rollover_kwh)
     return {
         "name": item.name, "client": item.client, "location": item.location, "feed": item.feed,
         "type": item.type, "vendor": item.vendor, "poll_interval_s": item.poll_interval_s(default_poll_s),
