@@ -8,6 +8,7 @@ value is an em dash, or an empty string where a time is expected.
 from __future__ import annotations
 
 import html
+import re
 import string
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -118,6 +119,9 @@ def label(column: str, unit: str | None = None) -> str:
 
 
 _MARKDOWN_ESCAPES = str.maketrans({char: "\\" + char for char in string.punctuation})
+WORD_JOINER = "\u2060"
+"""Invisible, zero width: placed inside what GFM would turn into a link by itself (see ``plain``)."""
+_AUTOLINK_STARTS = re.compile(r"(?i)(https?(?=://)|www(?=\.)|(?=@))")
 
 
 def plain(text: object) -> str:
@@ -127,10 +131,12 @@ def plain(text: object) -> str:
     write access to a YAML file or a meter's web page controls. Backslash-escaping every ASCII
     punctuation character (CommonMark allows it for all of them) turns links, images, HTML tags,
     ``:red[...]`` directives and ``$`` maths into the literal characters. Line breaks become spaces
-    so a name cannot start a heading or a list of its own.
+    so a name cannot start a heading or a list of its own. Escapes do not stop GFM's autolink
+    literals (Streamlit finds ``http://``, ``www.`` and e-mail addresses in the text after parsing),
+    so a word joiner goes after ``http``/``www`` and before ``@``: the text reads the same, no link.
     """
     shown = "" if text is None else str(text)
-    return " ".join(shown.splitlines()).translate(_MARKDOWN_ESCAPES)
+    return _AUTOLINK_STARTS.sub(rf"\1{WORD_JOINER}", " ".join(shown.splitlines())).translate(_MARKDOWN_ESCAPES)
 
 
 def chart_text(text: object) -> str:

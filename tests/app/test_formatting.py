@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from nxforge import sdk
 from nxforge.app import formatting
+from nxforge.formatting import WORD_JOINER
 
 
 def test_numbers_have_separators_units_and_no_none() -> None:
@@ -51,7 +52,7 @@ def test_plain_shows_config_strings_as_typed_in_commonmark() -> None:
 
     renderer = MarkdownIt("commonmark").enable("table").enable("strikethrough")
     for text in HOSTILE:
-        rendered = renderer.render(formatting.plain(text)).strip()
+        rendered = renderer.render(formatting.plain(text)).strip().replace(WORD_JOINER, "")
         assert rendered == f"<p>{escape(' '.join(text.splitlines()), quote=False)}</p>", text
 
 
@@ -59,3 +60,16 @@ def test_chart_text_leaves_no_tag_for_plotly() -> None:
     shown = formatting.chart_text('<a href="http://evil.example">rack</a>')
     assert "<" not in shown and ">" not in shown and "&lt;a href" in shown
     assert formatting.chart_text(None) == formatting.plain(None) == ""
+
+
+def test_plain_leaves_nothing_for_gfm_autolink_literals() -> None:
+    """Streamlit's Markdown links bare URLs and addresses found in text after escapes are resolved (its regexes)."""
+    import re
+
+    url = re.compile(r"(https?://|www(?=\.))([-.\w]+)([^ \t\r\n]*)", re.IGNORECASE)
+    email = re.compile(r"(?:^|(?<=[\s\W]))([-.\w+]+)@([-\w]+(?:\.[-\w]+)+)", re.ASCII)
+    for text in ["http://127.0.0.1:9/login", "HTTPS://evil.example", "www.evil.example", "me@evil.example",
+                 "[x](http://evil.example/a) <a href=https://evil.example>y</a>"]:
+        resolved = re.sub(r"\\(.)", r"\1", formatting.plain(text))  # what the Markdown tree's text nodes hold
+        assert not url.search(resolved) and not email.search(resolved), text
+        assert resolved.replace(WORD_JOINER, "") == text
