@@ -56,12 +56,18 @@ class LoadedYaml:
     lines: dict[FieldPath, int] = field(default_factory=dict)
 
     def line_of(self, location: FieldPath) -> int | None:
-        """The line of the deepest known prefix of ``location`` (a missing key points at its parent)."""
-        for end in range(len(location), -1, -1):
-            line = self.lines.get(tuple(location[:end]))
-            if line is not None:
-                return line
-        return None
+        """The line of the deepest key of ``location`` in the file (a missing key points at its parent).
+
+        Parts that are no key of the file are stepped over: pydantic puts a tagged union's tag in
+        the path (``auth.redfish_session.session_url``), and the line is that of ``session_url``.
+        """
+        path: FieldPath = ()
+        line = self.lines.get(path)
+        for part in location:
+            if (*path, part) in self.lines:
+                path = (*path, part)
+                line = self.lines[path]
+        return line
 
 
 class _SafeConfigLoader(Composer, CParser, SafeConstructor, Resolver):
