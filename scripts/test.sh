@@ -7,4 +7,6 @@ NXFORGE_SETUP_POSTGRES=1 NXFORGE_SETUP_NGINX=1 bash scripts/setup.sh
 .venv/bin/ruff check .
 .venv/bin/mypy
 PYTHONPATH=modules .venv/bin/lint-imports --no-cache
-.venv/bin/python -m pytest "$@"
+# Two workers by default (pytest-xdist), a test file per worker so a file's shared server starts once;
+# NXFORGE_TEST_WORKERS=0 runs everything in one process.
+.venv/bin/python -m pytest -n "${NXFORGE_TEST_WORKERS:-2}" --dist loadfile "$@"
