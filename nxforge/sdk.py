@@ -46,7 +46,8 @@ from nxforge.secrets import is_reference
 
 MEMBERS: dict[str, str] = {
     "ModuleContext": "What module code receives: database, settings, logger, storage, events, secrets, scraping, "
-    "clock, metrics; on a page also the signed-in user, audit(...) and notice(...).",
+    "clock, metrics; on a page also the signed-in user, its client (ctx.client: the one client a client-role "
+    "user may see, None = all; pass it to every query function), audit(...) and notice(...).",
     "JobContext": "A ModuleContext for one run of one job: its config, filters, progress and should_stop().",
     "NoticeKind": "How a page notice is shown: success, info, warning or error.",
     "HOOKS": "The hooks a manifest may name under hooks:, with the arguments the core passes.",

@@ -43,6 +43,7 @@ def _add_form(ctx: CorePageContext) -> None:
         role = right.selectbox("Role", ROLES, key="nx-add-role", format_func=_role_label)
         password = left.text_input("Password", type="password", key="nx-add-password")
         repeat = right.text_input("Repeat password", type="password", key="nx-add-repeat")
+        client = left.text_input("Client (role client only: the one client it sees)", key="nx-add-client")
         submitted = st.form_submit_button("Add user", type="primary")
     if submitted:
         if password != repeat:
@@ -51,11 +52,13 @@ def _add_form(ctx: CorePageContext) -> None:
         username = username.strip().lower()
         _apply(
             ctx,
-            lambda: ctx.users.add(username, password, role, name=name.strip(), email=email.strip() or None),
+            lambda: ctx.users.add(username, password, role, name=name.strip(), email=email.strip() or None,
+                                  client=client.strip() or None),
             "user.add",
             username,
             f"User {username} added as {role}.",
             role=role,
+            **({"client": client.strip()} if client.strip() else {}),
         )
 
 
@@ -64,15 +67,17 @@ def _role_form(ctx: CorePageContext, usernames: list[str]) -> None:
         st.markdown("**Change a role**")
         username = st.selectbox("User", usernames, key="nx-role-user")
         role = st.selectbox("New role", ROLES, key="nx-role-role", format_func=_role_label)
+        client = st.text_input("Client (role client only)", key="nx-role-client")
         submitted = st.form_submit_button("Change role")
     if submitted and username:
         _apply(
             ctx,
-            lambda: ctx.users.set_role(username, role),
+            lambda: ctx.users.set_role(username, role, client=client.strip() or None),
             "user.role",
             username,
             f"{username} is now {role}.",
             role=role,
+            **({"client": client.strip()} if client.strip() else {}),
         )
 
 
@@ -106,7 +111,8 @@ def render(ctx: CorePageContext, role: str) -> None:
     st.caption(f"Stored in {ctx.users.path} with bcrypt hashes; the command line equivalent is `nxforge users`.")
     users = ctx.users.users()
     st.dataframe(
-        [{"Username": u.username, "Name": u.name, "Role": u.role, "E-mail": u.email or ""} for u in users],
+        [{"Username": u.username, "Name": u.name, "Role": u.role, "Client": u.client or "", "E-mail": u.email or ""}
+         for u in users],
         hide_index=True,
     )
     usernames = [u.username for u in users]

@@ -59,15 +59,16 @@ def period_window(anchor: datetime, period: str, tz: ZoneInfo, offset: int = 0) 
 
 
 def energy_per_period(engine: Any, endpoint_ids: list[str], start: datetime, end: datetime, period: str,
-                      tz: ZoneInfo) -> pl.DataFrame:
-    """kWh per endpoint and period in [start, end): period_start (UTC), kwh, hours read, failed reads.
+                      tz: ZoneInfo, client: str | None = None) -> pl.DataFrame:
+    """kWh per endpoint (of ``client`` only, when given) and period in [start, end): period_start (UTC), kwh,
+    hours read, failed reads.
 
     A period with no reading has no row ("no data", never 0); ``hours_read`` below the period's
     hours says how much of the bar rests on readings rather than on an interpolated rise.
     """
     if period not in PERIODS:
         raise ValueError(f"period is one of {PERIODS}, not {period!r}")
-    hourly = history_rollup(engine, endpoint_ids, start, end, bucket="hour", tz=tz)
+    hourly = history_rollup(engine, endpoint_ids, start, end, bucket="hour", tz=tz, client=client)
     schema: dict[str, Any] = {"endpoint_id": pl.String, "period_start": pl.Datetime("us", "UTC"),
                               "kwh": pl.Float64, "hours_read": pl.Int64, "failed": pl.Int64}
     if hourly.is_empty():
@@ -94,15 +95,17 @@ def stack_energy(energy: pl.DataFrame, endpoints: pl.DataFrame, by: str) -> pl.D
             .sort("group", "period_start").select("group", "period_start", "kwh"))
 
 
-def power_series(engine: Any, endpoint_ids: list[str], start: datetime, end: datetime) -> pl.DataFrame:
-    """kW over [start, end) per endpoint: at, kw, source ("meter", "derived", or "hourly" past a month)."""
+def power_series(engine: Any, endpoint_ids: list[str], start: datetime, end: datetime,
+                 client: str | None = None) -> pl.DataFrame:
+    """kW over [start, end) per endpoint (of ``client`` only, when given): at, kw, source ("meter", "derived",
+    or "hourly" past a month)."""
     schema: dict[str, Any] = {"endpoint_id": pl.String, "at": pl.Datetime("us", "UTC"), "kw": pl.Float64,
                               "source": pl.String}
     if end - start > RAW_POWER_LIMIT:
-        hourly = history_rollup(engine, endpoint_ids, start, end, bucket="hour")
+        hourly = history_rollup(engine, endpoint_ids, start, end, bucket="hour", client=client)
         return hourly.select("endpoint_id", "at", pl.coalesce("avg_kw", pl.col("kwh")).alias("kw"),
                              pl.lit("hourly").alias("source")).cast(schema)  # type: ignore[arg-type]
-    readings = history(engine, endpoint_ids, start, end)
+    readings = history(engine, endpoint_ids, start, end, client=client)
     if readings.is_empty():
         return pl.DataFrame(schema=schema)
     seconds = (pl.col("read_at") - pl.col("read_at").shift(1)).over("endpoint_id").dt.total_seconds()

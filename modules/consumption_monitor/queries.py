@@ -1,4 +1,9 @@
-"""Query functions for the Live and History pages: plain functions returning Polars frames (tests call them)."""
+"""Query functions for the Live and History pages: plain functions returning Polars frames (tests call them).
+
+Each takes ``client``: a client user's scope (``ctx.client``), applied in the SQL, so a page that
+passes it can show nothing of another client's endpoints whatever ids it asks for; None = every
+client. The scope is the endpoint's current client.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,7 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 import polars as pl
-from sqlalchemy import Engine, and_, func, select
+from sqlalchemy import Engine, Select, and_, func, select
 
 from .tables import endpoint, reading, reading_hourly
 
@@ -15,6 +20,17 @@ LIVE_COLUMNS = ["endpoint_id", "name", "client", "location", "feed", "type", "ve
                 "power_w", "power_source", "circuit_max_kw", "last_error_class", "last_error", "evidence_path"]
 DERIVE_POWER_WITHIN_S = 86400.0
 """Power is derived from the last two good readings only when they are at most this far apart."""
+
+
+def client_endpoints(client: str) -> Select[Any]:
+    """The ids of ``client``'s endpoints, as the subquery every scoped query filters readings on."""
+    return select(endpoint.c.id).where(endpoint.c.client == client)
+
+
+def client_endpoint_ids(engine: Engine, client: str) -> list[str]:
+    """The ids of ``client``'s endpoints, for narrowing a frame computed for every endpoint."""
+    with engine.connect() as conn:
+        return [str(row[0]) for row in conn.execute(client_endpoints(client).order_by(endpoint.c.id))]
 
 
 def derived_power_w(kwh_before: float | None, at_before: datetime | None, kwh_after: float | None,
@@ -28,9 +44,10 @@ def derived_power_w(kwh_before: float | None, at_before: datetime | None, kwh_af
     return (kwh_after - kwh_before) * 3_600_000.0 / seconds  # type: ignore[operator]
 
 
-def live_status(engine: Engine, now: datetime, max_stale_s: float, include_retired: bool = False
-                ) -> pl.DataFrame:
-    """One row per endpoint: status ok|failing|stale|never|disabled|retired, last values and last error.
+def live_status(engine: Engine, now: datetime, max_stale_s: float, include_retired: bool = False,
+                client: str | None = None) -> pl.DataFrame:
+    """One row per endpoint (of ``client`` only, when given): status ok|failing|stale|never|disabled|retired,
+    last values and last error.
 
     ``power_w`` is the meter's own reading where it gives one (``power_source`` "meter"), else the
     average since the good reading before (``"derived"``): most presets read only the counter.
@@ -61,6 +78,8 @@ def live_status(engine: Engine, now: datetime, max_stale_s: float, include_retir
     )
     if not include_retired:
         query = query.where(endpoint.c.retired_at.is_(None))
+    if client is not None:
+        query = query.where(endpoint.c.client == client)
     with engine.connect() as conn:
         rows = [row._asdict() for row in conn.execute(query)]
     stale_before = now - timedelta(seconds=max_stale_s)
@@ -98,8 +117,9 @@ def live_status(engine: Engine, now: datetime, max_stale_s: float, include_retir
 
 
 def history(engine: Engine, endpoint_ids: list[str], start: datetime, end: datetime,
-            include_failed: bool = False) -> pl.DataFrame:
-    """Readings of some endpoints in [start, end): read_at, corrected and raw kWh, power, event, errors."""
+            include_failed: bool = False, client: str | None = None) -> pl.DataFrame:
+    """Readings of some endpoints (of ``client`` only, when given) in [start, end): read_at, corrected and raw
+    kWh, power, event, errors."""
     query = (
         select(reading.c.endpoint_id, reading.c.read_at, reading.c.success, reading.c.raw_kwh,
                reading.c.corrected_kwh, reading.c.power_w, reading.c.voltage_v, reading.c.event,
@@ -109,6 +129,8 @@ def history(engine: Engine, endpoint_ids: list[str], start: datetime, end: datet
     )
     if not include_failed:
         query = query.where(reading.c.success.is_(True))
+    if client is not None:
+        query = query.where(reading.c.endpoint_id.in_(client_endpoints(client)))
     with engine.connect() as conn:
         rows = [tuple(row) for row in conn.execute(query)]
     schema: dict[str, Any] = {"endpoint_id": pl.String, "read_at": pl.Datetime("us", "UTC"), "success": pl.Boolean,
@@ -117,15 +139,18 @@ def history(engine: Engine, endpoint_ids: list[str], start: datetime, end: datet
     return pl.DataFrame(rows, schema=schema, orient="row")
 
 
-def event_readings(engine: Engine, endpoint_ids: list[str], start: datetime, end: datetime) -> pl.DataFrame:
+def event_readings(engine: Engine, endpoint_ids: list[str], start: datetime, end: datetime,
+                   client: str | None = None) -> pl.DataFrame:
     """Readings in [start, end) that carry an event (reset, rollover, swap, implausible): few, so cheap
-    to fetch beside the rollup when a long range is charted from it."""
+    to fetch beside the rollup when a long range is charted from it. ``client``: its endpoints only."""
     query = (
         select(reading.c.endpoint_id, reading.c.read_at, reading.c.event)
         .where(reading.c.endpoint_id.in_(endpoint_ids), reading.c.read_at >= start, reading.c.read_at < end,
                reading.c.event.is_not(None))
         .order_by(reading.c.endpoint_id, reading.c.read_at)
     )
+    if client is not None:
+        query = query.where(reading.c.endpoint_id.in_(client_endpoints(client)))
     with engine.connect() as conn:
         rows = [tuple(row) for row in conn.execute(query)]
     schema: dict[str, Any] = {"endpoint_id": pl.String, "read_at": pl.Datetime("us", "UTC"), "event": pl.String}
@@ -136,13 +161,14 @@ ROLLUP_COLUMNS = ["endpoint_id", "at", "kwh", "avg_kw", "max_kw", "good", "faile
 
 
 def history_rollup(engine: Engine, endpoint_ids: list[str], start: datetime, end: datetime, bucket: str = "hour",
-                   tz: tzinfo = UTC) -> pl.DataFrame:
+                   tz: tzinfo = UTC, client: str | None = None) -> pl.DataFrame:
     """Energy and power per hour (or per day in ``tz``) from the hourly rollup, for long History ranges.
 
     Columns: endpoint_id, at (bucket start), kwh (the corrected counter's rise since the previous
     bucket with a usable reading, so buckets sum to the exact difference of two readings), avg_kw
     and max_kw (from the meters' power readings), good and failed attempts. One row per hour with
-    readings: a year of one endpoint is at most 8,760 rows whatever the poll interval.
+    readings: a year of one endpoint is at most 8,760 rows whatever the poll interval. ``client``:
+    its endpoints only.
     """
     if bucket not in ("hour", "day"):
         raise ValueError("bucket is 'hour' or 'day'")
@@ -157,6 +183,9 @@ def history_rollup(engine: Engine, endpoint_ids: list[str], start: datetime, end
                                                       older.c.last_kwh.is_not(None))
                  .scalar_subquery().correlate(reading_hourly))
     seeds_query = select(h.endpoint_id, h.last_kwh).where(h.endpoint_id.in_(endpoint_ids), h.hour == seed_hour)
+    if client is not None:
+        query = query.where(h.endpoint_id.in_(client_endpoints(client)))
+        seeds_query = seeds_query.where(h.endpoint_id.in_(client_endpoints(client)))
     with engine.connect() as conn:
         rows = conn.execute(query).fetchall()
         seeds = dict(conn.execute(seeds_query).fetchall())

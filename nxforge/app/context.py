@@ -17,6 +17,11 @@ class CorePageContext:
     user: User
 
     @property
+    def client(self) -> str | None:
+        """The one client a ``client`` user may see; None for staff, who see every client."""
+        return self.user.client
+
+    @property
     def actor(self) -> str:
         """The name audit rows carry for actions taken in the app."""
         return f"app:{self.user.username}"

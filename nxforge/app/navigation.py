@@ -16,6 +16,7 @@ from typing import Any
 import streamlit as st
 
 from nxforge.app.boundary import run_guarded
+from nxforge.app.context import CorePageContext
 from nxforge.app.core_pages import resolve_core_handler
 from nxforge.app.flash import flash
 from nxforge.app.registry import CORE_PAGES, CORE_SECTION
@@ -23,7 +24,7 @@ from nxforge.app.session import SESSION_USER
 from nxforge.module_system.loading import resolve_handler
 from nxforge.module_system.manifest import PageSpec
 from nxforge.platform import Platform
-from nxforge.roles import can_see
+from nxforge.roles import CLIENT_ROLE, can_see
 
 log = logging.getLogger(__name__)
 
@@ -130,6 +131,8 @@ PageRunner = Callable[[NavEntry], None]
 
 def build_pages(plan: NavPlan, run: PageRunner) -> dict[str, list[Any]]:
     """``st.navigation``'s input: sections of ``st.Page`` objects whose callables call ``run(entry)``."""
+    if not plan.entries:  # e.g. a client user while the module holding its pages is disabled
+        return {CORE_SECTION: [st.Page(_nothing_to_show, title="Nothing to show", url_path="nothing", default=True)]}
     default = default_url_path(plan)
     sections: dict[str, list[Any]] = {}
     for title, entries in plan.sections().items():
@@ -146,6 +149,11 @@ def build_pages(plan: NavPlan, run: PageRunner) -> dict[str, list[Any]]:
     return sections
 
 
+def _nothing_to_show() -> None:
+    st.title("Nothing to show")
+    st.info("No page is open to your role right now: ask an admin (a module may be disabled).")
+
+
 def _page_callable(entry: NavEntry, run: PageRunner) -> Callable[[], None]:
     def page() -> None:
         run(entry)
@@ -154,20 +162,25 @@ def _page_callable(entry: NavEntry, run: PageRunner) -> Callable[[], None]:
     return page
 
 
-def render_entry(entry: NavEntry, platform: Platform, role: str, core_context: object, pages_dir: Path) -> None:
+def render_entry(entry: NavEntry, platform: Platform, role: str, core_context: CorePageContext,
+                 pages_dir: Path) -> None:
     """Resolve the page's handler now (lazily) and call ``render(ctx, role)`` inside the error boundary.
 
     A core page's handler is loaded from ``pages_dir`` (the top-level ``pages/``), a module page's
-    from the modules folder under the ``nxforge_modules`` namespace.
+    from the modules folder under the ``nxforge_modules`` namespace, with ``ctx.client`` set to the
+    signed-in user's client (None for staff): the page passes it to its query functions.
     """
 
     def render() -> None:
         if entry.module is None:
             resolve_core_handler(pages_dir, entry.spec.handler)(core_context, role)
             return
+        if role == CLIENT_ROLE and not core_context.client:
+            raise PermissionError("a client user without a client sees nothing: set client: in users.yaml")
         handler = resolve_handler(platform.env.modules_dir, entry.spec.handler)
         context = platform.context(entry.module)
         context.user = st.session_state.get(SESSION_USER)
+        context.client = core_context.client if role == CLIENT_ROLE else None
         context.notify_user = flash
         handler(context, role)
 

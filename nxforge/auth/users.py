@@ -1,5 +1,9 @@
 """``config/users.yaml``: one entry per user with a bcrypt hash and a role.
 
+A user with role ``client`` names the one client it may see (``client: acme``): the file is
+refused (file:line) without it, and ``client:`` on any other role is refused too rather than
+silently ignored, so nobody believes a staff user is narrowed to one client when it is not.
+
 Read through the config loader (so a bad file names its line), written back with ruamel.yaml's
 round-trip mode (so the comments an admin wrote survive ``nxforge users add``).
 """
@@ -15,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap
 
@@ -23,7 +27,7 @@ from nxforge.auth.passwords import DEFAULT_ROUNDS, hash_password, verify_passwor
 from nxforge.config.loader import load_yaml, validate_file
 from nxforge.config.models import StrictModel
 from nxforge.errors import NxForgeError
-from nxforge.roles import Role, parse_role
+from nxforge.roles import CLIENT_ROLE, Role, parse_role
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +51,15 @@ class UserRecord(StrictModel):
     password_hash: str | None = Field(default=None, description="bcrypt; empty for OIDC-only users")
     email: str | None = Field(default=None, description="matched against the OIDC identity when st.login is used")
     disabled: bool = False
+    client: str | None = Field(
+        default=None, min_length=1, max_length=200,
+        description="role client only: the one client (as declared in the endpoint YAML) this user sees",
+    )
+
+    @model_validator(mode="after")
+    def _client_binding(self) -> UserRecord:
+        client_problem(self.role, self.client)
+        return self
 
     @field_validator("password_hash")
     @classmethod
@@ -54,6 +67,15 @@ class UserRecord(StrictModel):
         if value and not value.startswith(("$2a$", "$2b$", "$2y$")):
             raise ValueError("not a bcrypt hash; set it with: nxforge users passwd USERNAME")
         return value
+
+
+def client_problem(role: str, client: str | None) -> None:
+    """Raise a ValueError when ``client`` does not fit ``role``: required for role client, refused otherwise."""
+    if role == CLIENT_ROLE and not (client and client.strip()):
+        raise ValueError("role client needs the one client it may see: `client: NAME` in users.yaml "
+                         "(nxforge users add|role ... --client NAME)")
+    if role != CLIENT_ROLE and client is not None:
+        raise ValueError(f"client is only for role client; a {role} sees every client, so leave the client out")
 
 
 class UsersDocument(StrictModel):
@@ -78,6 +100,8 @@ class User:
     name: str
     role: Role
     email: str | None = None
+    client: str | None = None
+    """Role client: the one client this user sees; None for staff, who see every client."""
 
     @property
     def label(self) -> str:
@@ -136,14 +160,18 @@ class UserStore:
             return None
         return self._user(username.strip().lower(), record)
 
-    def add(self, username: str, password: str | None, role: str, name: str = "", email: str | None = None) -> User:
-        """Create a user; refuses an existing username."""
+    def add(self, username: str, password: str | None, role: str, name: str = "", email: str | None = None,
+            client: str | None = None) -> User:
+        """Create a user; refuses an existing username, and a client binding that does not fit the role."""
         if not USERNAME.match(username):
             raise UserError(f"{username!r} is not a valid username: lowercase letters, digits, . _ @ -")
         checked_role = parse_role(role)
+        client = _checked_client(checked_role, client)
         entry = CommentedMap()
         entry["name"] = name or username
         entry["role"] = checked_role
+        if client is not None:
+            entry["client"] = client
         if email:
             entry["email"] = email
         entry["password_hash"] = hash_password(password, self.rounds) if password else None
@@ -154,7 +182,7 @@ class UserStore:
             users[username] = entry
 
         self._modify(change)
-        return User(username, entry["name"], checked_role, email)
+        return User(username, entry["name"], checked_role, email, client)
 
     def set_password(self, username: str, password: str) -> None:
         """Replace a user's password hash."""
@@ -165,9 +193,11 @@ class UserStore:
 
         self._modify(change)
 
-    def set_role(self, username: str, role: str) -> None:
-        """Change a user's role; refuses to demote the last admin, who would lock everyone out."""
+    def set_role(self, username: str, role: str, client: str | None = None) -> None:
+        """Change a user's role (and client binding: required for role client, dropped for the others);
+        refuses to demote the last admin, who would lock everyone out."""
         checked_role = parse_role(role)
+        client = _checked_client(checked_role, client)
 
         def change(users: CommentedMap) -> None:
             entry = self._existing(users, username)
@@ -175,6 +205,10 @@ class UserStore:
             if entry.get("role") == "admin" and checked_role != "admin" and admins == [username]:
                 raise UserError(f"{username!r} is the last admin; make another user admin first")
             entry["role"] = checked_role
+            if client is None:
+                entry.pop("client", None)
+            else:
+                entry["client"] = client
 
         self._modify(change)
 
@@ -186,7 +220,7 @@ class UserStore:
 
     @staticmethod
     def _user(username: str, record: UserRecord) -> User:
-        return User(username, record.name or username, record.role, record.email)
+        return User(username, record.name or username, record.role, record.email, record.client)
 
     def _modify(self, change: Any) -> None:
         """Load with comments, apply ``change`` to the users map, validate, write atomically."""
@@ -214,6 +248,16 @@ class UserStore:
                 Path(temp).unlink(missing_ok=True)
                 raise
             self._cached = None
+
+
+def _checked_client(role: Role, client: str | None) -> str | None:
+    """The stripped client name when it fits ``role``; a UserError saying what to pass otherwise."""
+    client = client.strip() if client is not None else None
+    try:
+        client_problem(role, client or None)
+    except ValueError as exc:
+        raise UserError(str(exc)) from exc
+    return client or None
 
 
 def _plain(node: Any) -> Any:

@@ -55,26 +55,37 @@ def cmd_users(args: argparse.Namespace) -> int:
     store = _store()
     try:
         if args.action == "list":
-            print(f"{'USERNAME':20} {'ROLE':8} {'NAME':28} EMAIL")
+            print(f"{'USERNAME':20} {'ROLE':8} {'CLIENT':16} {'NAME':28} EMAIL")
             for user in store.users():
-                print(f"{user.username:20} {user.role:8} {user.name:28} {user.email or ''}")
+                print(f"{user.username:20} {user.role:8} {user.client or '-':16} {user.name:28} {user.email or ''}")
         elif args.action == "add":
             password = None if args.oidc_only else _read_password(args)
-            store.add(args.username, password, args.role, name=args.name or "", email=args.email)
-            _audit("user.add", args.username, {"role": args.role})
-            print(f"user {args.username} added with role {args.role}")
+            store.add(args.username, password, args.role, name=args.name or "", email=args.email, client=args.client)
+            _audit("user.add", args.username, {"role": args.role, **_bound(args.client)})
+            print(f"user {args.username} added with role {args.role}{_for(args.client)}")
         elif args.action == "passwd":
             store.set_password(args.username, _read_password(args))
             _audit("user.passwd", args.username)
             print(f"password of {args.username} changed")
         elif args.action == "role":
-            store.set_role(args.username, args.role)
-            _audit("user.role", args.username, {"role": args.role})
-            print(f"{args.username} is now {args.role}")
+            store.set_role(args.username, args.role, client=args.client)
+            _audit("user.role", args.username, {"role": args.role, **_bound(args.client)})
+            print(f"{args.username} is now {args.role}{_for(args.client)}")
     except (UserError, PasswordError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     return 0
+
+
+def _bound(client: str | None) -> dict[str, str]:
+    return {"client": client} if client else {}
+
+
+def _for(client: str | None) -> str:
+    return f" for client {client}" if client else ""
+
+
+CLIENT_HELP = "role client only: the one client this user sees (its name in the endpoint YAML's clients:)"
 
 
 def add_users_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -87,6 +98,7 @@ def add_users_parser(subparsers: Any) -> argparse.ArgumentParser:
     add.add_argument("--role", choices=ROLES, default="viewer")
     add.add_argument("--name", help="display name")
     add.add_argument("--email", help="matched against the identity when OIDC login is configured")
+    add.add_argument("--client", help=CLIENT_HELP)
     add.add_argument("--oidc-only", action="store_true", help="no password: the user logs in through OIDC")
     add.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
     passwd = actions.add_parser("passwd", help="set a user's password")
@@ -95,5 +107,6 @@ def add_users_parser(subparsers: Any) -> argparse.ArgumentParser:
     role = actions.add_parser("role", help="change a user's role")
     role.add_argument("username")
     role.add_argument("role", choices=ROLES)
+    role.add_argument("--client", help=CLIENT_HELP)
     users.set_defaults(func=cmd_users)
     return users

@@ -87,6 +87,9 @@ class ModuleContext:
     """Prometheus metrics labelled with the module's name (scrapes, last success, spool size)."""
     user: str | None = None
     """The signed-in user's name on a page; None in jobs, commands and hooks."""
+    client: str | None = None
+    """On a page for a ``client`` user: the one client whose data it may show (pass it to every query
+    function); None means every client (staff users, jobs, commands)."""
     notify_user: Callable[[NoticeKind, str], None] | None = None
     """Set by the app: shows a notice on the next run of the page (an action reruns the app)."""
 

@@ -62,12 +62,12 @@ def test_finance_sees_statements_and_closes_the_month_confirming_estimates(cm_si
     assert {m.label: m.value for m in at.metric}["State"] == "open"
     statements = at.dataframe[0].value
     assert len(statements) == 7 and statements["number"].tolist()[0] == "ST-202603-CLIENT-0"
-    labels = [button.label for button in at.get("download_button")]
+    labels = [button.label.replace("\\", "") for button in at.get("download_button")]  # labels are plain()
     assert "PDF (all clients)" in labels and "Dispute pack (client-0)" in labels and "Accounting CSV (all clients)" \
         in labels
     assert not [b for b in at.button if b.key == "reopen-month"]  # finance does not reopen
     at.button(key="close-month").click().run()  # the seeded readings are 6 h apart: estimated, unconfirmed
-    assert "estimated over 20%" in texts(at.error)
+    assert "estimated over 20%" in texts(at.error).replace("\\", "")  # shown through plain()
     at.checkbox(key="close-confirm").check().run()
     at.button(key="close-month").click().run()
     assert not at.exception, [e.value for e in at.exception]

@@ -10,6 +10,8 @@ import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
 
+from nxforge.sdk import chart_text
+
 PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
            "#17becf", "#393b79", "#e6550d", "#31a354", "#ad494a", "#6b6ecf", "#b5cf6b", "#de9ed6", "#3182bd"]
 RANGE_BUTTONS = [
@@ -53,7 +55,7 @@ def mark_events(figure: go.Figure, events: pl.DataFrame, tz: ZoneInfo) -> None:
     """Dashed vertical lines at resets, rollovers, swaps and held readings, labelled with the endpoint."""
     for at, endpoint_id, event in events.select("read_at", "endpoint_id", "event").head(50).iter_rows():
         figure.add_vline(x=at.astimezone(tz), line_width=1, line_dash="dash", line_color=EVENT_COLOUR,
-                         annotation_text=f"{endpoint_id} {event}", annotation_position="top left")
+                         annotation_text=chart_text(f"{endpoint_id} {event}"), annotation_position="top left")
 
 
 def date_range(key: str, today: date, default_days: int = 7) -> tuple[date, date]:

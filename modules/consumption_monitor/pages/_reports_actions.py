@@ -6,7 +6,7 @@ from datetime import datetime
 
 import streamlit as st
 
-from nxforge.sdk import ModuleContext
+from nxforge.sdk import ModuleContext, plain
 
 from ..reporting import OUTPUTS, StatementSettings, file_name, render, source_for
 from ..settings import MonitorSettings
@@ -25,10 +25,17 @@ def _button(ctx: ModuleContext, column: object, label: str, fmt: str, month: str
 
 
 def downloads(ctx: ModuleContext, month: str, statements: list[Statement], now: datetime) -> None:
-    """All clients (PDF, XLSX, accounting CSV) and one client (those and its dispute pack)."""
+    """All clients (PDF, XLSX, accounting CSV) and one client (those and its dispute pack); a client user:
+    its own statement's PDF and XLSX only."""
     if not statements:
         return
     st.subheader("Downloads")
+    if ctx.client is not None:
+        own = [item for item in statements if item.client == ctx.client]
+        for column, fmt in zip(st.columns(2), ("pdf", "xlsx"), strict=True):
+            _button(ctx, column, f"{LABELS[fmt]} ({plain(ctx.client)})", fmt, month, own, ctx.client, now,
+                    f"own-{fmt}")
+        return
     columns = st.columns(3)
     for column, fmt in zip(columns, ("pdf", "xlsx", "accounting"), strict=True):
         _button(ctx, column, f"{LABELS[fmt]} (all clients)", fmt, month, statements, None, now, f"all-{fmt}")
@@ -36,7 +43,7 @@ def downloads(ctx: ModuleContext, month: str, statements: list[Statement], now: 
     client = st.selectbox("Client", list(names), format_func=names.__getitem__, key="report-client")
     chosen = [item for item in statements if item.client == client]
     for column, fmt in zip(st.columns(4), ("pdf", "xlsx", "accounting", "dispute"), strict=True):
-        _button(ctx, column, f"{LABELS[fmt]} ({client})", fmt, month, chosen, client, now, f"one-{fmt}")
+        _button(ctx, column, f"{LABELS[fmt]} ({plain(client)})", fmt, month, chosen, client, now, f"one-{fmt}")
 
 
 def close_form(ctx: ModuleContext, month: str, state: MonthState, statements: list[Statement], now: datetime,
@@ -50,7 +57,7 @@ def close_form(ctx: ModuleContext, month: str, state: MonthState, statements: li
             if row["estimated_share"] is not None and row["estimated_share"] > settings.max_estimated_share]
     if over:
         st.warning(f"{len(over)} line(s) are estimated over {settings.max_estimated_share:.0%}: "
-                   + ", ".join(f"{endpoint} {share:.1%}" for _, endpoint, share in over[:10]))
+                   + ", ".join(f"{plain(endpoint)} {share:.1%}" for _, endpoint, share in over[:10]))
     confirm = st.checkbox("I confirm the estimated shares", key="close-confirm") if over else False
     if st.button(f"Close {month}", key="close-month", type="primary"):
         tz = MonitorSettings.from_context(ctx).timezone
@@ -60,7 +67,7 @@ def close_form(ctx: ModuleContext, month: str, state: MonthState, statements: li
                                  max_estimated_share=settings.max_estimated_share, confirm_estimates=confirm,
                                  prefix=settings.prefix)
         except (CloseRefused, StatementError) as exc:
-            st.error(str(exc))
+            st.error(plain(exc))
             return
         ctx.audit("billing.close", month, {"statements": [item.number for item in closed],
                                            "confirmed_estimates": confirm})
@@ -80,7 +87,7 @@ def reopen_form(ctx: ModuleContext, month: str, state: MonthState, role: str) ->
             kept = reopen_month(ctx.db, month, tz, ctx.clock(), who=ctx.user or role, role=role,
                                 reason=reason)
         except StatementError as exc:
-            st.error(str(exc))
+            st.error(plain(exc))
             return
         ctx.audit("billing.reopen", month, {"why": reason, "kept_version": kept})
         ctx.notice("info", f"{month} reopened: version {kept} is kept, the next close makes version {kept + 1}.")

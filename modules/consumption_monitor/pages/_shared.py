@@ -1,4 +1,8 @@
-"""What the consumption pages share: settings, cached queries and the page's clock, read one way."""
+"""What the consumption pages share: settings, cached queries and the page's clock, read one way.
+
+Every cached query takes the page's ``ctx.client`` (part of the cache key): a client user's pages
+hold nothing of another client's endpoints, not even in the cache entry they read.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +17,7 @@ from nxforge.sdk import ModuleContext
 
 from ..billing import billing_by_endpoint
 from ..periods import current_month
-from ..queries import live_status
+from ..queries import client_endpoint_ids, live_status
 from ..settings import MonitorSettings
 
 LIVE_TTL_S = 20
@@ -26,21 +30,30 @@ def database_key(engine: Engine) -> str:
 
 
 @st.cache_data(ttl=LIVE_TTL_S, show_spinner=False)
-def cached_live(_engine: Engine, database: str, minute: datetime, max_stale_s: float) -> pl.DataFrame:
-    """Live status, recomputed at most once per ``LIVE_TTL_S`` for everyone watching."""
-    return live_status(_engine, minute, max_stale_s)
+def cached_live(_engine: Engine, database: str, minute: datetime, max_stale_s: float,
+                client: str | None = None) -> pl.DataFrame:
+    """Live status (of ``client``'s endpoints only, when given), recomputed at most once per ``LIVE_TTL_S``."""
+    return live_status(_engine, minute, max_stale_s, client=client)
 
 
 @st.cache_data(ttl=BILLING_TTL_S, show_spinner=False)
 def cached_month_to_date(
-    _engine: Engine, database: str, minute: datetime, tz_name: str, max_ext: float
+    _engine: Engine, database: str, minute: datetime, tz_name: str, max_ext: float, client: str | None = None
 ) -> pl.DataFrame:
-    """kWh per endpoint since the start of the current billing month."""
+    """kWh per endpoint (of ``client`` only, when given) since the start of the current billing month."""
     from zoneinfo import ZoneInfo
 
     tz = ZoneInfo(tz_name)
     table = billing_by_endpoint(_engine, current_month(tz, minute), tz, minute, max_extrapolation_s=max_ext)
+    if client is not None:
+        table = table.filter(pl.col("endpoint_id").is_in(client_endpoint_ids(_engine, client)))
     return table.select("endpoint_id", pl.col("kwh").cast(pl.Float64).alias("month_kwh"))
+
+
+def live_of(ctx: ModuleContext) -> pl.DataFrame:
+    """The page's endpoints (its client's only, for a client user) with their live status."""
+    settings = settings_of(ctx)
+    return cached_live(ctx.db, database_key(ctx.db), minute_now(ctx), settings.max_stale_s, ctx.client)
 
 
 def settings_of(ctx: ModuleContext) -> MonitorSettings:

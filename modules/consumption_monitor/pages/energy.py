@@ -1,21 +1,23 @@
 """Energy: kWh bars per hour, day, week or month, stacked by endpoint, feed or client, stepped back and
-forth by period, with the previous period beside them. Bars come from the hourly rollup through
-``energy_per_period``; a bar resting on fewer hours of readings than it spans is marked as estimated."""
+forth by period or over free dates (whole days in the site's zone), with the previous period beside them.
+Bars come from the hourly rollup through ``energy_per_period``; a bar resting on fewer hours of readings
+than it spans is marked as estimated. A client user's page asks every query for its own endpoints only."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
-from nxforge.sdk import ModuleContext, kwh, local_time
+from nxforge.sdk import ModuleContext, chart_text, kwh, local_time, plain
 
 from ..energy_queries import energy_per_period, period_window, stack_energy
-from ..pages._charts import colour_of, local_times, mark_events, time_layout
-from ..pages._shared import cached_live, database_key, minute_now, options_of, settings_of
+from ..pages._charts import colour_of, date_range, local_times, mark_events, time_layout
+from ..pages._shared import live_of, options_of, settings_of
 from ..queries import event_readings
 
 BARS = {"Hour": "hour", "Day": "day", "Week": "week", "Month": "month"}
@@ -27,10 +29,9 @@ EXPECTED_HOURS = {"hour": 1, "day": 24, "week": 168, "month": 672}
 """Hours a bar spans at least (a month: 28 days); one read on fewer than 95 % of them is partly estimated."""
 
 
-def _step_buttons() -> int:
+def _step_buttons(back: DeltaGenerator, now: DeltaGenerator, forward: DeltaGenerator) -> int:
     """Earlier / Later / Now buttons moving the window; the offset lives in session state."""
     offset = int(st.session_state.get(OFFSET_KEY, 0))
-    back, now, forward = st.columns([1, 1, 1])
     if back.button("◀ Earlier", key="energy-back", use_container_width=True):
         offset -= 1
     if now.button("Now", key="energy-now", use_container_width=True):
@@ -39,6 +40,21 @@ def _step_buttons() -> int:
         offset = min(0, offset + 1)
     st.session_state[OFFSET_KEY] = offset
     return offset
+
+
+def _windows(ctx: ModuleContext, period: str, tz: ZoneInfo) -> tuple[datetime, datetime, datetime, datetime]:
+    """(start, end, previous start, previous end): the stepped period window, or the free dates (local
+    midnights) with the same length just before them as the previous period."""
+    back, now, forward, free = st.columns([1, 1, 1, 3])
+    if free.toggle("Free dates", key="energy-free"):
+        with free:
+            first, last = date_range("energy-dates", ctx.clock().astimezone(tz).date())
+        start = datetime.combine(first, time(0), tzinfo=tz)
+        end = datetime.combine(last + timedelta(days=1), time(0), tzinfo=tz)
+        return start, end, start - (end - start), start
+    offset = _step_buttons(back, now, forward)
+    start, end = period_window(ctx.clock(), period, tz, offset)
+    return (start, end, *period_window(ctx.clock(), period, tz, offset - 1))
 
 
 def _centres(starts: pl.Series, period: str, tz: ZoneInfo) -> list[datetime]:
@@ -51,22 +67,22 @@ def render(ctx: ModuleContext, role: str) -> None:
     settings = settings_of(ctx)
     tz = settings.timezone
     st.title("Energy")
-    live = cached_live(ctx.db, database_key(ctx.db), minute_now(ctx), settings.max_stale_s)
+    live = live_of(ctx)
     if live.is_empty():
         st.info("No endpoint yet: add some on the Endpoints page and let the collector read them.")
         return
     pick = st.columns([2, 2, 3])
     period = BARS[pick[0].segmented_control("Bars per", list(BARS), default="Day", key="energy-bars") or "Day"]
     by = STACKS[pick[1].segmented_control("Stack by", list(STACKS), default="Client", key="energy-stack") or "Client"]
-    clients = pick[2].multiselect("Clients", options_of(live, "client"), key="energy-clients")
+    clients: list[str] = []
+    if ctx.client is None:  # a client user sees one client: nothing to choose
+        clients = pick[2].multiselect("Clients", options_of(live, "client"), key="energy-clients")
     endpoints = live.filter(pl.col("client").is_in(clients)) if clients else live
     ids = endpoints["endpoint_id"].to_list()
-    offset = _step_buttons()
-    start, end = period_window(ctx.clock(), period, tz, offset)
-    before_start, before_end = period_window(ctx.clock(), period, tz, offset - 1)
-    energy = energy_per_period(ctx.db, ids, start, end, period, tz)
-    before = energy_per_period(ctx.db, ids, before_start, before_end, period, tz)
-    st.caption(f"{local_time(start, tz)} to {local_time(end, tz)} ({tz.key}) · previous period from "
+    start, end, before_start, before_end = _windows(ctx, period, tz)
+    energy = energy_per_period(ctx.db, ids, start, end, period, tz, client=ctx.client)
+    before = energy_per_period(ctx.db, ids, before_start, before_end, period, tz, client=ctx.client)
+    st.caption(f"{local_time(start, tz)} to {local_time(end, tz)} ({plain(tz.key)}) · previous period from "
                f"{local_time(before_start, tz)}")
     if energy.is_empty():
         st.info("No readings in this period: step back, or choose other clients.")
@@ -76,7 +92,8 @@ def render(ctx: ModuleContext, role: str) -> None:
     figure = go.Figure()
     for group, rows in stacked.group_by("group", maintain_order=True):
         name = str(group[0])
-        figure.add_trace(go.Bar(x=_centres(rows["period_start"], period, tz), y=rows["kwh"].to_list(), name=name,
+        figure.add_trace(go.Bar(x=_centres(rows["period_start"], period, tz), y=rows["kwh"].to_list(),
+                                name=chart_text(name),
                                 marker_color=colour_of(name, universe), width=BAR_MS[period] * 0.85))
     totals = energy.group_by("period_start").agg(pl.col("kwh").sum()).sort("period_start")
     previous = before.group_by("period_start").agg(pl.col("kwh").sum()).sort("period_start")
@@ -96,7 +113,7 @@ def render(ctx: ModuleContext, role: str) -> None:
         figure.add_trace(go.Scatter(x=_centres(estimated["period_start"], period, tz), y=estimated["kwh"].to_list(),
                                     mode="markers", name="partly estimated", marker={"symbol": "triangle-down",
                                     "size": 11, "color": "#ef6c00"}))
-    mark_events(figure, event_readings(ctx.db, ids, start, end), tz)
+    mark_events(figure, event_readings(ctx.db, ids, start, end, client=ctx.client), tz)
     figure.update_layout(barmode="stack")
     time_layout(figure, tz, "kWh").update_xaxes(range=[start.astimezone(tz), end.astimezone(tz)])
     st.plotly_chart(figure, key="energy-bars-chart")

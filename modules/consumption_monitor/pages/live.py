@@ -13,7 +13,7 @@ import logging
 import polars as pl
 import streamlit as st
 
-from nxforge.sdk import ModuleContext, kw, kwh, local_time, percent, status_hex
+from nxforge.sdk import ModuleContext, kw, kwh, local_time, percent, plain, status_hex
 
 from ..loads import endpoint_loads, rack_loads
 from ..pages._shared import (
@@ -50,15 +50,17 @@ def _show(rows: list[dict[str, object]], colours: dict[str, list[str]]) -> None:
 
 
 def live_frame(ctx: ModuleContext) -> pl.DataFrame:
-    """Status joined with month-to-date kWh and load against the rating: what every view shows."""
+    """Status joined with month-to-date kWh and load against the rating: what every view shows (for a client
+    user only its own endpoints, so filters, A/B checks, counts and totals never see another client's)."""
     settings = settings_of(ctx)
     minute = minute_now(ctx)
     key = database_key(ctx.db)
-    live = cached_live(ctx.db, key, minute, settings.max_stale_s)
+    live = cached_live(ctx.db, key, minute, settings.max_stale_s, ctx.client)
     warn, alarm = load_thresholds(ctx)
     if live.is_empty():
         return endpoint_loads(live.with_columns(pl.lit(None, pl.Float64).alias("month_kwh")), warn, alarm)
-    month = cached_month_to_date(ctx.db, key, minute, str(settings.timezone), settings.max_extrapolation_s)
+    month = cached_month_to_date(ctx.db, key, minute, str(settings.timezone), settings.max_extrapolation_s,
+                                 ctx.client)
     return endpoint_loads(live.join(month, on="endpoint_id", how="left"), warn, alarm)
 
 
@@ -150,7 +152,7 @@ def _live_body(ctx: ModuleContext, clients: list[str], locations: list[str], sta
     total_kw = float(scoped["power_kw"].sum()) if not scoped.is_empty() else None
     columns[-1].metric("Power now", kw(total_kw, 1))
     shown = scoped.filter(pl.col("status").is_in(statuses)) if statuses else scoped
-    st.caption(f"{shown.height} of {frame.height} endpoint(s) · refreshed every {REFRESH_S} s · times in {tz}")
+    st.caption(f"{shown.height} of {frame.height} endpoint(s) · refreshed every {REFRESH_S} s · times in {plain(tz)}")
     if shown.is_empty():
         st.info("No endpoint matches. Clear a filter, or add endpoints on the Endpoints page.")
     elif view == "Cards":
@@ -166,7 +168,9 @@ def render(ctx: ModuleContext, role: str) -> None:
     st.title("Live status")
     frame = live_frame(ctx)
     filters = st.columns([2, 2, 2, 2])
-    clients = filters[0].multiselect("Client", options_of(frame, "client"), key="live-client")
+    clients: list[str] = []
+    if ctx.client is None:  # a client user sees one client: nothing to choose
+        clients = filters[0].multiselect("Client", options_of(frame, "client"), key="live-client")
     locations = filters[1].multiselect("Location", options_of(frame, "location"), key="live-location")
     statuses = filters[2].multiselect("Status", STATUSES, key="live-status")
     view = filters[3].segmented_control("View", VIEWS, default="Table", key="live-view") or "Table"

@@ -1,5 +1,6 @@
 """Power: kW over a free date range per endpoint, read where the meter gives it and derived from the
-corrected counter otherwise, with each circuit's rating as a line in the endpoint's own colour."""
+corrected counter otherwise, with each circuit's rating as a line in the endpoint's own colour. A client
+user's page asks every query for its own endpoints only."""
 
 from __future__ import annotations
 
@@ -9,11 +10,11 @@ import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
 
-from nxforge.sdk import ModuleContext, kw, parse_duration
+from nxforge.sdk import ModuleContext, chart_text, kw, parse_duration
 
 from ..energy_queries import power_series
 from ..pages._charts import colour_of, date_range, local_times, mark_events, time_layout
-from ..pages._shared import cached_live, database_key, minute_now, settings_of
+from ..pages._shared import live_of, settings_of
 from ..queries import event_readings
 
 
@@ -30,7 +31,7 @@ def render(ctx: ModuleContext, role: str) -> None:
     settings = settings_of(ctx)
     tz = settings.timezone
     st.title("Power")
-    live = cached_live(ctx.db, database_key(ctx.db), minute_now(ctx), settings.max_stale_s)
+    live = live_of(ctx)
     if live.is_empty():
         st.info("No endpoint yet: add some on the Endpoints page and let the collector read them.")
         return
@@ -44,22 +45,23 @@ def render(ctx: ModuleContext, role: str) -> None:
         return
     start = datetime.combine(first, time(0), tzinfo=tz)
     end = datetime.combine(last + timedelta(days=1), time(0), tzinfo=tz)
-    series = power_series(ctx.db, ids, start, end)
+    series = power_series(ctx.db, ids, start, end, client=ctx.client)
     gap_s = parse_duration(str(ctx.settings.get("gap_after", "1h")))
     figure = go.Figure()
     ratings = dict(live.select("endpoint_id", "circuit_max_kw").iter_rows())
     for endpoint_id in ids:
         rows = with_gaps(series.filter(pl.col("endpoint_id") == endpoint_id), gap_s)
         colour = colour_of(endpoint_id, live["endpoint_id"].to_list())
-        figure.add_trace(go.Scatter(x=local_times(rows["at"], tz), y=rows["kw"].to_list(), name=endpoint_id,
+        figure.add_trace(go.Scatter(x=local_times(rows["at"], tz), y=rows["kw"].to_list(),
+                                    name=chart_text(endpoint_id),
                                     mode="lines", line={"color": colour}, connectgaps=False,
                                     customdata=rows["source"].fill_null("").to_list(),
                                     hovertemplate="%{y:.2f} kW (%{customdata})"))
         rating = ratings.get(endpoint_id)
         if rating:
-            figure.add_hline(y=rating, line_dash="dash", line_color=colour, annotation_text=f"{endpoint_id} rating "
-                             f"{kw(rating, 1)}", annotation_position="top left")
-    mark_events(figure, event_readings(ctx.db, ids, start, end), tz)
+            figure.add_hline(y=rating, line_dash="dash", line_color=colour, annotation_text=chart_text(
+                             f"{endpoint_id} rating {kw(rating, 1)}"), annotation_position="top left")
+    mark_events(figure, event_readings(ctx.db, ids, start, end, client=ctx.client), tz)
     st.plotly_chart(time_layout(figure, tz, "kW"), key="power-chart")
     derived = series.filter(pl.col("source") == "derived").height
     st.caption(f"{series.height} point(s), {derived} derived from the counter where the meter gives no power; "

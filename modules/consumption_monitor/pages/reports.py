@@ -4,6 +4,10 @@ Reopen (admin), and every download (PDF, XLSX, accounting CSV, dispute pack, the
 The page reads the clock once per rerun: the month is served once at that instant (a closed month
 from its frozen statements), and every table and download on the page is made from that one
 result, so what finance sees is what it downloads.
+
+A client user (``ctx.client`` set) is served its own statements only (the query takes the client),
+sees its statements and lines, and downloads its own PDF and XLSX: no per-endpoint billing table of
+the site, no close or reopen, no accounting export or dispute pack.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from typing import Any
 import polars as pl
 import streamlit as st
 
-from nxforge.sdk import ModuleContext
+from nxforge.sdk import ModuleContext, plain
 
 from ..cli import billing_frame, frame_bytes
 from ..periods import PeriodError
@@ -86,16 +90,24 @@ def render(ctx: ModuleContext, role: str) -> None:
     month = st.selectbox("Month", months, key="report-month",
                          format_func=lambda m: f"{m} - {states[m].label}")
     try:
-        state, statements = month_statements(ctx, month, now)
+        state, statements = month_statements(ctx, month, now, client=ctx.client)
     except (PeriodError, StatementError) as exc:
-        st.error(str(exc))
+        st.error(plain(exc))
         return
     settings = StatementSettings.from_context(ctx)
     running = " **Still running: figures are to date and will change.**" if state.state == "running" else ""
-    closed = (f" Closed by {state.closed_by} on {state.closed_at.astimezone(tz):%Y-%m-%d %H:%M} (site time); "
-              "served from the frozen statements." if state.closed and state.closed_at else "")
-    st.caption(f"Calendar month in {tz}; consumption is interpolated at the month boundaries.{running}{closed}")
+    closed = (f" Closed by {plain(state.closed_by)} on {state.closed_at.astimezone(tz):%Y-%m-%d %H:%M} (site "
+              "time); served from the frozen statements." if state.closed and state.closed_at else "")
+    st.caption(f"Calendar month in {plain(tz)}; consumption is interpolated at the month boundaries.{running}{closed}")
     _metrics(statements, state)
+    if ctx.client is not None:  # a client's own statements and lines, nothing of the site
+        statements_tab, lines_tab = st.tabs(["Statements", "Lines"])
+        with statements_tab:
+            statement_table(statements, tz)
+            downloads(ctx, month, statements, now)
+        with lines_tab:
+            line_table(lines_of(statements), tz)
+        return
     statements_tab, lines_tab, endpoint_tab = st.tabs(["Statements", "Lines", "Per endpoint"])
     with statements_tab:
         statement_table(statements, tz)
