@@ -70,6 +70,7 @@ class HttpEngine:
                     redfish = RedfishSession(kept_token, (state or {}).get("session_url"))
                 else:
                     redfish = await redfish_login(self.clients, client, ctx)
+                    ctx.mark("login")
                 headers[TOKEN_HEADER] = redfish.token
             kept_landing = (state or {}).get("landing") if isinstance(auth, FormAuth) else None
             resumed = False
@@ -88,6 +89,7 @@ class HttpEngine:
                         headers[auth.header] = auth.prefix + token
                     elif isinstance(auth, RedfishSessionAuth):
                         redfish = await redfish_login(self.clients, client, ctx)
+                        ctx.mark("login again")
                         headers[TOKEN_HEADER] = redfish.token
                     response, document = await fetch(client, ctx, "GET", config.url, headers=headers)
                 check_status(response, ctx, None)

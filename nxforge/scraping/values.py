@@ -113,6 +113,8 @@ def finish(name: str, spec: ValueSpec, number: float, text_unit: str | None, raw
     if spec.min is not None and value < spec.min:
         raise ScrapeFailure("implausible", f"value `{name}` = {value:g} {unit} is below the minimum {spec.min:g}")
     if spec.max is not None and value > spec.max:
-        raise ScrapeFailure("implausible", f"value `{name}` = {value:g} {unit} is above the maximum {spec.max:g}")
+        raise ScrapeFailure("implausible", f"value `{name}` = {value:g} {unit} is above the maximum {spec.max:g}",
+                            hint="no meter shows that: a register read with the wrong type or word_order (Modbus), "
+                            "the wrong OID or scale, or the wrong element of the page")
     counter = spec.counter.info(unit, spec.scale) if spec.counter is not None else None  # wrap, ceiling, reset
     return ReadValue(value=value, unit=unit, raw_text=raw[:200], counter=counter)

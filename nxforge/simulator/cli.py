@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import threading
 
+from nxforge.simulator.clock import SimClock
 from nxforge.simulator.fleet import make_fleet
 from nxforge.simulator.simulator import Simulator
 
@@ -19,6 +21,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--tls-port", type=int, default=8743, help="HTTPS port (default 8743, 0 = any)")
     parser.add_argument("--seed", type=int, default=0, help="fleet seed (default 0)")
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    parser.add_argument("--snmp-port", type=int, default=0,
+                        help="UDP port of the first device's SNMP agent, the next devices counting up (default: any)")
+    parser.add_argument("--modbus-port", type=int, default=0,
+                        help="TCP port of the first device's Modbus server, the next devices counting up "
+                        "(default: any)")
+    parser.add_argument("--kwh", type=float, default=None, help="every device's counter starts here (default: seeded)")
+    parser.add_argument("--frozen", action="store_true",
+                        help="the simulated clock stands still: every reading stays as it started (examples, docs)")
     return parser
 
 
@@ -28,10 +38,16 @@ def main(argv: list[str] | None = None, stop: threading.Event | None = None) -> 
     if args.devices < 0:
         print("--devices must be >= 0")
         return 2
-    sim = Simulator(make_fleet(args.devices, args.seed), host=args.host, http_port=args.port, https_port=args.tls_port)
+    fleet = make_fleet(args.devices, args.seed)
+    if args.kwh is not None:
+        fleet = [dataclasses.replace(spec, initial_kwh=args.kwh) for spec in fleet]
+    sim = Simulator(fleet, clock=SimClock(frozen=args.frozen), host=args.host, http_port=args.port,
+                    https_port=args.tls_port, snmp_port=args.snmp_port, modbus_port=args.modbus_port)
     try:
         sim.start()
+        sim.protocol_faces()  # SNMP and Modbus TCP now, so a port in use is said here
     except OSError as exc:
+        sim.stop()
         print(f"cannot start the simulator: {exc}")
         return 1
     try:

@@ -57,16 +57,18 @@ def input_registers(kwh: float | None) -> dict[int, int]:
 class ModbusFace:
     """One pymodbus TCP server per device, all on the simulator's protocol loop."""
 
-    def __init__(self, host: str) -> None:
+    def __init__(self, host: str, base_port: int = 0) -> None:
         self.host = host
+        self.base_port = base_port  # 0: any free port per device; else device n (0-based) on base_port + n
         self.ports: dict[str, int] = {}
         self._servers: list[ModbusTcpServer] = []
         self._held: set[asyncio.Task[object]] = set()
 
     async def start(self, runtimes: list[DeviceRuntime]) -> None:
         """Bind one port per device and serve (runs on the protocol loop)."""
-        for runtime in runtimes:
-            server = ModbusTcpServer(_device(runtime, self._held), address=(self.host, 0))
+        for index, runtime in enumerate(runtimes):
+            port = self.base_port + index if self.base_port else 0
+            server = ModbusTcpServer(_device(runtime, self._held), address=(self.host, port))
             await server.serve_forever(background=True)
             self._servers.append(server)
             self.ports[runtime.spec.id] = int(server.transport.sockets[0].getsockname()[1])  # type: ignore[attr-defined]

@@ -36,11 +36,14 @@ class Simulator:
         host: str = "127.0.0.1",
         http_port: int = 0,
         https_port: int = 0,
+        snmp_port: int = 0,
+        modbus_port: int = 0,
     ) -> None:
         self.clock = clock if clock is not None else SimClock()
         self.t0 = self.clock.now()
         self.host = host
         self._ports = (http_port, https_port)
+        self._protocol_ports = (snmp_port, modbus_port)  # first device's ports, counting up; 0: any free
         self._specs = list(devices)
         self._runtimes: dict[str, DeviceRuntime] = {}
         for spec in self._specs:
@@ -132,7 +135,8 @@ class Simulator:
         self._server(0)
         with self._faces_lock:
             if self._faces is None:
-                self._faces = ProtocolFaces(self.host, list(self._runtimes.values()), self.snmp_credentials).start()
+                self._faces = ProtocolFaces(self.host, list(self._runtimes.values()), self.snmp_credentials,
+                                            *self._protocol_ports).start()
             return self._faces
 
     def snmp_url(self, device_id: str) -> str:

@@ -50,9 +50,10 @@ class SnmpCredentials:
 class SnmpFace:
     """The agent: one engine, one UDP port per device, objects answered from the device runtime."""
 
-    def __init__(self, host: str, credentials: SnmpCredentials) -> None:
+    def __init__(self, host: str, credentials: SnmpCredentials, base_port: int = 0) -> None:
         self.host = host
         self.credentials = credentials
+        self.base_port = base_port  # 0: any free port per device; else device n (1-based) on base_port + n - 1
         self.ports: dict[str, int] = {}
         self._by_domain: dict[tuple[int, ...], DeviceRuntime] = {}
         self._engine: engine.SnmpEngine | None = None
@@ -62,7 +63,7 @@ class SnmpFace:
         snmp = self._engine = engine.SnmpEngine()
         for index, runtime in enumerate(runtimes, start=1):
             sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-            sock.bind((self.host, 0))
+            sock.bind((self.host, self.base_port + index - 1 if self.base_port else 0))
             sock.setblocking(False)
             domain = (*udp.DOMAIN_NAME, index)
             config.add_transport(snmp, domain, _DeviceTransport(runtime).open_server_mode(sock=sock))
