@@ -63,11 +63,12 @@ def sensors_yaml(sim: Simulator) -> str:
     return yaml.safe_dump({"groups": groups, "devices": devices})
 
 
-def seed_temperatures(env: Environment, normal_runs: int = 2, hot_runs: int = 4) -> int:
+def seed_temperatures(env: Environment, normal_runs: int = 2, hot_runs: int = 4, history_days: int = 0) -> int:
     """Enable temperature-monitor and run its collect job; R01 overheats (45 °C) for ``hot_runs`` runs.
 
     The platform's clock starts 15 minutes ago and moves one step per run, so every reading is
     in the past (the trends page reads up to the real now) and the overheat outlasts min_duration.
+    With ``history_days``, the demo hook's history (15-minute readings) comes before those runs.
     Returns how many runs succeeded.
     """
     mount_modules(MODULES_DIR)
@@ -82,6 +83,11 @@ def seed_temperatures(env: Environment, normal_runs: int = 2, hot_runs: int = 4)
         platform = Platform(env, clock=clock)
         try:
             enable_module(platform, MODULE, "test")
+            if history_days:
+                from nxforge_modules.temperature_monitor.demo import backfill_history
+
+                bases = {spec.id: (spec.temperature_c, spec.humidity_pct) for spec in specs}
+                backfill_history(platform.context(MODULE), bases, clock.now, days=history_days)
             for index in range(normal_runs + hot_runs):
                 if index == normal_runs:
                     sim.device("bmc-r01").set_fault("overheat", celsius=45)
