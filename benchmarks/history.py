@@ -1,11 +1,16 @@
-"""History page queries over a year: raw readings versus the hourly rollup (SQLite by default).
+"""History over a year: raw readings, the hourly rollup, and DuckDB over the Parquet archive plus the
+recent database (SQLite).
 
     python benchmarks/history.py                       # 10 endpoints, a year of 15-minute readings
     python benchmarks/history.py --endpoints 20 --interval 5
 
-Readings are bulk-loaded (as benchmarks/billing.py does), the rollup rebuilt from them, then
-each query is timed for one endpoint and for all of them (a client's view). Prints figures;
-not a pass/fail test.
+Readings are bulk-loaded (as benchmarks/billing.py does) for the year up to "now" (mid-November),
+the rollup rebuilt from them, every closed month archived to Parquet (``nxforge archive``'s
+function; the current month stays in the database only), then each query computes energy per
+endpoint per local day over the year, for one endpoint and for all of them (a client's view):
+raw readings, the hourly rollup (History's database path) and ``history_energy`` (the DuckDB
+path: Parquet for archived months, the rollup for the rest). Both energy paths must agree.
+Prints seconds and the rollup/DuckDB ratio (target >= 10x); not a pass/fail test.
 """
 
 from __future__ import annotations
@@ -26,13 +31,17 @@ from nxforge.module_system.loading import mount_modules  # noqa: E402
 mount_modules(ROOT / "modules")
 
 from nxforge_modules.consumption_monitor import rollup  # noqa: E402
+from nxforge_modules.consumption_monitor.archive import archive_months  # noqa: E402
+from nxforge_modules.consumption_monitor.history_queries import history_energy  # noqa: E402
 from nxforge_modules.consumption_monitor.queries import history, history_rollup  # noqa: E402
 
 from nxforge.db.engine import create_db_engine  # noqa: E402
 from nxforge.migrations.runner import migrate_module  # noqa: E402
 
-END = datetime(2026, 11, 1, tzinfo=UTC)
+END = datetime(2026, 11, 15, 12, tzinfo=UTC)
+"""Now: the current month (November) is in the database only, the eleven before it and a half are archived."""
 START = END - timedelta(days=365)
+PARIS = ZoneInfo("Europe/Paris")
 
 
 def load(path: Path, endpoints: int, interval_min: int) -> int:
@@ -92,16 +101,33 @@ def main(argv: list[str] | None = None) -> int:
             for endpoint_id in ids:
                 rollup.rebuild(conn, endpoint_id, START)
         print(f"loaded {rows:,} readings and their rollup in {time.perf_counter() - started:.1f} s")
-        paris = ZoneInfo("Europe/Paris")
-        print(f"{'query':44} {'endpoints':>9} {'rows out':>9} {'seconds':>8}")
+        root = Path(folder) / "archive"
+        started = time.perf_counter()
+        report = archive_months(engine, root, PARIS, END)
+        size = sum(p.stat().st_size for p in root.rglob("*.parquet"))
+        print(f"archived {len(report.written)} closed months in {time.perf_counter() - started:.1f} s "
+              f"({size / 1e6:.1f} MB Parquet); {START:%Y-%m-%d} to {END:%Y-%m-%d %H:%M} UTC, the current month "
+              "from the database")
+        print(f"{'energy per day over a year':50} {'endpoints':>9} {'rows out':>9} {'seconds':>8}")
+        ratios = {}
         for label, chosen in (("one endpoint", ids[:1]), ("all endpoints (a client)", ids)):
             raw = history(engine, chosen, START, END)
             raw_s = best_of(args.repeats, lambda c=chosen: history(engine, c, START, END))  # type: ignore[misc]
-            daily = history_rollup(engine, chosen, START, END, bucket="day", tz=paris)
+            daily = history_rollup(engine, chosen, START, END, bucket="day", tz=PARIS)
             daily_s = best_of(args.repeats,
-                              lambda c=chosen: history_rollup(engine, c, START, END, bucket="day", tz=paris))  # type: ignore[misc]
-            print(f"{'raw readings, a year, ' + label:44} {len(chosen):>9} {raw.height:>9,} {raw_s:>8.3f}")
-            print(f"{'hourly rollup per day, a year, ' + label:44} {len(chosen):>9} {daily.height:>9,} {daily_s:>8.3f}")
+                              lambda c=chosen: history_rollup(engine, c, START, END, bucket="day", tz=PARIS))  # type: ignore[misc]
+            duck = history_energy(engine, chosen, START, END, bucket="day", tz=PARIS, archive=root)
+            duck_s = best_of(args.repeats, lambda c=chosen: history_energy(  # type: ignore[misc]
+                engine, c, START, END, bucket="day", tz=PARIS, archive=root))
+            assert duck.height == daily.height and abs(duck["kwh"].sum() - daily["kwh"].sum()) < 1e-6 * daily[
+                "kwh"].sum(), "the DuckDB path and the rollup path disagree"
+            ratios[label] = daily_s / duck_s
+            print(f"{'raw readings, ' + label:50} {len(chosen):>9} {raw.height:>9,} {raw_s:>8.3f}")
+            print(f"{'hourly rollup per day, ' + label:50} {len(chosen):>9} {daily.height:>9,} {daily_s:>8.3f}")
+            print(f"{'DuckDB: Parquet archive + recent rollup, ' + label:50} {len(chosen):>9} {duck.height:>9,} "
+                  f"{duck_s:>8.3f}")
+        for label, ratio in ratios.items():
+            print(f"rollup / DuckDB, {label}: {ratio:.1f}x (target >= 10x for a client's year)")
         engine.dispose()
     return 0
 
