@@ -95,12 +95,14 @@ def readings(ctx: ModuleContext, argv: list[str]) -> int:
     parser.add_argument("action", choices=["import"])
     parser.add_argument("file", type=Path, help="CSV or XLSX with columns endpoint, time, kwh")
     parser.add_argument("--skip-bad", action="store_true", help="store the good rows, list the bad ones")
+    parser.add_argument("--who", default=None, help="who imports them (default: your login name)")
     args = parser.parse_args(argv)
     if not args.file.is_file():
         print(f"error: no file {args.file}", file=sys.stderr)
         return EXIT_USAGE
     try:
-        report = import_readings(ctx.db, args.file, now=ctx.clock(), skip_bad=args.skip_bad)
+        report = import_readings(ctx.db, args.file, now=ctx.clock(), skip_bad=args.skip_bad,
+                                 who=args.who or getpass.getuser())
     except ImportRejected as exc:
         print(f"error: {exc.message}\n({exc.hint})", file=sys.stderr)
         return EXIT_FAILED

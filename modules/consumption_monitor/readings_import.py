@@ -19,13 +19,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, insert, select
 
 from nxforge.sdk import NxForgeError
 
 from .readings import RawReading
 from .store import store_batch
-from .tables import endpoint
+from .tables import endpoint, meter_event
 
 log = logging.getLogger(__name__)
 
@@ -186,8 +186,14 @@ def _rounds(readings: list[RawReading]) -> list[list[RawReading]]:
     return [[items[i] for items in per_endpoint.values() if i < len(items)] for i in range(depth)]
 
 
-def import_readings(engine: Engine, path: Path, *, now: datetime, skip_bad: bool = False) -> ImportReport:
-    """Validate every row, then store all readings in one transaction (or none)."""
+def import_readings(engine: Engine, path: Path, *, now: datetime, skip_bad: bool = False,
+                    who: str = "import") -> ImportReport:
+    """Validate every row, then store all readings in one transaction (or none).
+
+    Each endpoint that received readings also gets an ``import`` meter event (no energy of its own)
+    saying who imported how many from which file: a month closed before the import then gets its
+    change as an adjustment line on the next open statement, like a correction recorded after a close.
+    """
     rows = read_table(path)
     with engine.connect() as conn:
         known = set(conn.execute(select(endpoint.c.id)).scalars())
@@ -195,13 +201,19 @@ def import_readings(engine: Engine, path: Path, *, now: datetime, skip_bad: bool
     if problems and not skip_bad:
         raise ImportRejected(problems)
     report = ImportReport(rows=len(readings) + len(problems), skipped=problems)
+    stored: dict[str, list[datetime]] = defaultdict(list)
     with engine.begin() as conn:
         for batch in _rounds([raw for _, raw in readings]):
-            for outcome in store_batch(conn, batch):
+            for raw, outcome in zip(batch, store_batch(conn, batch), strict=True):
                 if outcome.inserted:
                     report.stored += 1
+                    stored[raw.endpoint_id].append(raw.read_at)
                 else:
                     report.already += 1
+        for endpoint_id, times in sorted(stored.items()):
+            conn.execute(insert(meter_event).values(
+                endpoint_id=endpoint_id, at=min(times), kind="import", delta_kwh=0.0, who=who,
+                why=f"{len(times)} reading(s) imported from {path.name}", recorded_at=now))
     log.info("imported %s: %d stored, %d already there, %d bad row(s) skipped", path.name, report.stored,
              report.already, len(problems))
     return report

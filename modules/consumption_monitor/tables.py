@@ -80,7 +80,7 @@ meter_event = Table(
     Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
     Column("endpoint_id", String(200), ForeignKey("cm_endpoint.id"), nullable=False),
     Column("at", UTCDateTime, nullable=False),
-    Column("kind", String(16), nullable=False),  # swap | correction
+    Column("kind", String(16), nullable=False),  # swap | correction | import (readings imported; no energy)
     Column("old_final_kwh", Float),
     Column("new_initial_kwh", Float),
     Column("delta_kwh", Float),

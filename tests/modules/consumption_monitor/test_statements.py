@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from decimal import Decimal
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import polars as pl
@@ -12,6 +13,7 @@ import pytest
 from nxforge_modules.consumption_monitor.corrections import record_correction
 from nxforge_modules.consumption_monitor.line_contract import digest_of
 from nxforge_modules.consumption_monitor.readings import RawReading
+from nxforge_modules.consumption_monitor.readings_import import import_readings
 from nxforge_modules.consumption_monitor.statements import (
     CloseRefused,
     StatementError,
@@ -109,6 +111,29 @@ def test_a_correction_after_close_is_an_adjustment_on_the_next_open_month(site: 
     assert december[0].lines.filter(pl.col("term") == "adjustment").is_empty()  # November is still open
     closed_november = close_month(site, "2026-11", BERLIN, later, source, who="finance", max_estimated_share=1)
     assert closed_november[0].lines.filter(pl.col("term") == "adjustment").height == 1
+    _, december = served_statements(site, "2026-12", BERLIN, later, source, client="acme")
+    assert december[0].lines.filter(pl.col("term") == "adjustment").is_empty()  # adjusted once, not twice
+
+
+def test_readings_imported_into_a_closed_month_are_an_adjustment_not_a_change(site: Engine, tmp_path: Path) -> None:
+    """A paper reading of a-1 at October's first instant, imported after October was closed: the closed
+    statement keeps its figures; November carries the energy the import revealed, once."""
+    source = reference_source(site, BERLIN)
+    october = close_month(site, "2026-10", BERLIN, NOW, source, who="finance", max_estimated_share=1)
+    sheet = tmp_path / "paper.csv"  # 1 October 00:00 Berlin = 30 September 22:00 UTC, between 604 and 628 kWh
+    sheet.write_text("endpoint,time,kwh\na-1,2026-10-01T00:00:00+02:00,610\n")
+    assert import_readings(site, sheet, now=NOW + timedelta(hours=1), who="fin-bob").stored == 1
+    later = NOW + timedelta(hours=2)
+    _, again = served_statements(site, "2026-10", BERLIN, later, source)
+    assert [s.digest for s in again] == [s.digest for s in october]
+    _, november = served_statements(site, "2026-11", BERLIN, later, source, client="acme")
+    adjustments = november[0].lines.filter(pl.col("term") == "adjustment")
+    assert adjustments["endpoint_id"].to_list() == ["a-1"]
+    line = adjustments.row(0, named=True)
+    assert line["quantity"] == Decimal("14.000")  # the start moves from 624 (interpolated) to 610 (read)
+    assert line["amount"] == Decimal("4.20")  # 14 x 1.5 x 0.20, at October's prices
+    assert "fin-bob" in line["description"] and "imported from paper.csv" in line["description"]
+    close_month(site, "2026-11", BERLIN, later, source, who="finance", max_estimated_share=1)
     _, december = served_statements(site, "2026-12", BERLIN, later, source, client="acme")
     assert december[0].lines.filter(pl.col("term") == "adjustment").is_empty()  # adjusted once, not twice
 
