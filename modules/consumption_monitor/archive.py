@@ -27,11 +27,12 @@ from sqlalchemy import Engine, delete, func, select
 
 from nxforge.sdk import NxForgeError
 
-from .archive_layout import MonthArchive, hours_file, hours_of, month_dir, month_file
+from .archive_layout import HOURS_SCHEMA, MonthArchive, hours_file, month_dir, month_file
 
 # re-exported: the CLI, the notebooks and tests import these from here
 from .archive_layout import archive_dir as archive_dir
 from .archive_layout import archived_months as archived_months
+from .history_queries import HOURS_OF_READINGS, duckdb_cursor
 from .history_queries import energy_per_day as energy_per_day
 from .history_queries import energy_per_month as energy_per_month
 from .periods import month_period
@@ -118,6 +119,18 @@ def closed_months(engine: Engine, tz: ZoneInfo, now: datetime) -> list[str]:
         months.append(f"{year:04d}-{number:02d}")
         year, number = (year + 1, 1) if number == 12 else (year, number + 1)
     return months
+
+
+def hours_of(readings: pl.DataFrame) -> pl.DataFrame:
+    """A month's readings folded per endpoint and UTC hour as ``rollup.Bucket`` folds them (the rows of
+    ``cm_reading_hourly``), by the fold History applies to readings, sorted by endpoint and hour."""
+    con = duckdb_cursor()
+    try:
+        con.register("readings", readings.select("endpoint_id", "read_at", "corrected_kwh", "power_w").to_arrow())
+        hours = pl.DataFrame(pl.from_arrow(con.sql(HOURS_OF_READINGS.format(source="readings")).to_arrow_table()))
+    finally:
+        con.close()
+    return hours.select(list(HOURS_SCHEMA)).cast(HOURS_SCHEMA)  # type: ignore[arg-type]
 
 
 def _write_parquet(frame: pl.DataFrame, path: Path) -> str:

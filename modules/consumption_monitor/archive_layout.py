@@ -53,29 +53,10 @@ def hours_file(root: Path, month: str) -> Path:
     return root.parent / "hours" / f"month={month}" / "hours.parquet"
 
 
-HOURS_SCHEMA: dict[str, Any] = {
+HOURS_SCHEMA: dict[str, Any] = {  # the columns of cm_reading_hourly, times naive UTC
     "endpoint_id": pl.String, "hour": pl.Datetime("us"), "first_at": pl.Datetime("us"), "first_kwh": pl.Float64,
     "last_at": pl.Datetime("us"), "last_kwh": pl.Float64, "good": pl.Int64, "failed": pl.Int64,
     "power_sum_w": pl.Float64, "power_n": pl.Int64, "power_max_w": pl.Float64}
-
-
-def hours_of(readings: pl.DataFrame) -> pl.DataFrame:
-    """Readings (endpoint_id, read_at, corrected_kwh, power_w) folded per endpoint and UTC hour as
-    ``rollup.Bucket`` folds them: first and last usable reading, usable and failed counts, power of usable ones."""
-    usable = pl.col("corrected_kwh").is_not_null()
-    return (
-        readings.sort("endpoint_id", "read_at")
-        .group_by("endpoint_id", pl.col("read_at").dt.truncate("1h").alias("hour"), maintain_order=True)
-        .agg(pl.col("read_at").filter(usable).first().alias("first_at"),
-             pl.col("corrected_kwh").drop_nulls().first().alias("first_kwh"),
-             pl.col("read_at").filter(usable).last().alias("last_at"),
-             pl.col("corrected_kwh").drop_nulls().last().alias("last_kwh"),
-             usable.sum().alias("good"), (~usable).sum().alias("failed"),
-             pl.col("power_w").filter(usable).sum().alias("power_sum_w"),
-             pl.col("power_w").filter(usable).count().alias("power_n"),
-             pl.col("power_w").filter(usable).max().alias("power_max_w"))
-        .cast(HOURS_SCHEMA)  # type: ignore[arg-type]
-    )
 
 
 def archived_months(root: Path) -> dict[str, MonthArchive]:

@@ -42,15 +42,21 @@ PARTIAL_SCHEMA: dict[str, Any] = {
     "last_at": _NAIVE, "last_kwh": pl.Float64, "hours_read": pl.Int64, "good": pl.Int64, "failed": pl.Int64,
     "power_sum_w": pl.Float64, "power_n": pl.Int64, "power_max_w": pl.Float64, "source": pl.String}
 _USABLE = "FILTER (WHERE corrected_kwh IS NOT NULL)"
-_UNITS_OF_READINGS = f"""
-    SELECT r.endpoint_id, u.unit, '{{label}}' AS source,
+_FOLD_READINGS = f"""
            min(r.read_at) {_USABLE} AS first_at, arg_min(r.corrected_kwh, r.read_at) {_USABLE} AS first_kwh,
            max(r.read_at) {_USABLE} AS last_at, arg_max(r.corrected_kwh, r.read_at) {_USABLE} AS last_kwh,
-           coalesce(bit_count(bit_or(1::BIGINT << u.hour_index) {_USABLE}), 0) AS hours_read,
            count(r.corrected_kwh) AS good, count(*) - count(r.corrected_kwh) AS failed,
            coalesce(sum(r.power_w) {_USABLE}, 0) AS power_sum_w, count(r.power_w) {_USABLE} AS power_n,
-           max(r.power_w) {_USABLE} AS power_max_w
+           max(r.power_w) {_USABLE} AS power_max_w"""
+"""Readings folded as ``rollup.Bucket`` folds them: first and last usable reading, counts, power of usable ones."""
+_UNITS_OF_READINGS = f"""
+    SELECT r.endpoint_id, u.unit, '{{label}}' AS source, {_FOLD_READINGS},
+           coalesce(bit_count(bit_or(1::BIGINT << u.hour_index) {_USABLE}), 0) AS hours_read
     FROM {{source}} r JOIN units u ON u.hour = date_trunc('hour', r.read_at) WHERE {{where}} GROUP BY ALL"""
+HOURS_OF_READINGS = f"""
+    SELECT r.endpoint_id, date_trunc('hour', r.read_at) AS hour, {_FOLD_READINGS}
+    FROM {{source}} r GROUP BY ALL ORDER BY r.endpoint_id, hour"""
+"""The hourly rollup's rows from readings (``{source}``: a table of endpoint_id, read_at, corrected_kwh, power_w)."""
 _UNITS_OF_HOURS = """
     SELECT h.endpoint_id, u.unit, '{label}' AS source,
            min(h.first_at) AS first_at, arg_min(h.first_kwh, h.first_at) AS first_kwh,
