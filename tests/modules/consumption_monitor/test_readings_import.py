@@ -7,11 +7,12 @@ from pathlib import Path
 
 import pytest
 from nxforge_modules.consumption_monitor.readings_import import IMPORT_ENGINE, ImportRejected, import_readings
-from nxforge_modules.consumption_monitor.tables import reading
+from nxforge_modules.consumption_monitor.tables import meter_event, reading
 from openpyxl import Workbook
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, inspect, select
 
-from tests.modules.consumption_monitor.conftest import add_endpoint, utc, write
+from nxforge.migrations.runner import migrate_module, rollback_module
+from tests.modules.consumption_monitor.conftest import MODULE_DIR, add_endpoint, utc, write
 
 NOW = utc(2026, 4, 1)
 GOOD = """endpoint,time,kwh
@@ -96,3 +97,18 @@ def test_an_xlsx_with_offsets_as_text_and_a_missing_column(site: Engine, tmp_pat
         import_readings(site, missing, now=NOW)
     with site.connect() as conn:
         assert conn.execute(select(func.count()).select_from(reading)).scalar_one() == 2
+
+
+def test_import_events_survive_the_module_migrations_down_and_up(site: Engine, tmp_path: Path) -> None:
+    """Migration 040 rebuilds the meter-event table on SQLite: its rows stay, and uninstalling still works."""
+    path = tmp_path / "march.csv"
+    path.write_text(GOOD)
+    import_readings(site, path, now=NOW, who="fin-bob")
+    with site.connect() as conn:
+        events = conn.execute(select(meter_event.c.endpoint_id, meter_event.c.kind, meter_event.c.delta_kwh,
+                                     meter_event.c.who, meter_event.c.why).order_by(meter_event.c.endpoint_id)).all()
+    assert [tuple(e) for e in events] == [("rack-1", "import", 0.0, "fin-bob", "3 reading(s) imported from march.csv"),
+                                          ("rack-2", "import", 0.0, "fin-bob", "1 reading(s) imported from march.csv")]
+    assert rollback_module(site, "consumption-monitor", MODULE_DIR / "migrations")[0] == "040_import_events"
+    assert not {"cm_meter_event", "cm_reading"} & set(inspect(site).get_table_names())
+    assert "040_import_events" in migrate_module(site, "consumption-monitor", MODULE_DIR / "migrations")
