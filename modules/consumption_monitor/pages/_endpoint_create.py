@@ -45,6 +45,7 @@ NEW = "+new"
 """The editor key of the endpoint being created (not a slug, so no real endpoint's keys collide with it)."""
 CREATOR = "ep-creator"
 NEW_FILE = "(a new file)"
+SELECTS = frozenset(spec.key for spec in FIELDS if spec.kind == "select")
 ID_KEY, FILE_KEY, NEW_FILE_KEY = widget_key(NEW, "id"), widget_key(NEW, "file"), widget_key(NEW, "new-file")
 
 
@@ -189,6 +190,14 @@ def _create(ctx: ModuleContext, state: CreatorState, defined_at: dict[str, str])
     st.rerun()
 
 
+def _placeholders(state: CreatorState, item: CommentedMap) -> dict[str, str]:
+    """What the chosen preset fills in, shown in the empty inputs. A select box's empty option keeps the
+    label of the preset the panel opened with: Streamlit loses a select box's value when its labels change."""
+    opened = preset_defaults(parse_snippet(state.base, NEW) if state.base else {})
+    shown = {key: value for key, value in preset_defaults(item).items() if key not in SELECTS}
+    return shown | {key: value for key, value in opened.items() if key in SELECTS}
+
+
 def render_creator(ctx: ModuleContext, defined_at: dict[str, str], files: list[str]) -> None:
     """The create panel when open: id, file, the editor's form and the YAML it will append."""
     state = creator()
@@ -222,7 +231,7 @@ def render_creator(ctx: ModuleContext, defined_at: dict[str, str], files: list[s
             settings = settings_of(ctx)
             default_poll = str(ctx.settings.get("default_poll_interval") or f"{settings.default_poll_s:g}s")
             shown = {k: plain(v) for k, v in state.problems.items() if k not in ("id", "file")}
-            render_form(NEW, preset_defaults(item), shown, default_poll)
+            render_form(NEW, _placeholders(state, item), shown, default_poll)
         with right:
             st.caption("YAML that Create appends to the file")
             if not form_problems(values):
