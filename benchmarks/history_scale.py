@@ -137,8 +137,8 @@ def main(argv: list[str] | None = None) -> int:
         readings_b, hours_b = _size(root), _size(root.parent / "hours")
         print(f"generated and archived {rows:,} readings in {generate_s:.1f} s "
               f"({rows / generate_s:,.0f} readings/s); {len(_months(args.years))} months")
-        print(f"on disk: readings {readings_b / 1e9:.2f} GB ({readings_b / rows:.2f} bytes per reading), "
-              f"hourly files {hours_b / 1e9:.2f} GB, total {(readings_b + hours_b) / 1e9:.2f} GB")
+        print(f"on disk: readings {readings_b / 1e6:,.1f} MB ({readings_b / rows:.2f} bytes per reading), "
+              f"hourly files {hours_b / 1e6:,.1f} MB, total {(readings_b + hours_b) / 1e6:,.1f} MB")
         engine = create_db_engine(f"sqlite:///{folder / 'recent.db'}")  # the recent part: empty here
         migrate_module(engine, "consumption-monitor", ROOT / "modules" / "consumption_monitor" / "migrations")
         ids = [f"ep-{i:04d}" for i in range(args.endpoints)]
