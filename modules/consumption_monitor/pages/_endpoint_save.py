@@ -100,6 +100,7 @@ def write_file(ctx: ModuleContext, path: Path, text: str, expected: str | None, 
                  "**Cancel** to reload the file, and apply them again.")
         return False
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)  # the module's folder, on a site's first endpoint
         save_endpoints_file(path, text)
     except OSError as exc:
         st.error(f"Could not write {path}: {exc}\n\nWhat to do: the app needs write access to the "
