@@ -34,6 +34,7 @@ from .sync import SyncReport, sync_endpoints
 log = logging.getLogger(__name__)
 
 PROBLEMS_FILE = "config_problems.json"
+PARSED_FOLDER = "parsed-yaml"  # parse_cache.py: endpoint files parsed by earlier runs
 MAX_LISTED = 50
 
 __all__ = ["claims", "flush_spool", "run", "spool_for", "sync_now"]
@@ -46,7 +47,7 @@ def sync_now(ctx: ModuleContext) -> tuple[EndpointSet, SyncReport]:
     ``report.problems``, and nothing is retired while there are any.
     """
     settings = MonitorSettings.from_context(ctx)
-    endpoints, problems = load_endpoints_isolated(ctx.config_dir)
+    endpoints, problems = load_endpoints_isolated(ctx.config_dir, ctx.storage / PARSED_FOLDER)
     report = sync_endpoints(ctx.db, endpoints, now=ctx.clock(), tz=settings.timezone,
                             default_poll_s=settings.default_poll_s, default_rollover_kwh=settings.rollover_kwh,
                             default_max_kw=settings.default_max_kw, retire=not problems)
@@ -133,7 +134,8 @@ def run(ctx: JobContext) -> dict[str, Any]:
         due = snapshot_due(ctx)
     except OperationalError as exc:
         log.error("database unreachable (%s): collecting into the spool", exc.orig)
-        (endpoints, report.problems), online = load_endpoints_isolated(ctx.config_dir), False
+        endpoints, report.problems = load_endpoints_isolated(ctx.config_dir, ctx.storage / PARSED_FOLDER)
+        online = False
     _report_problems(ctx, report.problems)
     tally = RunTally()
     owner = f"{socket.gethostname()}:{os.getpid()}:{ctx.execution_id}"

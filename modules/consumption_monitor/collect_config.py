@@ -20,8 +20,10 @@ from typing import Any
 from nxforge.sdk import ConfigError, ConfigProblem, LoadedYaml, load_yaml, validate_loaded
 
 from .config import Endpoint, EndpointSet, EndpointsFile
+from .parse_cache import ParseCache
 
 FieldPath = tuple[str | int, ...]
+MAX_CACHED_BYTES = 1024 * 1024  # the YAML loader's own limit
 
 
 def _shifted(loaded: LoadedYaml, section: str, index: int, item: Any) -> LoadedYaml:
@@ -67,34 +69,53 @@ def _items_one_by_one(loaded: LoadedYaml) -> tuple[EndpointsFile, list[ConfigPro
     return EndpointsFile(endpoints=kept["endpoints"], clients=kept["clients"]), problems
 
 
-def _parse_file(path: Path) -> tuple[EndpointsFile, LoadedYaml | None, list[ConfigProblem]]:
+def _parse_file(path: Path, cache: ParseCache | None = None
+                ) -> tuple[EndpointsFile, LoadedYaml | None, list[ConfigProblem]]:
     """One file: everything in it, or its valid items and the problems of the rest."""
     if not path.is_file():  # a folder, a FIFO (reading it would wait forever), a device, a dangling link
         return EndpointsFile(), None, [ConfigProblem(path, None, "", "not a regular file; nothing in it is read")]
     try:
-        loaded = load_yaml(path)
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_CACHED_BYTES + 1)
+    except OSError as exc:
+        return EndpointsFile(), None, [ConfigProblem(path, None, "", f"cannot read the file: {exc.strerror or exc}")]
+    if len(raw) > MAX_CACHED_BYTES:
+        cache = None  # the loader reads it again and says why it is refused
+    cached = cache.get(path, raw) if cache is not None else None
+    if cached is not None:
+        return cached
+    try:
+        loaded = load_yaml(path, raw if cache is not None else None)
     except ConfigError as exc:
         return EndpointsFile(), None, list(exc.problems)
     except OSError as exc:
         return EndpointsFile(), None, [ConfigProblem(path, None, "", f"cannot read the file: {exc.strerror or exc}")]
     try:
-        return validate_loaded(loaded, EndpointsFile), loaded, []
+        parsed: tuple[EndpointsFile, LoadedYaml | None, list[ConfigProblem]] = (
+            validate_loaded(loaded, EndpointsFile), loaded, [])
     except ConfigError:
-        parsed, problems = _items_one_by_one(loaded)
-        return parsed, loaded, problems
+        file, problems = _items_one_by_one(loaded)
+        parsed = (file, loaded, problems)
+    if cache is not None:
+        cache.put(path, raw, parsed)
+    return parsed
 
 
 def _line(loaded: LoadedYaml | None, location: FieldPath) -> int | None:
     return loaded.line_of(location) if loaded is not None else None
 
 
-def load_endpoints_isolated(folder: Path) -> tuple[EndpointSet, list[ConfigProblem]]:
-    """Every valid endpoint of every file in ``folder``, and the problems of what was left out."""
+def load_endpoints_isolated(folder: Path, cache_dir: Path | None = None) -> tuple[EndpointSet, list[ConfigProblem]]:
+    """Every valid endpoint of every file in ``folder``, and the problems of what was left out.
+
+    ``cache_dir`` (the collector's): files whose bytes were parsed before by the same code are not parsed again.
+    """
+    cache = ParseCache(cache_dir) if cache_dir is not None else None
     result = EndpointSet()
     problems: list[ConfigProblem] = []
     files: list[tuple[Path, EndpointsFile, LoadedYaml | None]] = []
     for path in sorted(folder.glob("*.yaml")) if folder.is_dir() else []:
-        parsed, loaded, file_problems = _parse_file(path)
+        parsed, loaded, file_problems = _parse_file(path, cache)
         problems += file_problems
         files.append((path, parsed, loaded))
         if loaded is not None:

@@ -13,13 +13,13 @@ import logging
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, select, text, update
+from sqlalchemy import Connection, String, any_, bindparam, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from . import counters, rollup
+from . import counters, rollup, store_bulk
 from .counters import Corrected, CounterRules, CounterState, CounterWalk
 from .readings import RawReading
 from .tables import endpoint, meter_event, reading
@@ -238,37 +238,21 @@ def recompute_from(conn: Connection, endpoint_id: str, at: datetime) -> int:
 
 
 # ----- batched writes -------------------------------------------------------------------------
-_LAST_COLUMNS = (reading.c.id, reading.c.read_at, reading.c.raw_kwh, reading.c.corrected_kwh, reading.c.offset_kwh,
-                 reading.c.power_w, reading.c.cum_good, reading.c.cum_failed, reading.c.cum_events,
-                 reading.c.cum_estimated_kwh)
+def _events_query(ids: Any) -> Any:
+    return (select(meter_event)
+            .where(ids, meter_event.c.at <= bindparam("upto", type_=meter_event.c.at.type),
+                   meter_event.c.at > bindparam("since", type_=meter_event.c.at.type))
+            .order_by(meter_event.c.at, meter_event.c.id))
 
 
-def _latest(conn: Connection, endpoint_ids: list[str]) -> tuple[dict[str, Any], dict[str, Any], dict[str, list[Any]]]:
-    """Per endpoint: its row (rules), its last reading of any outcome, and its last two usable ones."""
-
-    def pick(usable: bool, offset: int) -> Any:
-        r = reading.alias()
-        query = select(r.c.id).where(r.c.endpoint_id == endpoint.c.id)
-        if usable:
-            query = query.where(r.c.corrected_kwh.is_not(None))
-        return query.order_by(r.c.read_at.desc()).limit(1).offset(offset).scalar_subquery().correlate(endpoint)
-
-    heads = conn.execute(
-        select(endpoint.c.id, endpoint.c.rollover_kwh, endpoint.c.circuit_max_kw, endpoint.c.default_max_kw,
-               pick(False, 0).label("last"), pick(True, 0).label("good1"), pick(True, 1).label("good2"))
-        .where(endpoint.c.id.in_(endpoint_ids))
-    ).fetchall()
-    wanted = sorted({i for row in heads for i in (row.last, row.good1, row.good2) if i is not None})
-    rows = ({row.id: row for row in conn.execute(select(*_LAST_COLUMNS).where(reading.c.id.in_(wanted)))}
-            if wanted else {})
-    info = {row.id: row for row in heads}
-    last = {row.id: rows[row.last] for row in heads if row.last is not None}
-    good = {row.id: [rows[i] for i in (row.good1, row.good2) if i is not None] for row in heads}
-    return info, last, good
+_EVENTS_QUERY = {  # built once; PostgreSQL takes the ids as one array, not one parameter each
+    "postgresql": _events_query(meter_event.c.endpoint_id == any_(bindparam("ids", type_=postgresql.ARRAY(String)))),
+    "sqlite": _events_query(meter_event.c.endpoint_id.in_(bindparam("ids", expanding=True))),
+}
 
 
 def store_batch(conn: Connection, raws: Sequence[RawReading]) -> list[StoreOutcome]:
-    """Store many readings in one transaction with a few set-wise queries and one multi-row INSERT.
+    """Store many readings in one transaction with a few set-wise queries and one INSERT (``store_bulk``).
 
     The fast path covers the collector's case: one new reading per endpoint, later than anything
     stored for it. Anything else (a spooled reading older than what is stored, two readings of one
@@ -276,19 +260,18 @@ def store_batch(conn: Connection, raws: Sequence[RawReading]) -> list[StoreOutco
     """
     if not raws:
         return []
-    ensure_partitions(conn, min(r.read_at for r in raws), max(r.read_at for r in raws))
+    store_bulk.ensure_partitions_cached(conn, min(r.read_at for r in raws), max(r.read_at for r in raws))
     per_endpoint: dict[str, int] = defaultdict(int)
     for raw in raws:
         per_endpoint[raw.endpoint_id] += 1
     ids = sorted(per_endpoint)
-    info, last, good = _latest(conn, ids)
+    info, last, good = store_bulk.latest(conn, ids)
     events: dict[str, list[Any]] = defaultdict(list)
     earliest = min((rows[0].read_at for rows in good.values() if rows), default=None)
-    query = select(meter_event).where(meter_event.c.endpoint_id.in_(ids),
-                                      meter_event.c.at <= max(r.read_at for r in raws))
-    if earliest is not None and all(good.get(i) for i in ids):  # else a swap before any reading may count
-        query = query.where(meter_event.c.at > earliest - timedelta(seconds=1))
-    for event_row in conn.execute(query.order_by(meter_event.c.at, meter_event.c.id)):
+    floor = (earliest - timedelta(seconds=1) if earliest is not None and all(good.get(i) for i in ids)
+             else datetime(1, 1, 1, tzinfo=UTC))  # an endpoint without usable readings: a swap before any counts
+    for event_row in conn.execute(_EVENTS_QUERY[conn.dialect.name], {"ids": ids, "upto": max(r.read_at for r in raws),
+                                                  "since": floor}):
         events[event_row.endpoint_id].append(event_row)
     fast: list[tuple[int, RawReading, Corrected | None, dict[str, Any]]] = []
     slow: list[int] = []
@@ -309,14 +292,11 @@ def store_batch(conn: Connection, raws: Sequence[RawReading]) -> list[StoreOutco
         fast.append((index, raw, corrected, _row_values(raw, corrected, totals)))
     outcomes: list[StoreOutcome | None] = [None] * len(raws)
     if fast:
-        dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-        statement = (dialect.insert(reading).on_conflict_do_nothing(index_elements=_conflict_keys(conn))
-                     .returning(reading.c.reading_key))
-        inserted = set(conn.execute(statement, [values for _, _, _, values in fast]).scalars())
-        for index, raw, corrected, _values in fast:
-            outcomes[index] = StoreOutcome(raw.reading_key in inserted, corrected)
-        rollup.add(conn, [(raw.endpoint_id, raw.read_at, values["corrected_kwh"], raw.power_w)
-                          for _, raw, _, values in fast if raw.reading_key in inserted])
+        inserted = store_bulk.insert_readings(conn, [values for _, _, _, values in fast])
+        for index, _raw, corrected, values in fast:
+            outcomes[index] = StoreOutcome(values["reading_key"] in inserted, corrected)
+        store_bulk.add_hourly(conn, [(raw.endpoint_id, raw.read_at, values["corrected_kwh"], raw.power_w)
+                                     for _, raw, _, values in fast if values["reading_key"] in inserted])
     for index in sorted(slow, key=lambda i: raws[i].read_at):
         outcomes[index] = store_reading(conn, raws[index])
     return [outcome for outcome in outcomes if outcome is not None]

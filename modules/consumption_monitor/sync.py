@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, time
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy import Engine, bindparam, insert, select, update
 
 from nxforge.sdk import ConfigProblem
 
@@ -68,22 +68,15 @@ def desired_assignments(item: Endpoint, tz: ZoneInfo) -> list[tuple[datetime, st
     return periods
 
 
-def _sync_assignments(conn: Connection, item: Endpoint, tz: ZoneInfo, now: datetime) -> bool:
-    existing = {
-        (row.valid_from, row.client)
-        for row in conn.execute(select(client_assignment).where(client_assignment.c.endpoint_id == item.id))
-    }
+def _missing_assignments(item: Endpoint, existing: set[tuple[datetime, str]], tz: ZoneInfo,
+                         now: datetime) -> list[tuple[datetime, str]]:
+    """The (valid_from, client) rows to append so the endpoint's assignments say what the YAML says."""
     if item.client_history:
-        missing = [pair for pair in desired_assignments(item, tz) if pair not in existing]
-    elif not existing:
-        missing = [(SINCE_ALWAYS, item.client)]
-    else:
-        current = max(existing, key=lambda pair: pair[0])[1]
-        missing = [(now, item.client)] if current != item.client else []
-    for valid_from, client in missing:
-        conn.execute(insert(client_assignment).values(
-            endpoint_id=item.id, client=client, valid_from=valid_from, recorded_at=now))
-    return bool(missing)
+        return [pair for pair in desired_assignments(item, tz) if pair not in existing]
+    if not existing:
+        return [(SINCE_ALWAYS, item.client)]
+    current = max(existing, key=lambda pair: pair[0])[1]
+    return [(now, item.client)] if current != item.client else []
 
 
 def sync_endpoints(engine: Engine, endpoints: EndpointSet, *, now: datetime, tz: ZoneInfo,
@@ -97,28 +90,46 @@ def sync_endpoints(engine: Engine, endpoints: EndpointSet, *, now: datetime, tz:
     """
     report = SyncReport()
     wanted = endpoints.by_id()
-    with engine.begin() as conn:
+    with engine.begin() as conn:  # set-wise: two reads, then one executemany per kind of change
         rows = {row.id: row for row in conn.execute(select(endpoint.c.id, endpoint.c.config_hash,
                                                            endpoint.c.retired_at, endpoint.c.rollover_kwh,
                                                            endpoint.c.poll_interval_s,
                                                            endpoint.c.default_max_kw))}
+        assigned: dict[str, set[tuple[datetime, str]]] = {}
+        for endpoint_id, valid_from, client in conn.execute(select(
+                client_assignment.c.endpoint_id, client_assignment.c.valid_from, client_assignment.c.client)):
+            assigned.setdefault(endpoint_id, set()).add((valid_from, client))
+        inserts: list[dict[str, object]] = []
+        updates: list[dict[str, object]] = []
+        assignments: list[dict[str, object]] = []
         for endpoint_id, item in wanted.items():
             values = _row_values(item, default_poll_s, default_rollover_kwh, default_max_kw)
             row = rows.get(endpoint_id)
             if row is None:
-                conn.execute(insert(endpoint).values(id=endpoint_id, **values))
+                inserts.append({"id": endpoint_id, **values})
                 report.added.append(endpoint_id)
             elif (row.config_hash != values["config_hash"] or row.retired_at is not None
                   or row.rollover_kwh != values["rollover_kwh"] or row.poll_interval_s != values["poll_interval_s"]
                   or row.default_max_kw != values["default_max_kw"]):
-                conn.execute(update(endpoint).where(endpoint.c.id == endpoint_id).values(retired_at=None, **values))
+                updates.append({"key": endpoint_id, "retired_at": None, **values})
                 report.updated.append(endpoint_id)
-            if _sync_assignments(conn, item, tz, now):
+            missing = _missing_assignments(item, assigned.get(endpoint_id, set()), tz, now)
+            assignments += [{"endpoint_id": endpoint_id, "client": client, "valid_from": valid_from,
+                             "recorded_at": now} for valid_from, client in missing]
+            if missing:
                 report.reclients.append(endpoint_id)
         for endpoint_id, row in rows.items():
             if retire and endpoint_id not in wanted and row.retired_at is None:
-                conn.execute(update(endpoint).where(endpoint.c.id == endpoint_id).values(retired_at=now))
                 report.retired.append(endpoint_id)
+        if inserts:
+            conn.execute(insert(endpoint), inserts)
+        for shape in {tuple(sorted(change)) for change in updates}:  # executemany wants one set of keys
+            same = [change for change in updates if tuple(sorted(change)) == shape]
+            conn.execute(update(endpoint).where(endpoint.c.id == bindparam("key")), same)
+        if report.retired:
+            conn.execute(update(endpoint).where(endpoint.c.id.in_(report.retired)).values(retired_at=now))
+        if assignments:
+            conn.execute(insert(client_assignment), assignments)
     if report.added or report.updated or report.retired:
         log.info("endpoints synced: %d added, %d updated, %d retired",
                  len(report.added), len(report.updated), len(report.retired))

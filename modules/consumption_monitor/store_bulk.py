@@ -1,0 +1,264 @@
+"""The set-wise parts of ``store.store_batch``: the newest rows per endpoint, the INSERT and the hourly merge.
+
+PostgreSQL: a batch's readings and hours go in through ``COPY`` into session temporary tables,
+then one ``INSERT ... SELECT ... ON CONFLICT`` each (no 24 x 100 bound parameters to send and
+plan); the newest rows of every endpoint come from one ``LATERAL`` query. SQLite (in-process, no
+round trips): correlated sub-selects and a multi-row INSERT. The rows stored and what a duplicate
+does are the same on both (``tests/modules/consumption_monitor/test_store_bulk.py``).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, NamedTuple
+
+from sqlalchemy import Connection, Engine, String, any_, bindparam, select, text, true
+from sqlalchemy.dialects import postgresql, sqlite
+
+from . import rollup
+from .tables import endpoint, reading
+
+PARTITIONS_FRESH_S = 300.0
+"""How long a month found in place counts as there (the collector never drops one; a retention
+detach concerns months long past)."""
+
+_ensured: dict[tuple[str, str], float] = {}
+
+
+@dataclass(frozen=True)
+class Last:
+    """An endpoint's newest reading of any outcome: its time and running totals."""
+
+    read_at: datetime
+    cum_good: int
+    cum_failed: int
+    cum_events: int
+    cum_estimated_kwh: float
+
+
+@dataclass(frozen=True)
+class Good:
+    """One of an endpoint's two newest usable readings (what ``store._state_from`` needs)."""
+
+    read_at: datetime
+    raw_kwh: float | None
+    corrected_kwh: float
+    offset_kwh: float | None
+    power_w: float | None
+
+
+def _months(first: datetime, last: datetime) -> list[str]:
+    months, year, month = [], first.year, first.month
+    while (year, month) <= (last.year, last.month):
+        months.append(f"{year:04d}-{month:02d}")
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return months
+
+
+def ensure_partitions_cached(conn: Connection, first: datetime, last: datetime) -> None:
+    """``store.ensure_partitions``, skipped for months this process found already there a moment ago.
+
+    A month is remembered only when the call created nothing (so it was there before: a partition
+    this transaction makes is not remembered, as a rollback would take it away again).
+    """
+    if conn.dialect.name != "postgresql":
+        return
+    site = conn.engine.url.render_as_string(hide_password=True)
+    now = time.monotonic()
+    months = _months(first, last)
+    if all(_ensured.get((site, month), 0.0) > now for month in months):
+        return
+    created = conn.execute(text("SELECT cm_reading_ensure_partitions(:a, :b)"), {"a": first, "b": last}).scalar()
+    if not created:
+        for month in months:
+            _ensured[(site, month)] = now + PARTITIONS_FRESH_S
+
+
+def _latest_query() -> Any:
+    """Built once: making the construct costs more than running it."""
+    r, g = reading.alias("r"), reading.alias("g")
+    last = (select(r.c.read_at, r.c.cum_good, r.c.cum_failed, r.c.cum_events, r.c.cum_estimated_kwh)
+            .where(r.c.endpoint_id == endpoint.c.id).order_by(r.c.read_at.desc()).limit(1).lateral("l"))
+    good = (select(g.c.read_at, g.c.raw_kwh, g.c.corrected_kwh, g.c.offset_kwh, g.c.power_w)
+            .where(g.c.endpoint_id == endpoint.c.id, g.c.corrected_kwh.is_not(None))
+            .order_by(g.c.read_at.desc()).limit(2).lateral("g2"))
+    return (select(endpoint.c.id, endpoint.c.rollover_kwh, endpoint.c.circuit_max_kw, endpoint.c.default_max_kw,
+                   last.c.read_at.label("l_at"), last.c.cum_good, last.c.cum_failed, last.c.cum_events,
+                   last.c.cum_estimated_kwh, good.c.read_at.label("g_at"), good.c.raw_kwh, good.c.corrected_kwh,
+                   good.c.offset_kwh, good.c.power_w)
+            .select_from(endpoint.outerjoin(last, true()).outerjoin(good, true()))
+            .where(endpoint.c.id == any_(bindparam("ids", type_=postgresql.ARRAY(String)))))
+
+
+_LATEST_QUERY = _latest_query()
+
+
+def _correlated_query() -> Any:
+    """SQLite (no LATERAL): three correlated sub-selects per endpoint naming the rows to fetch."""
+
+    def pick(usable: bool, offset: int) -> Any:
+        r = reading.alias()
+        query = select(r.c.id).where(r.c.endpoint_id == endpoint.c.id)
+        if usable:
+            query = query.where(r.c.corrected_kwh.is_not(None))
+        return query.order_by(r.c.read_at.desc()).limit(1).offset(offset).scalar_subquery().correlate(endpoint)
+
+    return (select(endpoint.c.id, endpoint.c.rollover_kwh, endpoint.c.circuit_max_kw, endpoint.c.default_max_kw,
+                   pick(False, 0).label("last"), pick(True, 0).label("good1"), pick(True, 1).label("good2"))
+            .where(endpoint.c.id.in_(bindparam("ids", expanding=True))))
+
+
+_CORRELATED_QUERY = _correlated_query()
+
+
+def latest(conn: Connection, endpoint_ids: list[str]) -> tuple[dict[str, Any], dict[str, Any], dict[str, list[Any]]]:
+    """Per endpoint: its row (rules), its last reading of any outcome, and its last two usable ones (newest first)."""
+    if conn.dialect.name != "postgresql":
+        return _latest_correlated(conn, endpoint_ids)
+    info: dict[str, Any] = {}
+    lasts: dict[str, Any] = {}
+    goods: dict[str, list[Any]] = {}
+    for row in conn.execute(_LATEST_QUERY, {"ids": endpoint_ids}):
+        endpoint_id, l_at, g_at = row[0], row[4], row[9]
+        info[endpoint_id] = row
+        if l_at is not None:
+            lasts[endpoint_id] = Last(l_at, *row[5:9])
+        found = goods.setdefault(endpoint_id, [])
+        if g_at is not None:
+            found.append(Good(g_at, *row[10:15]))
+    for found in goods.values():
+        found.sort(key=lambda item: item.read_at, reverse=True)
+    return info, lasts, goods
+
+
+_LAST_COLUMNS = (reading.c.id, reading.c.read_at, reading.c.raw_kwh, reading.c.corrected_kwh, reading.c.offset_kwh,
+                 reading.c.power_w, reading.c.cum_good, reading.c.cum_failed, reading.c.cum_events,
+                 reading.c.cum_estimated_kwh)
+_ROWS_BY_ID = select(*_LAST_COLUMNS).where(reading.c.id.in_(bindparam("ids", expanding=True)))
+
+
+def _latest_correlated(conn: Connection, endpoint_ids: list[str]
+                       ) -> tuple[dict[str, Any], dict[str, Any], dict[str, list[Any]]]:
+    """SQLite (no LATERAL): three correlated sub-selects per endpoint, then the rows they name."""
+    heads = conn.execute(_CORRELATED_QUERY, {"ids": endpoint_ids}).fetchall()
+    wanted = sorted({i for row in heads for i in (row.last, row.good1, row.good2) if i is not None})
+    rows = {row.id: row for row in conn.execute(_ROWS_BY_ID, {"ids": wanted})} if wanted else {}
+    info = {row.id: row for row in heads}
+    last = {row.id: rows[row.last] for row in heads if row.last is not None}
+    good = {row.id: [rows[i] for i in (row.good1, row.good2) if i is not None] for row in heads}
+    return info, last, good
+
+
+# ----- writing --------------------------------------------------------------------------------
+_READING_TEMP = "cm_reading_incoming"
+_HOURLY_TEMP = "cm_reading_hourly_incoming"
+_HOURLY_COLUMNS = ("endpoint_id", "hour", "first_at", "last_at", "first_kwh", "last_kwh", "good", "failed",
+                   "power_sum_w", "power_n", "power_max_w")
+_HOURLY_MERGE = f"""
+INSERT INTO cm_reading_hourly AS old ({", ".join(_HOURLY_COLUMNS)})
+SELECT {", ".join(_HOURLY_COLUMNS)} FROM {_HOURLY_TEMP}
+ON CONFLICT (endpoint_id, hour) DO UPDATE SET
+    first_at = CASE WHEN old.first_at IS NULL OR (excluded.first_at IS NOT NULL AND excluded.first_at < old.first_at)
+                    THEN excluded.first_at ELSE old.first_at END,
+    first_kwh = CASE WHEN old.first_at IS NULL OR (excluded.first_at IS NOT NULL AND excluded.first_at < old.first_at)
+                     THEN excluded.first_kwh ELSE old.first_kwh END,
+    last_at = CASE WHEN old.last_at IS NULL OR (excluded.last_at IS NOT NULL AND excluded.last_at > old.last_at)
+                   THEN excluded.last_at ELSE old.last_at END,
+    last_kwh = CASE WHEN old.last_at IS NULL OR (excluded.last_at IS NOT NULL AND excluded.last_at > old.last_at)
+                    THEN excluded.last_kwh ELSE old.last_kwh END,
+    good = old.good + excluded.good, failed = old.failed + excluded.failed,
+    power_sum_w = old.power_sum_w + excluded.power_sum_w, power_n = old.power_n + excluded.power_n,
+    power_max_w = CASE WHEN old.power_max_w IS NULL OR excluded.power_max_w > old.power_max_w
+                       THEN excluded.power_max_w ELSE old.power_max_w END
+"""
+
+
+def _copy(cursor: Any, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
+def insert_readings(conn: Connection, rows: list[dict[str, Any]]) -> set[str]:
+    """Insert the rows, skipping any whose reading key is stored already; return the keys inserted."""
+    if conn.dialect.name != "postgresql":
+        statement = (sqlite.insert(reading).on_conflict_do_nothing(index_elements=["reading_key"])
+                     .returning(reading.c.reading_key))
+        return set(conn.execute(statement, rows).scalars())
+    columns = list(rows[0])
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        # Temporary tables live as long as the session, and vanish with a rolled-back creation: IF NOT EXISTS.
+        cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {_READING_TEMP} AS SELECT {', '.join(columns)} "
+                       f"FROM cm_reading WITH NO DATA; CREATE TEMP TABLE IF NOT EXISTS {_HOURLY_TEMP} AS SELECT "
+                       f"{', '.join(_HOURLY_COLUMNS)} FROM cm_reading_hourly WITH NO DATA; "
+                       f"TRUNCATE {_READING_TEMP}, {_HOURLY_TEMP}")
+        _copy(cursor, _READING_TEMP, columns, [[row[column] for column in columns] for row in rows])
+        cursor.execute(f"INSERT INTO cm_reading ({', '.join(columns)}) SELECT {', '.join(columns)} "
+                       f"FROM {_READING_TEMP} ON CONFLICT (reading_key, read_at) DO NOTHING RETURNING reading_key")
+        return {key for (key,) in cursor.fetchall()}
+    finally:
+        cursor.close()
+
+
+def add_hourly(conn: Connection, rows: Sequence[tuple[str, datetime, float | None, float | None]]) -> None:
+    """``rollup.add`` for a batch: on PostgreSQL through COPY and one merging INSERT."""
+    if not rows:
+        return
+    if conn.dialect.name != "postgresql":
+        rollup.add(conn, rows)
+        return
+    values = [bucket.values() for bucket in rollup.buckets(rows)]
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        _copy(cursor, _HOURLY_TEMP, _HOURLY_COLUMNS, [[item[column] for column in _HOURLY_COLUMNS]
+                                                      for item in values])
+        cursor.execute(_HOURLY_MERGE)
+    finally:
+        cursor.close()
+
+
+
+
+def _recent_query(count: int) -> Any:
+    r = reading.alias("r")
+    recent = (select(r.c.read_at, r.c.success, r.c.event, r.c.error_class, r.c.error_message, r.c.raw_kwh)
+              .where(r.c.endpoint_id == endpoint.c.id).order_by(r.c.read_at.desc()).limit(count).lateral("recent"))
+    return (select(endpoint.c.id, recent.c.read_at, recent.c.success, recent.c.event, recent.c.error_class,
+                   recent.c.error_message, recent.c.raw_kwh)
+            .select_from(endpoint.join(recent, true()))
+            .where(endpoint.c.id == any_(bindparam("ids", type_=postgresql.ARRAY(String)))))
+
+
+class Recent(NamedTuple):
+    """One of an endpoint's newest readings, as the alerts read them."""
+
+    read_at: datetime
+    success: bool
+    event: str | None
+    error_class: str | None
+    error_message: str | None
+    raw_kwh: float | None
+
+
+def recent_readings(engine: Engine, endpoint_ids: Sequence[str], count: int) -> dict[str, list[Recent]]:
+    """Each endpoint's newest ``count`` readings, newest first, on one connection (one query on PostgreSQL)."""
+    found: dict[str, list[Recent]] = {endpoint_id: [] for endpoint_id in endpoint_ids}
+    with engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            for index in range(0, len(endpoint_ids), 1000):
+                for row in conn.execute(_recent_query(count), {"ids": list(endpoint_ids[index:index + 1000])}):
+                    found[row[0]].append(Recent(*row[1:]))
+            for rows in found.values():
+                rows.sort(key=lambda row: row.read_at, reverse=True)
+            return found
+        query = (select(reading.c.read_at, reading.c.success, reading.c.event, reading.c.error_class,
+                        reading.c.error_message, reading.c.raw_kwh)
+                 .where(reading.c.endpoint_id == bindparam("endpoint_id"))
+                 .order_by(reading.c.read_at.desc()).limit(count))
+        for endpoint_id in endpoint_ids:  # SQLite: an index look-up each, no round trip to save
+            found[endpoint_id] = [Recent(*row) for row in conn.execute(query, {"endpoint_id": endpoint_id})]
+    return found
