@@ -13,7 +13,7 @@ from typing import Any
 import streamlit as st
 from sqlalchemy.exc import SQLAlchemyError
 
-from nxforge.sdk import ConfigError, ModuleContext
+from nxforge.sdk import ConfigError, ModuleContext, plain
 
 from ..collect import sync_now
 from ..config import Endpoint, save_endpoints_file, validate_text
@@ -40,7 +40,7 @@ def show_problems(draft: Draft, error: ConfigError | None = None) -> None:
     if draft.problem is not None:
         text = st.session_state.get(widget_key(draft.endpoint_id, "yaml"), "")
         where = f"YAML editor line {draft.problem.line}: " if draft.problem.line else ""
-        st.error(f"{where}{draft.problem}\n\nNothing was saved.")
+        st.error(f"{where}{plain(draft.problem)}\n\nNothing was saved.")
         if draft.problem.line and text:
             st.code(excerpt(text, [draft.problem.line]), language=None)
         return
@@ -51,7 +51,7 @@ def show_problems(draft: Draft, error: ConfigError | None = None) -> None:
     for problem in error.problems:
         where = f"{label}:{problem.line}" if problem.line else label
         field_path = f" `{problem.field}`:" if problem.field else ""
-        lines.append(f"- **{where}**:{field_path} {problem.message}")
+        lines.append(f"- **{where}**:{field_path} {plain(problem.message)}")
     st.error("The endpoint is not valid; nothing was saved.\n\n" + "\n".join(lines)
              + "\n\nWhat to do: correct the line(s) shown below, then Validate or Save again.")
     marked = [p.line for p in error.problems if p.line]
@@ -78,7 +78,7 @@ def _after_change(ctx: ModuleContext) -> None:
         sync_now(ctx)
     except ConfigError as exc:
         ctx.notice("warning", "Saved, but the endpoint files have other problems, so the database keeps the previous "
-              f"settings until they are fixed (`nxforge config check`):\n\n{exc}")
+              f"settings until they are fixed (`nxforge config check`):\n\n{plain(exc)}")
     except SQLAlchemyError as exc:
         ctx.notice("warning", f"Saved; the database could not be updated now ({getattr(exc, 'orig', None) or exc}). "
               "The collector will pick the change up on its next run.")
@@ -103,7 +103,7 @@ def write_file(ctx: ModuleContext, path: Path, text: str, expected: str | None, 
         path.parent.mkdir(parents=True, exist_ok=True)  # the module's folder, on a site's first endpoint
         save_endpoints_file(path, text)
     except OSError as exc:
-        st.error(f"Could not write {path}: {exc}\n\nWhat to do: the app needs write access to the "
+        st.error(f"Could not write {path}: {plain(exc)}\n\nWhat to do: the app needs write access to the "
                  "config folder; ask whoever runs it, or edit the file by hand.")
         return False
     written = text_digest(path.read_text(encoding="utf-8"))
@@ -155,7 +155,7 @@ def toggle(ctx: ModuleContext, endpoint_id: str, document: YamlDocument, enable:
         ok = _write(ctx, endpoint_id, document, text, changed_fields(before, item), "toggle")
     except ConfigError as exc:
         st.error(f"{config_label(document)} has problems, so it cannot be saved until they are fixed "
-                 f"(Validate shows them on their lines):\n\n{exc}")
+                 f"(Validate shows them on their lines):\n\n{plain(exc)}")
         return
     if ok:
         reset_editor(endpoint_id)
