@@ -62,13 +62,19 @@ def _device(device_id: str, style: str, url: str, rack: str) -> dict[str, Any]:
     }
 
 
+def _rack(device_id: str, index: int) -> str:
+    """``R03`` for ``bmc-r03`` and ``probe-r03`` (a BMC and the probe of one rack share it), else by position."""
+    suffix = device_id.rpartition("-r")[2]
+    return f"R{int(suffix):02d}" if suffix.isdigit() else f"R{index + 1:02d}"
+
+
 def write_demo_config(ctx: ModuleContext, simulator: Any) -> None:
     """Write ``config/temperature-monitor/demo.yaml`` and the history behind it, unless the file exists."""
     target = ctx.config_dir / DEMO_FILE
     if target.exists():
         return
     specs = [d for d in simulator.devices() if d.style in ("bmc", "envprobe")]
-    devices = [_device(spec.id, spec.style, simulator.url_for(spec.id), f"R{index + 1:02d}")
+    devices = [_device(spec.id, spec.style, simulator.url_for(spec.id), _rack(spec.id, index))
                for index, spec in enumerate(specs)]
     document = {
         "groups": {

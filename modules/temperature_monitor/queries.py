@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import polars as pl
 from sqlalchemy import Engine, select
@@ -103,3 +104,19 @@ def alert_history(db: Engine, since: datetime | None = None, limit: int = 500) -
         "message": pl.String,
     }
     return pl.DataFrame(rows, schema=schema)
+
+
+def trend_export(series: pl.DataFrame, sensors: list[SensorInfo], tz: ZoneInfo) -> pl.DataFrame:
+    """The readings of ``trend`` as the CSV download gives them: site time with its offset, names, kinds, units."""
+    info = pl.DataFrame(
+        [{"sensor_id": s.id, "sensor": s.name, "kind": s.kind, "unit": shown_unit(s.kind, s.unit)} for s in sensors],
+        schema={"sensor_id": pl.String, "sensor": pl.String, "kind": pl.String, "unit": pl.String},
+    )
+    return (
+        series.join(info, on="sensor_id", how="left")
+        .sort("at", "sensor_id")
+        .select(
+            pl.col("at").dt.convert_time_zone(tz.key).dt.strftime("%Y-%m-%dT%H:%M:%S%:z").alias(f"time ({tz.key})"),
+            "sensor_id", "sensor", "kind", "value", "unit",
+        )
+    )

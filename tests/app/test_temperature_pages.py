@@ -151,6 +151,7 @@ def test_trends_draws_the_readings_in_site_time_and_labelled_limits(tm_site: Env
     assert kinds["Inlet temperature"]["unit"] == "°C" and kinds["Inlet temperature"]["high_warning"] == "27.0 °C"
     assert kinds["Exhaust temperature"]["high_warning"] == "—"  # no exhaust group on this site
     assert labels(at)["high_critical"] == "High critical" and labels(at)["kind"] == "Kind"
+    assert [button.label for button in at.get("download_button")] == ["Download CSV"]
 
 
 def test_trends_humidity_gets_its_own_chart_and_colours_stay(tm_site: Environment) -> None:

@@ -20,8 +20,9 @@ from nxforge.sdk import status_hex
 
 from ..kinds import level_status
 
-PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
-           "#17becf", "#393b79", "#e6550d", "#31a354", "#ad494a", "#6b6ecf", "#b5cf6b", "#de9ed6", "#3182bd"]
+PALETTE = ["#1f77b4", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf", "#393b79",
+           "#31a354", "#6b6ecf", "#b5cf6b", "#de9ed6", "#3182bd", "#637939", "#7b4173"]
+"""Sensor colours: no orange or red, which belong to the warning and critical lines and statuses."""
 RANGE_BUTTONS = [
     {"count": 6, "label": "6h", "step": "hour", "stepmode": "backward"},
     {"count": 1, "label": "1d", "step": "day", "stepmode": "backward"},

@@ -20,7 +20,7 @@ from ..config import SensorInfo
 from ..kinds import kind_label, measure, shown_unit
 from ..pages import configured_sensors
 from ..pages._charts import LEVEL_COLOURS, colour_of, date_range, local_times, time_layout
-from ..queries import threshold_table, thresholds, trend
+from ..queries import threshold_table, thresholds, trend, trend_export
 
 GAP_S = 3600
 """A line breaks where a sensor has no reading for longer than this (a device down, a collector stopped)."""
@@ -124,6 +124,9 @@ def render(ctx: ModuleContext, role: str) -> None:
                      f"{GAP_S // 60} min."))
     if frame.is_empty():
         st.info("No readings in these dates: choose other dates, or let the collector run.")
+    else:
+        st.download_button("Download CSV", trend_export(frame, picked, tz).write_csv(), key="tm-trend-csv",
+                           file_name=f"temperatures-{first:%Y%m%d}-{last:%Y%m%d}.csv", mime="text/csv")
     st.subheader("Limits")
     _limits_table(picked)
     if not thresholds(picked).height:

@@ -44,7 +44,7 @@ def test_demo_writes_weeks_of_history_once_with_the_cooling_failure_alerted(
 ) -> None:
     from nxforge_modules.temperature_monitor.config import all_sensors, load_devices
     from nxforge_modules.temperature_monitor.demo import failure_window, write_demo_config
-    from nxforge_modules.temperature_monitor.queries import alert_history, current_state, trend
+    from nxforge_modules.temperature_monitor.queries import alert_history, current_state, trend, trend_export
     from nxforge_modules.temperature_monitor.settings import TemperatureSettings
     from nxforge_modules.temperature_monitor.tables import readings
 
@@ -82,6 +82,14 @@ def test_demo_writes_weeks_of_history_once_with_the_cooling_failure_alerted(
     # the Current page opens on the last history value, every sensor ok
     current = current_state(ctx.db, sensors)
     assert set(current["level"]) == {"ok"} and current["value"].null_count() == 0
+    # the CSV download: the site's time with its offset, names, kinds and the unit people read
+    export = trend_export(series, sensors, PARIS)
+    assert export.columns == ["time (Europe/Paris)", "sensor_id", "sensor", "kind", "value", "unit"]
+    assert export.height == series.height
+    first_row = export.row(0, named=True)
+    assert first_row["time (Europe/Paris)"] == first.astimezone(PARIS).strftime("%Y-%m-%dT%H:%M:%S+01:00")
+    humid = export.filter(pl.col("sensor_id") == "probe-r01-humidity").row(0, named=True)
+    assert (humid["sensor"], humid["kind"], humid["unit"]) == ("R01 humidity", "humidity", "%RH")
     # the hook again, and again without its file: the history is never written twice
     write_demo_config(ctx, sim)
     (ctx.config_dir / "demo.yaml").unlink()
