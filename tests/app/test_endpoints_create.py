@@ -276,3 +276,15 @@ def test_an_empty_site_points_at_the_new_endpoint_button(site: Environment) -> N
     assert_clean(at)
     assert "press **New endpoint** above to create one" in texts(at.info)
     assert at.button(key="ep-new-btn").label == "New endpoint"
+
+
+@SQLITE
+def test_new_in_the_url_opens_the_create_panel(site: Environment) -> None:
+    at = endpoints_page("ops")
+    at.query_params["new"] = "1"
+    at = at.run()
+    assert_clean(at)
+    assert at.text_input(key=f"{NEW}-id").value == ""
+    assert "New endpoint" in texts(at.markdown)
+    at = at.button(key=f"{NEW}-cancel").click().run()
+    assert at.button(key="ep-new-btn").label == "New endpoint"

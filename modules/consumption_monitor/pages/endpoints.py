@@ -7,7 +7,8 @@ unsaved config, enable/disable, Duplicate, Delete), which keeps its state in ``_
 saves through ``_endpoint_save.py`` and edits the file with ``_endpoint_yaml.py``'s round trip
 (comments kept). Create and Duplicate are ``_endpoint_create.py``; Delete, which retires (readings
 kept), is ``_endpoint_retire.py``; adding and removing a whole endpoint in a file's text is
-``_endpoint_files.py``.
+``_endpoint_files.py``. ``?new`` in the URL opens the create panel (for other pages' empty states
+to link to), ``?endpoint=ID`` preselects an endpoint.
 """
 
 from __future__ import annotations
@@ -125,6 +126,9 @@ def render(ctx: ModuleContext, role: str) -> None:
     for problem in scan.unreadable:
         st.error(f"A file cannot be read, so its endpoints are missing below:\n\n{plain(problem)}\n\n"
                  "What to do: fix it by hand (`nxforge config check`).")
+    if st.query_params.get("new") is not None:  # a link from another page's empty state: open the create panel
+        del st.query_params["new"]
+        open_creator()
     creating = creator() is not None
     if not creating:
         st.button("New endpoint", key=NEW_BUTTON, icon=":material/add:", on_click=open_creator,
