@@ -306,7 +306,7 @@ def open_entry(page: Page, base_url: str, entry: NavEntry) -> None:
     link = page.get_by_test_id("stSidebarNav").locator(f'a[href="{base_url}/{entry.url_path}"]')
     if entry.spec.default and not link.count():
         link = page.get_by_test_id("stSidebarNav").locator(f'a[href="{base_url}/"]')
-    link.first.click()
+    link.first.click(timeout=2 * TIMEOUT_MS)  # a loaded machine may still be drawing the previous page
     page.wait_for_url(f"{base_url}/{entry.url_path}*" if not entry.spec.default else f"{base_url}/**")
     drawn(page)
 
