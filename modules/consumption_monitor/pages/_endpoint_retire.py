@@ -7,8 +7,8 @@ was active bill as before (``segments.py`` keeps endpoints retired after a perio
 the same id back into a file brings it back with its history, which is why a new endpoint may not
 take a retired one's id. The audit row keeps what was deleted (secrets only as "changed").
 
-The two small queries below serve only this page: which ids the database holds, and the retired
-endpoints with how many readings each keeps.
+The small queries below serve only this page: which ids the database holds, and how many readings
+the retired ones (or the one being deleted) keep.
 """
 
 from __future__ import annotations
@@ -40,27 +40,34 @@ class StoredEndpoint:
 
     name: str
     retired_at: datetime | None
-    readings: int
 
 
 def stored_endpoints(engine: Engine) -> dict[str, StoredEndpoint]:
-    """Every endpoint row, retired ones included, with its count of readings."""
-    counts = (select(reading.c.endpoint_id, func.count().label("readings"))
-              .group_by(reading.c.endpoint_id).subquery())
-    query = (select(endpoint.c.id, endpoint.c.name, endpoint.c.retired_at, counts.c.readings)
-             .select_from(endpoint.outerjoin(counts, counts.c.endpoint_id == endpoint.c.id)))
+    """Every endpoint row, retired ones included (one small table: no readings are touched)."""
     with engine.connect() as conn:
-        return {row.id: StoredEndpoint(row.name, row.retired_at, int(row.readings or 0)) for row in conn.execute(query)}
+        rows = conn.execute(select(endpoint.c.id, endpoint.c.name, endpoint.c.retired_at))
+        return {row.id: StoredEndpoint(row.name, row.retired_at) for row in rows}
+
+
+def readings_kept(engine: Engine, endpoint_ids: list[str]) -> dict[str, int]:
+    """How many readings each of ``endpoint_ids`` has (counted by the readings' endpoint index, only for those)."""
+    if not endpoint_ids:
+        return {}
+    query = (select(reading.c.endpoint_id, func.count().label("readings"))
+             .where(reading.c.endpoint_id.in_(endpoint_ids)).group_by(reading.c.endpoint_id))
+    with engine.connect() as conn:
+        counted = {row.endpoint_id: int(row.readings) for row in conn.execute(query)}
+    return {endpoint_id: counted.get(endpoint_id, 0) for endpoint_id in endpoint_ids}
 
 
 def retired_rows(engine: Engine, tz: ZoneInfo) -> list[dict[str, Any]]:
-    """The retired endpoints, most recently retired first, for the page's table."""
-    stored = stored_endpoints(engine)
-    retired = sorted(((i, s) for i, s in stored.items() if s.retired_at is not None),
+    """The retired endpoints, most recently retired first, with the readings each keeps, for the page's table."""
+    retired = sorted(((i, s) for i, s in stored_endpoints(engine).items() if s.retired_at is not None),
                      key=lambda pair: pair[1].retired_at or datetime.min, reverse=True)
+    counts = readings_kept(engine, [endpoint_id for endpoint_id, _ in retired])
     return [{"endpoint": endpoint_id, "name": row.name,
              "retired": row.retired_at.astimezone(tz).strftime("%Y-%m-%d %H:%M") if row.retired_at else "",
-             "readings kept": row.readings} for endpoint_id, row in retired]
+             "readings kept": counts[endpoint_id]} for endpoint_id, row in retired]
 
 
 def show_retired(ctx: ModuleContext, tz: ZoneInfo) -> None:
@@ -89,8 +96,7 @@ def confirm_delete(ctx: ModuleContext, endpoint_id: str, document: YamlDocument,
     """The confirmation box under the header when Delete was pressed for this endpoint."""
     if st.session_state.get(DELETING) != endpoint_id:
         return
-    kept = stored_endpoints(ctx.db).get(endpoint_id)
-    readings = kept.readings if kept is not None else 0
+    readings = readings_kept(ctx.db, [endpoint_id])[endpoint_id]
     with st.container(border=True):
         st.warning(f"Delete **{endpoint_id}** ({plain(name)}) from {config_label(document)}? The collector stops "
                    f"reading it and it leaves Live. Its {readings:,} reading(s) stay, and the months it was "
@@ -123,8 +129,9 @@ def retire(ctx: ModuleContext, endpoint_id: str, document: YamlDocument) -> None
     st.session_state.pop(SELECTED, None)
     kept = stored_endpoints(ctx.db).get(endpoint_id)
     if kept is not None and kept.retired_at is not None:
+        readings = readings_kept(ctx.db, [endpoint_id])[endpoint_id]
         ctx.notice("success", f"Deleted {endpoint_id} from {config_label(document)} and retired it: the collector "
-                   f"no longer reads it and it left Live. Its {kept.readings:,} reading(s) are kept; past months "
+                   f"no longer reads it and it left Live. Its {readings:,} reading(s) are kept; past months "
                    "bill as before.")
     else:
         ctx.notice("success", f"Deleted {endpoint_id} from {config_label(document)}. The collector retires it on "
