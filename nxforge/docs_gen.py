@@ -26,6 +26,7 @@ FILES = {
     "users": ("config/users.yaml", "users and roles; change it with `nxforge users ...` or the Users page"),
     "manifest": ("modules/<package>/manifest.yaml", "what a module declares: jobs, pages, settings, permissions"),
 }
+APPENDIX = "docs/configuration-engines.md"  # the engines' worked examples, written by hand
 INTRO = """\
 # Configuration reference
 
@@ -227,8 +228,8 @@ def file_label(stem: str) -> tuple[str, str]:
     return FILES.get(stem, (f"config/{stem}/*.yaml", f"the `{stem}` module's own files, one or more per folder"))
 
 
-def render_reference(schemas: dict[str, dict[str, Any]]) -> str:
-    """The whole ``docs/configuration.md``, from ``file name -> schema``."""
+def render_reference(schemas: dict[str, dict[str, Any]], appendix: str = "") -> str:
+    """The whole ``docs/configuration.md``, from ``file name -> schema``, then ``appendix`` (hand-written)."""
     stems = sorted((name.removesuffix(SUFFIX) for name in schemas), key=lambda s: (s not in FILES, list(FILES).index(s)
                    if s in FILES else 0, s))
     shared = shared_definitions(schemas)
@@ -249,6 +250,8 @@ def render_reference(schemas: dict[str, dict[str, Any]]) -> str:
             renderer = Renderer({"$defs": _all_defs(schemas)}, shared)
             body = table(list(renderer.rows(definition, "", stop=False)))
             out += [f"### {name}\n", _text(definition.get("description", "")) + "\n", body]
+    if appendix.strip():
+        out += ["", appendix.strip()]
     return "\n".join(out).rstrip() + "\n"
 
 
@@ -275,8 +278,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--schemas", type=Path, default=Path("schemas"))
     parser.add_argument("--out", type=Path, default=Path("docs/configuration.md"))
     parser.add_argument("--check", action="store_true", help="exit 1 when the file differs; write nothing")
+    parser.add_argument("--appendix", type=Path, default=Path(APPENDIX),
+                        help=f"hand-written text appended to the tables (default {APPENDIX}, when it exists)")
     args = parser.parse_args(argv)
-    text = render_reference(load_schemas(args.schemas))
+    appendix = args.appendix.read_text(encoding="utf-8") if args.appendix.is_file() else ""
+    text = render_reference(load_schemas(args.schemas), appendix)
     if args.check:
         current = args.out.read_text(encoding="utf-8") if args.out.exists() else ""
         print(f"{args.out}: {'up to date' if current == text else 'out of date'}", file=sys.stderr)

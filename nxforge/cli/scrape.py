@@ -77,8 +77,8 @@ def describe_result(result: ScrapeResult) -> str:
     lines = []
     if result.ok:
         lines.append(f"{result.key}: read with the {result.engine} engine in {result.duration_s:.2f}s")
-        for name, value in result.values.items():
-            lines.append(f"  {name} = {value.value:g} {value.unit}    (the page shows: {value.raw_text})")
+        for name, value in result.values.items():  # .15g: all the digits the meter shows (:g kept 6)
+            lines.append(f"  {name} = {value.value:.15g} {value.unit}    (the page shows: {value.raw_text})")
     else:
         assert result.error is not None
         lines.append(f"{result.key}: {result.error.error_class}: {result.error.message}")
