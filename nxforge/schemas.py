@@ -89,8 +89,9 @@ def _relax_presets(schema: dict[str, Any]) -> None:
         return
     properties = scrape["properties"]
     strict = {key: properties[key] for key in ("auth", "values")}
-    properties["auth"] = {"type": "object", "description": "how to log in: type none, basic, digest, form, cookie "
-                          "or token (with a preset: only the keys that differ)"}
+    properties["auth"] = {"type": "object", "description": "how to log in: type none, basic, digest, form, cookie, "
+                          "token, redfish_session, snmp_community or snmp_v3 (with a preset: only the keys that "
+                          "differ)"}
     properties["values"] = {"type": "object", "description": "the named values to read: name -> selector, regex, "
                             "unit ... (with a preset: only the keys that differ)"}
     properties["preset"] = {
