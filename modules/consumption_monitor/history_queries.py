@@ -9,6 +9,8 @@ unit). Polars then merges units into periods; a period's energy is its last usab
 the last one before it (the rollup's hours telescope to that), so the figures equal
 ``history_rollup`` and ``energy_per_period`` for the same range. Times given to DuckDB are naive UTC
 (no time-zone support needed): each UTC hour's unit comes from a small table computed with Polars.
+Where the zone's offset is not whole hours (India), a month's edge splits a UTC hour: energy stays
+exact, but that hour may count twice in ``hours_read``.
 """
 
 from __future__ import annotations
