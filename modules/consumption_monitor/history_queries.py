@@ -151,12 +151,13 @@ def _in_list(endpoint_ids: Sequence[str]) -> str:
     return ", ".join("'" + item.replace("'", "''") + "'" for item in endpoint_ids)
 
 
-def _recent_rows(engine: Engine, endpoint_ids: Sequence[str], spans: list[tuple[datetime, datetime]]
-                 ) -> tuple[pl.DataFrame, pl.DataFrame]:
+def _recent_rows(engine: Engine, endpoint_ids: Sequence[str], spans: list[tuple[datetime, datetime]],
+                 rollup: bool = True) -> tuple[pl.DataFrame, pl.DataFrame]:
     """The database's part over ``spans`` (naive UTC): rollup hours where a span starts and ends on the hour
-    (always, in whole-hour time zones), and the readings themselves for the other spans."""
+    (always, in whole-hour time zones), and the readings themselves for the other spans (for all of them
+    without ``rollup``)."""
     h, r = reading_hourly.c, reading.c
-    aligned = [(s, e) for s, e in spans if s.minute == s.second == s.microsecond == e.minute == e.second
+    aligned = [(s, e) for s, e in spans if rollup and s.minute == s.second == s.microsecond == e.minute == e.second
                == e.microsecond == 0]
     ragged = [span for span in spans if span not in aligned]
     with engine.connect() as conn:
@@ -227,13 +228,16 @@ def _partials(root: Path, months: list[MonthArchive], recent: tuple[pl.DataFrame
 
 
 def _seeds(engine: Engine, root: Path, months: list[MonthArchive], endpoint_ids: Sequence[str], first: datetime,
-           archived: pl.DataFrame) -> pl.DataFrame:
+           archived: pl.DataFrame, rollup: bool = True) -> pl.DataFrame:
     """The last usable counter before ``first`` per endpoint: from the rollup (as the rollup path), else
     from the archive: ``archived`` (found with the partials in the newest month before ``first``), then
     the older months, newest first, only as far back as needed."""
-    h = reading_hourly.c
+    h, r = reading_hourly.c, reading.c
     last_kwh = (select(h.last_kwh).where(h.endpoint_id == endpoint.c.id, h.hour < first, h.last_kwh.is_not(None))
-                .order_by(h.hour.desc()).limit(1).scalar_subquery().correlate(endpoint))
+                .order_by(h.hour.desc()) if rollup else
+                select(r.corrected_kwh).where(r.endpoint_id == endpoint.c.id, r.read_at < first,
+                                              r.corrected_kwh.is_not(None)).order_by(r.read_at.desc())
+                ).limit(1).scalar_subquery().correlate(endpoint)
     with engine.connect() as conn:  # one index probe per endpoint
         seeds = {str(k): float(v) for k, v in conn.execute(
             select(endpoint.c.id, last_kwh).where(endpoint.c.id.in_(list(endpoint_ids)))) if v is not None}
@@ -261,9 +265,9 @@ def _seeds(engine: Engine, root: Path, months: list[MonthArchive], endpoint_ids:
 
 
 def _periods(engine: Engine, root: Path, endpoint_ids: Sequence[str], start: datetime, end: datetime,
-             bucket: str, tz: tzinfo, local_hours: bool = False) -> pl.DataFrame:
+             bucket: str, tz: tzinfo, local_hours: bool = False, rollup: bool = True) -> pl.DataFrame:
     """One row per endpoint and period with readings: the merged figures and ``kwh`` (None when the period
-    has no usable reading), from the archive and the database without overlap."""
+    has no usable reading), from the archive and the database (its rollup, or its readings) without overlap."""
     if bucket not in BUCKETS:
         raise ValueError(f"bucket is one of {BUCKETS}, not {bucket!r}")
     first, stop = _hour_span(start, end)
@@ -277,7 +281,7 @@ def _periods(engine: Engine, root: Path, endpoint_ids: Sequence[str], start: dat
     seed_month = before[0] if before and before[0].hours_sha256 and covering else None
     parts = [pl.DataFrame(schema=PARTIAL_SCHEMA)]
     if endpoint_ids:
-        recent = _recent_rows(engine, endpoint_ids, not_archived(first, stop, months))
+        recent = _recent_rows(engine, endpoint_ids, not_archived(first, stop, months), rollup)
         units = units_of_hours(first, stop, unit, tz)
         parts += _partials(root, covering, recent, endpoint_ids, first, stop, units, seed_month)
     found = pl.concat([p.select(list(PARTIAL_SCHEMA)).cast(PARTIAL_SCHEMA) for p in parts])  # type: ignore[arg-type]
@@ -289,7 +293,7 @@ def _periods(engine: Engine, root: Path, endpoint_ids: Sequence[str], start: dat
     partials = partials.with_columns(period.alias("period_start"))
     if partials.is_empty():
         return partials.with_columns(pl.lit(None, pl.Float64).alias("kwh"))
-    seeds = _seeds(engine, root, before[1:] if seed_month else before, endpoint_ids, first, archived_seeds)
+    seeds = _seeds(engine, root, before[1:] if seed_month else before, endpoint_ids, first, archived_seeds, rollup)
     merged = (
         partials.sort("endpoint_id", "period_start", "last_at", nulls_last=False)
         .group_by("endpoint_id", "period_start", maintain_order=True)
@@ -340,12 +344,13 @@ def touches_archive(archive: Path, start: datetime, end: datetime) -> bool:
 def energy_per_day(engine: Engine, root: Path, endpoint_ids: Sequence[str], start: date, end: date,
                    tz: tzinfo) -> pl.DataFrame:
     """Energy per endpoint per local day in [start, end] with usable readings, over the archive plus the
-    database: endpoint_id, day, kwh, readings (usable), source (archive, database or both)."""
+    database's readings (not its rollup: readings loaded straight in count too): endpoint_id, day, kwh,
+    readings (usable), source (archive, database or both)."""
     if not endpoint_ids or end < start:
         return pl.DataFrame(schema=DAILY_SCHEMA)
     first = datetime.combine(start, time(0), tzinfo=tz)
     after = datetime.combine(end + timedelta(days=1), time(0), tzinfo=tz)
-    merged = _periods(engine, root, endpoint_ids, first, after, "day", tz).filter(pl.col("good") > 0)
+    merged = _periods(engine, root, endpoint_ids, first, after, "day", tz, rollup=False).filter(pl.col("good") > 0)
     return merged.select(
         "endpoint_id", pl.col("period_start").dt.convert_time_zone(_zone(tz)).dt.date().alias("day"), "kwh",
         pl.col("good").alias("readings"), "source").cast(DAILY_SCHEMA).sort("endpoint_id", "day")

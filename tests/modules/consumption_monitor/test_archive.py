@@ -11,7 +11,6 @@ from zoneinfo import ZoneInfo
 import polars as pl
 import pytest
 import yaml
-from nxforge_modules.consumption_monitor import rollup
 from nxforge_modules.consumption_monitor.archive import (
     ArchiveError,
     archive_dir,
@@ -49,7 +48,6 @@ def _load(engine: Engine, endpoint_id: str, kw: float) -> None:
     with engine.begin() as conn:  # straight in, as benchmarks do: the counter paths are tested elsewhere
         ensure_partitions(conn, START, NOW)
         conn.execute(insert(reading), rows)
-        rollup.rebuild(conn, endpoint_id, START)  # as the store keeps it: the recent part is read from it
 
 
 def _count(engine: Engine) -> int:
