@@ -1,7 +1,7 @@
 """The ``demo`` hook: sensors for every BMC and probe the demo's simulator runs, and five weeks of history.
 
 A demo with minutes of data shows flat, short trends, so the hook also writes past readings every
-15 minutes: each sensor's simulated value with a daily cycle (warmest mid-afternoon, site time),
+30 minutes: each sensor's simulated value with a daily cycle (warmest mid-afternoon, site time),
 a slow weekly drift and a little deterministic noise, plus one two-hour cooling failure on the
 first BMC's rack nine days ago. The alert rules run over that history as the collect job would,
 so the Alerts page and the limit lines on the Trends page have something to show.
@@ -34,7 +34,7 @@ DEMO_FILE = "demo.yaml"
 BMC_SENSORS = (("inlet", "inlet_c"), ("exhaust", "exhaust_c"), ("cpu", "cpu_c"))
 PROBE_SENSORS = (("ambient", "temperature_c"), ("humidity", "humidity_pct"))
 HISTORY_DAYS = 35
-HISTORY_STEP = timedelta(minutes=15)
+HISTORY_STEP = timedelta(minutes=30)
 OFFSETS_C = {"inlet": 0.0, "exhaust": 12.0, "cpu": 30.0, "ambient": 0.0}
 """How far above the room each kind reads, as the simulator's thermal profile has it."""
 DAILY_C = {"cpu": 4.0}
@@ -125,6 +125,8 @@ def _write_device(conn: Connection, device: DeviceInfo, base: tuple[float, float
         if _has_readings(conn, sensor.id):
             continue  # the database outlived the demo file: never write the history twice
         state: SensorState = SensorState()
+        watched = any(sensor.rule.limit(side, level) is not None for side in ("high", "low")
+                      for level in ("warning", "critical"))
         rows: list[dict[str, Any]] = []
         changed_at: datetime | None = None
         value = 0.0
@@ -134,6 +136,8 @@ def _write_device(conn: Connection, device: DeviceInfo, base: tuple[float, float
                 value = round(value + FAILURE_C, 1)
             rows.append({"sensor_id": sensor.id, "device_id": device.id, "at": at, "value": value,
                          "unit": sensor.unit, "error": None})
+            if not watched:
+                continue
             state, transition = evaluate(state, value, at, sensor.rule)
             if transition is not None:
                 changed_at = at
@@ -147,10 +151,11 @@ def _write_device(conn: Connection, device: DeviceInfo, base: tuple[float, float
 
 def backfill_history(ctx: ModuleContext, bases: dict[str, tuple[float, float]], now: datetime,
                      days: int = HISTORY_DAYS) -> int:
-    """Readings every 15 minutes over the past ``days`` for each device in ``bases`` (id -> °C, %RH)."""
+    """Readings every ``HISTORY_STEP`` over the past ``days`` for each device in ``bases`` (id -> °C, %RH)."""
     devices, _problems = load_devices(ctx.config_dir, TemperatureSettings.from_context(ctx))
     steps = int(timedelta(days=days) / HISTORY_STEP)
-    first = now.replace(second=0, microsecond=0) - timedelta(minutes=now.minute % 15)
+    step_min = int(HISTORY_STEP.total_seconds() // 60)
+    first = now.replace(second=0, microsecond=0) - timedelta(minutes=now.minute % step_min)
     times = [first - step * HISTORY_STEP for step in range(steps, 0, -1)]
     failure = failure_window(now, ctx.timezone)
     hot_device = next((d.id for d in devices if d.id in bases and any(s.kind == "inlet" for s in d.sensors)), None)

@@ -68,7 +68,7 @@ def seed_temperatures(env: Environment, normal_runs: int = 2, hot_runs: int = 4,
 
     The platform's clock starts 15 minutes ago and moves one step per run, so every reading is
     in the past (the trends page reads up to the real now) and the overheat outlasts min_duration.
-    With ``history_days``, the demo hook's history (15-minute readings) comes before those runs.
+    With ``history_days``, the demo hook's history (half-hourly readings) comes before those runs.
     Returns how many runs succeeded.
     """
     mount_modules(MODULES_DIR)
