@@ -22,7 +22,7 @@ from nxforge.environment import Environment
 from tests.app.conftest import write_core_config, write_users
 from tests.app.streamlit_server import StreamlitServer
 from tests.app.temperature_site import MODULES_DIR, forget_module, seed_temperatures
-from tests.app.test_browser import TIMEOUT_MS, heading, no_traceback, settled, sign_in
+from tests.app.test_browser import FIRST_PAGE_MS, TIMEOUT_MS, heading, no_traceback, settled, sign_in
 
 pytestmark = pytest.mark.browser
 PARIS = ZoneInfo("Europe/Paris")  # write_core_config's site zone
@@ -83,7 +83,7 @@ def stored(env: Environment, start: datetime, end: datetime) -> dict[str, list[t
 def drawn(page: Page) -> dict[str, Any]:
     """The first chart as Plotly holds it: each trace's points, the x range shown and the annotations' text."""
     chart = page.locator(".js-plotly-plot").first
-    expect(chart).to_be_visible()
+    expect(chart).to_be_visible(timeout=FIRST_PAGE_MS)  # Plotly's script loads on first use: slow when loaded
     result: dict[str, Any] = chart.evaluate(
         "(el) => ({data: el.data.map(t => ({name: t.name, x: Array.from(t.x || []), y: Array.from(t.y || [])})),"
         " range: el._fullLayout.xaxis.range, notes: (el._fullLayout.annotations || []).map(a => a.text)})"
@@ -141,7 +141,7 @@ def test_trends_draw_the_readings_of_the_chosen_dates_in_site_time_with_labelled
     assert set(traces) == set(NAMES.values())
     for sensor_id, name in NAMES.items():
         assert points(traces[name]) == week[sensor_id], name
-    assert len(week["r01-inlet"]) > 6 * 96  # days of curves, not minutes
+    assert len(week["r01-inlet"]) > 6 * 48  # days of curves, not minutes
     assert all(x.endswith(("+01:00", "+02:00")) for x, _y in points(traces["R01 inlet"]))
     notes = set(first["notes"])
     assert {"Inlet temperature high warning 27.0 °C", "Inlet temperature high critical 32.0 °C"} <= notes
@@ -160,7 +160,7 @@ def test_trends_draw_the_readings_of_the_chosen_dates_in_site_time_with_labelled
     picked = {trace["name"]: trace for trace in drawn(page)["data"]}
     for sensor_id, name in NAMES.items():
         assert points(picked[name]) == chosen[sensor_id], name
-        assert len(chosen[sensor_id]) == 3 * 96
+        assert len(chosen[sensor_id]) == 3 * 48  # half-hourly history
     assert drawn(page)["range"][0].startswith(f"{start_day:%Y-%m-%d}")
 
     # the range selector: one day back from the window's end shows that day's readings only
