@@ -362,3 +362,32 @@ def energy_per_month(engine: Engine, root: Path, endpoint_ids: Sequence[str], st
     daily = energy_per_day(engine, root, endpoint_ids, start, end, tz)
     return (daily.group_by("endpoint_id", pl.col("day").dt.truncate("1mo").alias("month"))
             .agg(pl.col("kwh").sum(), pl.col("readings").sum()).sort("endpoint_id", "month"))
+
+
+def events_with_archive(engine: Engine, endpoint_ids: list[str], start: datetime, end: datetime,
+                        client: str | None = None, *, archive: Path) -> pl.DataFrame:
+    """``event_readings``' frame (endpoint_id, read_at, event) with archived months read from Parquet, so
+    History still marks resets and swaps of months removed from the database."""
+    ids = scoped_ids(engine, endpoint_ids, client)
+    schema: dict[str, Any] = {"endpoint_id": pl.String, "read_at": pl.Datetime("us", "UTC"), "event": pl.String}
+    months = archived_months(archive)
+    files = [str(month_file(archive, m.month)) for m in months.values() if m.rows
+             and datetime.fromisoformat(m.end) > start and datetime.fromisoformat(m.start) < end]
+    r = reading.c
+    spans = not_archived(start, end, months)
+    with engine.connect() as conn:
+        rows = conn.execute(select(r.endpoint_id, r.read_at, r.event).where(
+            r.endpoint_id.in_(ids), r.event.is_not(None),
+            or_(false(), *(and_(r.read_at >= s, r.read_at < e) for s, e in spans)))).fetchall() if ids else []
+    found = [pl.DataFrame(rows, schema=schema, orient="row")]
+    if files and ids:
+        con = duckdb_cursor()
+        try:
+            archived = con.sql(f"SELECT endpoint_id, read_at, event FROM read_parquet($files) WHERE endpoint_id IN "
+                               f"({_in_list(ids)}) AND event IS NOT NULL AND read_at >= $start AND read_at < $end",
+                               params={"files": files, "start": _naive_utc(start), "end": _naive_utc(end)})
+            found.append(pl.DataFrame(pl.from_arrow(archived.to_arrow_table()))
+                         .with_columns(pl.col("read_at").dt.replace_time_zone("UTC")).cast(schema))
+        finally:
+            con.close()
+    return pl.concat(found).sort("endpoint_id", "read_at")

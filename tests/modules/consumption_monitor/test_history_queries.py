@@ -14,10 +14,11 @@ from nxforge_modules.consumption_monitor.archive import archive_dir, archive_mon
 from nxforge_modules.consumption_monitor.energy_queries import energy_per_period
 from nxforge_modules.consumption_monitor.history_queries import (
     energy_per_period_archived,
+    events_with_archive,
     history_energy,
     touches_archive,
 )
-from nxforge_modules.consumption_monitor.queries import history_rollup
+from nxforge_modules.consumption_monitor.queries import event_readings, history_rollup
 from nxforge_modules.consumption_monitor.store import ensure_partitions
 from nxforge_modules.consumption_monitor.tables import reading, reading_hourly
 from polars.testing import assert_frame_equal
@@ -104,6 +105,8 @@ def _duckdb_path(engine: Engine, root: Path) -> dict[str, pl.DataFrame]:
 def test_archive_plus_database_equals_the_database_alone(loaded: Engine, tmp_path: Path) -> None:
     root = archive_dir(tmp_path)
     expected = _database_only(loaded)
+    events = event_readings(loaded, IDS, START, END)
+    assert events["event"].to_list() == ["reset"]
     for name, frame in _duckdb_path(loaded, root).items():
         _same(frame, expected[name])
 
@@ -120,6 +123,8 @@ def test_archive_plus_database_equals_the_database_alone(loaded: Engine, tmp_pat
         assert conn.execute(select(func.count()).select_from(reading)).scalar_one() > 0
     for name, frame in _duckdb_path(loaded, root).items():
         _same(frame, expected[name])
+    assert events_with_archive(loaded, IDS, START, END, archive=root).equals(events)  # the reset, from Parquet
+    assert events_with_archive(loaded, IDS, START, END, client="globex", archive=root).is_empty()
 
 
 def test_the_seam_counts_each_reading_once(loaded: Engine, tmp_path: Path) -> None:
