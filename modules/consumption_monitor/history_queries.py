@@ -387,7 +387,7 @@ def events_with_archive(engine: Engine, endpoint_ids: list[str], start: datetime
                                f"({_in_list(ids)}) AND event IS NOT NULL AND read_at >= $start AND read_at < $end",
                                params={"files": files, "start": _naive_utc(start), "end": _naive_utc(end)})
             found.append(pl.DataFrame(pl.from_arrow(archived.to_arrow_table()))
-                         .with_columns(pl.col("read_at").dt.replace_time_zone("UTC")).cast(schema))
+                         .with_columns(pl.col("read_at").dt.replace_time_zone("UTC")).cast(schema))  # type: ignore[arg-type]
         finally:
             con.close()
     return pl.concat(found).sort("endpoint_id", "read_at")
