@@ -327,6 +327,7 @@ def test_no_secret_reaches_the_browser_of_any_role(secret_site: SecretSite, page
     assert traffic.frames and KNOWN.encode() in stream, "the websocket frames were seen (a known id is in them)"
     if role in ("ops", "admin"):
         assert tests_run == len(TESTED) and b"sec-wrong" in stream
+        assert b"?key=${URL_KEY}" in stream, "the YAML editor's text (references, never values) was in the frames"
     leaks = leaks_in(f"{role}'s websocket frames", stream)
     for url, body in traffic.bodies.items():
         leaks += leaks_in(f"{role}'s response {url}", body)
