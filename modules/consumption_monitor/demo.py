@@ -1,4 +1,4 @@
-"""The ``demo`` hook: an endpoint for every simulated meter, and five weeks of history behind them.
+"""The ``demo`` hook: an endpoint for every simulated meter, and five weeks of hourly history behind them.
 
 A demo with minutes of data shows empty charts and a zero bill, so the hook also writes past
 readings derived from each simulated meter's constant draw: what the collector would have
@@ -16,7 +16,7 @@ import yaml
 from nxforge.sdk import ModuleContext
 
 from .readings import RawReading
-from .store import store_reading
+from .store import store_batch
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +32,7 @@ VENDORS = {
     "geist": "Vertiv", "sentry": "ServerTech", "panel-eu": "Socomec", "plain": "Generic",
 }
 HISTORY_DAYS = 35
-HISTORY_STEP = timedelta(hours=6)
+HISTORY_STEP = timedelta(hours=1)
 
 
 def _endpoint(index: int, spec: Any, url: str) -> dict[str, Any]:
@@ -77,21 +77,24 @@ def write_demo_config(ctx: ModuleContext, simulator: Any) -> None:
 
 
 def backfill_history(ctx: ModuleContext, meters: list[Any], now: Any) -> int:
-    """Readings every six hours over the past five weeks, as each meter's constant draw implies."""
+    """Hourly readings over the past five weeks, as each meter's constant draw implies.
+
+    Hourly, because readings further apart than the ``gap_after`` setting (1 h) are gaps whose energy
+    is estimated: sparser history would make every demo bill look estimated and refuse to close.
+    Stored a round at a time (one reading per meter, oldest first), the collector's batched path.
+    """
     stored = 0
     steps = int(timedelta(days=HISTORY_DAYS) / HISTORY_STEP)
-    for spec in meters:
-        with ctx.db.begin() as conn:
-            for step in range(steps, 0, -1):
-                read_at = now - step * HISTORY_STEP
-                hours_before_now = step * HISTORY_STEP.total_seconds() / 3600
-                counter = spec.initial_kwh - spec.power_kw * hours_before_now
-                if counter < 0:
-                    continue
-                raw = RawReading(
-                    endpoint_id=spec.id, read_at=read_at, success=True, raw_kwh=round(counter, 1),
-                    power_w=spec.power_kw * 1000, engine="demo-history",
-                )
-                stored += store_reading(conn, raw).inserted
+    with ctx.db.begin() as conn:
+        for step in range(steps, 0, -1):
+            read_at = now - step * HISTORY_STEP
+            hours_before_now = step * HISTORY_STEP.total_seconds() / 3600
+            batch = [
+                RawReading(endpoint_id=spec.id, read_at=read_at, success=True,
+                           raw_kwh=round(spec.initial_kwh - spec.power_kw * hours_before_now, 1),
+                           power_w=spec.power_kw * 1000, engine="demo-history")
+                for spec in meters if spec.initial_kwh - spec.power_kw * hours_before_now >= 0
+            ]
+            stored += sum(outcome.inserted for outcome in store_batch(conn, batch))
     log.info("demo: %d past readings written for %d meters", stored, len(meters))
     return stored
