@@ -19,6 +19,7 @@ from nxforge.app.boundary import run_guarded
 from nxforge.app.context import CorePageContext
 from nxforge.app.core_pages import resolve_core_handler
 from nxforge.app.flash import flash
+from nxforge.app.formatting import plain
 from nxforge.app.registry import CORE_PAGES, CORE_SECTION
 from nxforge.app.session import SESSION_USER
 from nxforge.module_system.loading import resolve_handler
@@ -135,11 +136,11 @@ def build_pages(plan: NavPlan, run: PageRunner) -> dict[str, list[Any]]:
         return {CORE_SECTION: [st.Page(_nothing_to_show, title="Nothing to show", url_path="nothing", default=True)]}
     default = default_url_path(plan)
     sections: dict[str, list[Any]] = {}
-    for title, entries in plan.sections().items():
-        sections[title] = [
+    for title, entries in plan.sections().items():  # the menu renders both as Markdown: manifests are input
+        sections[plain(title)] = [
             st.Page(
                 _page_callable(entry, run),
-                title=entry.spec.title,
+                title=plain(entry.spec.title),
                 icon=entry.spec.icon,
                 url_path=entry.url_path,
                 default=entry.url_path == default,

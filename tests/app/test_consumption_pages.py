@@ -75,3 +75,40 @@ def test_history_over_a_year_is_drawn_from_the_rollup(cm_site: Environment) -> N
     spec = json.loads(at.get("plotly_chart")[0].proto.spec)
     daily_kwh = [y for trace in spec["data"] for y in trace.get("y") or [] if y is not None]
     assert daily_kwh and sum(daily_kwh) > 0
+
+
+def test_history_over_archived_months_reads_the_parquet_archive(cm_site: Environment) -> None:
+    """March archived to Parquet and pruned from the database: the year's History still draws it, the same."""
+    import json
+    from zoneinfo import ZoneInfo
+
+    from nxforge_modules.consumption_monitor.archive import archive_dir, archive_months
+    from nxforge_modules.consumption_monitor.tables import reading
+    from sqlalchemy import func, select
+
+    from nxforge.platform import Platform
+
+    def drawn() -> tuple[float, str]:
+        at = open_page(app("ops").run(), "consumption-monitor-history")
+        at.selectbox(key="hist-range").select("1 year").run()
+        assert not at.exception, [e.value for e in at.exception]
+        spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+        return (sum(y for trace in spec["data"] for y in trace.get("y") or [] if y is not None),
+                texts(at.caption))
+
+    before, caption = drawn()
+    assert before > 0 and "from the hourly rollup" in caption
+    platform = Platform(cm_site)
+    try:
+        context = platform.context("consumption-monitor")
+        report = archive_months(platform.engine, archive_dir(context.storage), ZoneInfo("Europe/Paris"),
+                                context.clock(), keep_months=1)
+        assert "2026-03" in report.pruned
+        with platform.engine.connect() as conn:
+            assert conn.execute(select(func.count()).select_from(reading)).scalar_one() == 0
+    finally:
+        platform.close()
+    st.cache_data.clear()
+    after, caption = drawn()
+    assert "from the Parquet archive and the hourly rollup" in caption
+    assert after == pytest.approx(before)

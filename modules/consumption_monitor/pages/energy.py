@@ -1,6 +1,7 @@
 """Energy: kWh bars per hour, day, week or month, stacked by endpoint, feed or client, stepped back and
 forth by period or over free dates (whole days in the site's zone), with the previous period beside them.
-Bars come from the hourly rollup through ``energy_per_period``; a bar resting on fewer hours of readings
+Bars come from the hourly rollup through ``energy_per_period`` (through DuckDB over the Parquet archive too
+when the window reaches an archived month); a bar resting on fewer hours of readings
 than it spans is marked as estimated. A client user's page asks every query for its own endpoints only."""
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ from streamlit.delta_generator import DeltaGenerator
 
 from nxforge.sdk import ModuleContext, chart_text, kwh, local_time, plain
 
+from ..archive_layout import archive_dir
 from ..energy_queries import energy_per_period, period_window, stack_energy
+from ..history_queries import energy_per_period_archived, touches_archive
 from ..pages._charts import colour_of, date_range, local_times, mark_events, time_layout
 from ..pages._shared import live_of, options_of, settings_of
 from ..queries import event_readings
@@ -62,6 +65,16 @@ def _centres(starts: pl.Series, period: str, tz: ZoneInfo) -> list[datetime]:
     return [at + timedelta(milliseconds=BAR_MS[period] / 2) for at in local_times(starts, tz)]
 
 
+def _energy(ctx: ModuleContext, ids: list[str], start: datetime, end: datetime, period: str,
+            tz: ZoneInfo) -> pl.DataFrame:
+    """Bars from the rollup, or through DuckDB over the Parquet archive plus the database when the
+    window reaches an archived month (whose readings may be gone from the database)."""
+    archive = archive_dir(ctx.storage)
+    if touches_archive(archive, start, end):
+        return energy_per_period_archived(ctx.db, ids, start, end, period, tz, client=ctx.client, archive=archive)
+    return energy_per_period(ctx.db, ids, start, end, period, tz, client=ctx.client)
+
+
 def render(ctx: ModuleContext, role: str) -> None:
     """Pick bars, stacking and clients; draw this period's bars against the previous period."""
     settings = settings_of(ctx)
@@ -80,8 +93,8 @@ def render(ctx: ModuleContext, role: str) -> None:
     endpoints = live.filter(pl.col("client").is_in(clients)) if clients else live
     ids = endpoints["endpoint_id"].to_list()
     start, end, before_start, before_end = _windows(ctx, period, tz)
-    energy = energy_per_period(ctx.db, ids, start, end, period, tz, client=ctx.client)
-    before = energy_per_period(ctx.db, ids, before_start, before_end, period, tz, client=ctx.client)
+    energy = _energy(ctx, ids, start, end, period, tz)
+    before = _energy(ctx, ids, before_start, before_end, period, tz)
     st.caption(f"{local_time(start, tz)} to {local_time(end, tz)} ({plain(tz.key)}) · previous period from "
                f"{local_time(before_start, tz)}")
     if energy.is_empty():

@@ -14,6 +14,8 @@ from streamlit.delta_generator import DeltaGenerator
 
 from nxforge.sdk import ModuleContext, chart_text, plain
 
+from ..archive_layout import archive_dir
+from ..history_queries import events_with_archive, history_energy, touches_archive
 from ..pages._charts import colour_of, date_range, local_times, mark_events, time_layout
 from ..pages._shared import live_of, options_of, settings_of
 from ..queries import event_readings, history_rollup
@@ -33,9 +35,17 @@ DATES = "Dates"
 def _render_long_range(ctx: ModuleContext, ids: list[str], start: datetime, end: datetime, tz: ZoneInfo,
                        universe: list[str]) -> None:
     """Ranges past a month come from the hourly rollup, summed per day: a year is 365 points per endpoint
-    whatever the poll interval, and resets and swaps are still marked from the few readings that carry one."""
-    daily = history_rollup(ctx.db, ids, start, end, bucket="day", tz=tz, client=ctx.client)
-    events = event_readings(ctx.db, ids, start, end, client=ctx.client)
+    whatever the poll interval, and resets and swaps are still marked from the few readings that carry one.
+    A range reaching an archived month is read through DuckDB from the Parquet archive plus the database."""
+    archive = archive_dir(ctx.storage)
+    if touches_archive(archive, start, end):
+        daily = history_energy(ctx.db, ids, start, end, bucket="day", tz=tz, client=ctx.client, archive=archive)
+        events = events_with_archive(ctx.db, ids, start, end, client=ctx.client, archive=archive)
+        source = "the Parquet archive and the hourly rollup"
+    else:
+        daily = history_rollup(ctx.db, ids, start, end, bucket="day", tz=tz, client=ctx.client)
+        events = event_readings(ctx.db, ids, start, end, client=ctx.client)
+        source = "the hourly rollup"
     figure = go.Figure()
     for endpoint_id in ids:
         rows = daily.filter(pl.col("endpoint_id") == endpoint_id)
@@ -45,7 +55,7 @@ def _render_long_range(ctx: ModuleContext, ids: list[str], start: datetime, end:
     mark_events(figure, events, tz)
     st.plotly_chart(_within(time_layout(figure, tz, "kWh per day"), start, end, tz), key="hist-line-daily")
     failed = int(daily["failed"].sum() or 0) if not daily.is_empty() else 0
-    st.caption(f"Daily energy from the hourly rollup; {failed} failed read(s) in the range; "
+    st.caption(f"Daily energy from {source}; {failed} failed read(s) in the range; "
                f"dashed lines mark {events.height} reset(s), rollover(s) and swap(s).")
     monthly = (
         daily.with_columns(pl.col("at").dt.convert_time_zone(str(tz)).dt.strftime("%Y-%m").alias("month"))
