@@ -291,6 +291,18 @@ def _store(conn: Connection, statements: list[Statement], at: datetime, who: str
         conn.execute(insert(statement_line), rows)
 
 
+def _adjustments_billed_for(engine: Engine, month: str) -> list[str]:
+    """Numbers of closed statements holding adjustment lines to any version of ``month``'s statements."""
+    with engine.connect() as conn:
+        numbers = list(conn.execute(select(statement.c.number).where(statement.c.month == month)).scalars())
+        if not numbers:
+            return []
+        query = (select(statement.c.number).distinct()
+                 .join(statement_line, statement_line.c.statement_id == statement.c.id)
+                 .where(statement_line.c.adjusts.in_(numbers)).order_by(statement.c.number))
+        return list(conn.execute(query).scalars())
+
+
 def reopen_month(engine: Engine, month: str, tz: ZoneInfo, at: datetime, *, who: str, role: str,
                  reason: str) -> int:
     """Admin only: the month is computed live again; its next close makes a new version. Returns the kept one."""
@@ -301,6 +313,12 @@ def reopen_month(engine: Engine, month: str, tz: ZoneInfo, at: datetime, *, who:
     state = month_state(engine, month, tz, at)
     if not state.closed or state.version is None:
         raise StatementError(f"{month} is not closed", "there is nothing to reopen")
+    billed = _adjustments_billed_for(engine, month)
+    if billed:
+        raise StatementError(
+            f"{month} cannot be reopened: later closed statements ({', '.join(billed)}) already bill adjustments "
+            "to it, which a new version would count a second time",
+            "record a correction instead: its difference becomes an adjustment on the next open month")
     with engine.begin() as conn:
         conn.execute(insert(month_close).values(month=month, version=state.version, action="reopen", at=at,
                                                 who=who, reason=reason, confirmed_estimates=False))

@@ -113,6 +113,9 @@ def test_a_correction_after_close_is_an_adjustment_on_the_next_open_month(site: 
     assert closed_november[0].lines.filter(pl.col("term") == "adjustment").height == 1
     _, december = served_statements(site, "2026-12", BERLIN, later, source, client="acme")
     assert december[0].lines.filter(pl.col("term") == "adjustment").is_empty()  # adjusted once, not twice
+    with pytest.raises(StatementError, match=r"ST-202611-ACME\) already bill adjustments"):
+        reopen_month(site, "2026-10", BERLIN, later, who="root", role="admin", reason="swap found")  # would bill twice
+    assert month_state(site, "2026-10", BERLIN, later).label == "closed v1"
 
 
 def test_readings_imported_into_a_closed_month_are_an_adjustment_not_a_change(site: Engine, tmp_path: Path) -> None:
