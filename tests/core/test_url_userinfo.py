@@ -12,8 +12,8 @@ from nxforge.scraping.config import ScrapeConfig
 
 SECRET = "hunter2"
 
-# (name, YAML of one scrape config, field refused); the line reported is marked "# here". Inside a step or an
-# auth block the loader names the block's first line (pydantic's tagged-union path has the tag in it).
+# (name, YAML of one scrape config, field refused); the line reported is marked "# here": the key's own line,
+# inside a step or an auth block too (the loader steps over the tag in pydantic's tagged-union path).
 CASES = [
     ("user and password", f"preset: plain\nurl: http://admin:{SECRET}@127.0.0.1:9/  # here\n", "url"),
     ("https, upper-case scheme", f"preset: plain\nurl: HTTPS://admin:{SECRET}@meter.example/  # here\n", "url"),
@@ -22,12 +22,12 @@ CASES = [
     ("empty password", "preset: plain\nurl: 'http://admin:@127.0.0.1:9/'  # here\n", "url"),
     ("snmp", f"preset: plain\nurl: snmp://public:{SECRET}@127.0.0.1:161  # here\n", "url"),
     ("navigate step", f"engine: browser\nurl: http://127.0.0.1:9/\nvalues: {{kwh: {{selector: '#k'}}}}\nsteps:\n"
-                      f"  - action: navigate  # here\n    url: http://a:{SECRET}@h/x\n", "steps.0.navigate.url"),
-    ("form login_url", f"engine: http\nurl: http://127.0.0.1:9/\nvalues: {{kwh: {{selector: '#k'}}}}\nauth:  # here\n"
+                      f"  - action: navigate\n    url: http://a:{SECRET}@h/x  # here\n", "steps.0.navigate.url"),
+    ("form login_url", f"engine: http\nurl: http://127.0.0.1:9/\nvalues: {{kwh: {{selector: '#k'}}}}\nauth:\n"
                        f"  type: form\n  username: u\n  password: ${{P}}\n  username_field: u\n  password_field: p\n"
-                       f"  login_url: https://u:{SECRET}@127.0.0.1:9/login\n", "auth.form.login_url"),
-    ("token_url", f"engine: http\nurl: http://127.0.0.1:9/\nvalues: {{kwh: {{selector: '$.k'}}}}\nauth:  # here\n"
-                  f"  type: token\n  token_url: //u:{SECRET}@127.0.0.1:9/token\n", "auth.token.token_url"),
+                       f"  login_url: https://u:{SECRET}@127.0.0.1:9/login  # here\n", "auth.form.login_url"),
+    ("token_url", f"engine: http\nurl: http://127.0.0.1:9/\nvalues: {{kwh: {{selector: '$.k'}}}}\nauth:\n"
+                  f"  type: token\n  token_url: //u:{SECRET}@127.0.0.1:9/token  # here\n", "auth.token.token_url"),
 ]
 
 

@@ -19,7 +19,9 @@ def test_manifest_and_handlers_resolve() -> None:
     for handler in handlers:
         assert callable(resolve_handler(MODULES_DIR, handler)), handler
     assert {page.name: set(page.roles) for page in manifest.pages} == {
-        "live": {"viewer", "finance", "ops", "admin"}, "history": {"viewer", "finance", "ops", "admin"},
-        "reports": {"finance", "admin"}, "endpoints": {"ops", "admin"},
-        "energy": {"viewer", "finance", "ops", "admin"}, "power": {"viewer", "finance", "ops", "admin"}}
+        "live": {"viewer", "finance", "ops", "admin", "client"},
+        "history": {"viewer", "finance", "ops", "admin", "client"},
+        "reports": {"finance", "admin", "client"}, "endpoints": {"ops", "admin"},
+        "energy": {"viewer", "finance", "ops", "admin", "client"},
+        "power": {"viewer", "finance", "ops", "admin", "client"}}  # client: its own endpoints only (#13)
     assert all(spec.label and (spec.default is not None or spec.required) for spec in manifest.settings.values())
