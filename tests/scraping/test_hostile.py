@@ -22,8 +22,9 @@ from .conftest import SECRET_ENV, request_for
 CAP = 1024 * 1024
 TIMEOUT_S = 1.0
 # The engine's own bound on an attempt is timeout_s + 2 s of grace; a hostile device must be
-# classified by the deadline inside the engines, well before that backstop.
-WITHIN = TIMEOUT_S + 1.5
+# classified by the deadline inside the engines (the tests check the message is the deadline's, not the
+# backstop's), and the whole attempt stays within that bound even on a loaded machine.
+WITHIN = TIMEOUT_S + 2.0
 BROWSER = pytest.param("browser", marks=pytest.mark.browser)
 ENGINES = ["http", BROWSER]
 
