@@ -9,6 +9,13 @@ run calls ``st.navigation``, so Streamlit serves the navigation's pages, not the
 
 from pathlib import Path
 
+# pandas is imported whole before anything else in every session's script thread. Polars and Plotly
+# import it lazily, and Plotly's serializer takes whatever ``sys.modules`` holds: while one session's
+# thread was still importing pandas, another's chart failed with "partially initialized module 'pandas'
+# has no attribute 'Series'" (seen in a browser test on a loaded machine). An import statement waits
+# for a module another thread is importing, so after this line every thread sees all of pandas.
+import pandas  # noqa: F401
+
 from nxforge.app.shell import main
 
 main(Path(__file__).resolve().parent / "pages")
