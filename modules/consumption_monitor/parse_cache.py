@@ -75,7 +75,7 @@ class ParseCache:
             entries = sorted(self.folder.glob("*.pickle"), key=lambda entry: entry.stat().st_mtime)
             for old in entries[:-KEEP]:
                 old.unlink(missing_ok=True)
-        except OSError as exc:  # a full or read-only disk: only slower next time
-            log.info("parsed YAML cache not written (%s)", exc)
+        except (OSError, pickle.PicklingError, TypeError, AttributeError) as exc:  # a full disk, or a value
+            log.info("parsed YAML cache not written (%s)", exc)  # pickle refuses: only slower next time
             with contextlib.suppress(OSError):  # its folder may not exist
                 temporary.unlink(missing_ok=True)

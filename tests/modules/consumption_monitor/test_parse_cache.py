@@ -3,9 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import yaml
-from nxforge_modules.consumption_monitor.collect_config import load_endpoints_isolated
+
+
+def load_endpoints_isolated(folder: Path, cache: Path | None = None) -> Any:
+    """The module's loader as mounted now: a test earlier in the process may have mounted the module's
+    code again, and pickle stores classes by name, so the loader and its classes must be one mount's."""
+    from nxforge_modules.consumption_monitor.collect_config import load_endpoints_isolated as load
+
+    return load(folder, cache)
 
 
 def _write(folder: Path, endpoints: list[dict[str, object]]) -> Path:
