@@ -32,6 +32,7 @@ from streamlit import runtime
 from streamlit.runtime import Runtime
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
+from nxforge.app.formatting import plain
 from nxforge.app.resources import get_platform
 from nxforge.auth.passwords import demo_mode, is_published_demo_password
 from nxforge.auth.proxy_cookies import MEDIA_COOKIE, MEDIA_EXPIRES_COOKIE, media_cookies
@@ -276,7 +277,7 @@ def _signed_in(store: UserStore, platform: Platform, user: User) -> None:
 def render_login(store: UserStore, site_name: str) -> None:
     """The sign-in page: a password form, and a single-sign-on button when OIDC is configured."""
     platform = get_platform()
-    st.title(site_name)
+    st.title(plain(site_name))  # the site's name is config: text, not Markdown
     st.caption("Sign in to see live consumption, history and billing.")
     if not _under_app_test() and st.context.cookies.get(COOKIE_NAME):
         # Expired, revoked or forged: drop it so the next reload does not present it again.
