@@ -356,7 +356,8 @@ def test_hostile_names_reach_the_browser_as_text_on_every_page(hostile_site: Hos
     print(f"  sidebar rendered: {sidebar}")
     assert not failing, f"hostile markup rendered for {role}: {failing}"
     assert not blank, f"pages showing no hostile text at all (did they draw?): {blank}"
-    # A viewer meets endpoint names and locations only inside tables and chart canvases (not readable here);
-    # the Endpoints page shows them as text to an admin.
-    expected = {"Site", "User", "Sensor"} | ({"Endpoint", "Location"} if role == "admin" else set())
+    # A viewer meets endpoint names only inside tables and chart canvases (not readable here); the Endpoints
+    # page shows them as text to an admin. Locations are in canvases for both (the editor's form, where an
+    # admin may see one, is not always drawn when the page is read), so they are checked for markup only.
+    expected = {"Site", "User", "Sensor"} | ({"Endpoint"} if role == "admin" else set())
     assert expected <= seen, f"never shown as text: {sorted(expected - seen)}"
