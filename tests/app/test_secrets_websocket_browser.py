@@ -47,7 +47,7 @@ from tests.app.conftest import PASSWORDS, write_core_config
 from tests.app.consumption_site import MODULES_DIR
 from tests.app.temperature_site import Clock
 from tests.app.test_browser import FIRST_PAGE_MS, TIMEOUT_MS
-from tests.app.test_hostile_text_browser import drawn
+from tests.app.test_hostile_text_browser import drawn, open_entry
 
 pytestmark = pytest.mark.browser
 
@@ -278,15 +278,6 @@ def _test_endpoints(page: Page) -> int:
     return shown
 
 
-def _visit(page: Page, base_url: str, entry: NavEntry) -> None:
-    link = page.get_by_test_id("stSidebarNav").locator(f'a[href="{base_url}/{entry.url_path}"]')
-    if entry.spec.default and not link.count():
-        link = page.get_by_test_id("stSidebarNav").locator(f'a[href="{base_url}/"]')
-    link.first.click(timeout=2 * TIMEOUT_MS)  # a loaded machine may still be drawing the previous page
-    page.wait_for_url(f"{base_url}/{entry.url_path}*" if not entry.spec.default else f"{base_url}/**")
-    drawn(page)
-
-
 @pytest.fixture
 def page(browser: Browser) -> Iterator[Page]:
     context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
@@ -316,7 +307,7 @@ def test_no_secret_reaches_the_browser_of_any_role(secret_site: SecretSite, page
     assert entries, f"{role} has no page"
     tests_run = 0
     for entry in entries:
-        _visit(page, secret_site.url, entry)
+        open_entry(page, secret_site.url, entry)
         if entry.url_path == "consumption-monitor-endpoints":
             tests_run += _test_endpoints(page)
         _download_all(page, traffic, entry.url_path)
