@@ -150,6 +150,9 @@ class Collector:
         for planned in self.due_jobs():
             if self.stop_event.is_set():
                 break
+            if self._now_disabled(planned.module):
+                log.info("%s/%s not run: its module was disabled during this run", planned.module, planned.job)
+                continue
             try:
                 run = self._run_locked(planned, trigger)
             except OperationalError as exc:
@@ -192,6 +195,19 @@ class Collector:
             if run.execution_id is None:
                 self.database_down = True  # the job ran offline
             return run
+
+    def _now_disabled(self, module: str) -> bool:
+        """Whether nxforge.yaml, re-read if it changed, no longer enables ``module``.
+
+        A run's due jobs are chosen at its start; a job before this one may have run for minutes,
+        long enough for the module to be disabled. An invalid file counts as no change (the
+        configuration in use stays; ``refresh`` reports it).
+        """
+        try:
+            self.platform.reload_if_changed()
+        except ConfigError:
+            return False
+        return module not in self.platform.enabled_names
 
     def _watch(self, module: str, job_stop: threading.Event) -> None:
         """While a job runs: pass on the collector's stop, and stop the job once its module is disabled."""
