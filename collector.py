@@ -4,9 +4,28 @@ Exit status 0 when the run completed (even if some meters failed), non-zero when
 happen: 2 for a configuration error, 3 when the database is unreachable.
 """
 
+import atexit
+import logging
+import os
 import sys
 
 from nxforge.cli import collector_main
 
+
+def exit_now(status: int) -> None:
+    """Leave without the interpreter's teardown of its ~1,000 modules.
+
+    Everything is written and closed when ``collector_main`` returns (readings, the execution
+    row, the metrics file; the database engine is disposed), so the teardown only frees memory,
+    and it costs a cron run about 0.4 s of its cycle. The exit handlers still run, and the logs
+    and standard streams are flushed; mypy's "fast exit" does the same.
+    """
+    atexit._run_exitfuncs()
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(status)
+
+
 if __name__ == "__main__":
-    sys.exit(collector_main())
+    exit_now(collector_main())

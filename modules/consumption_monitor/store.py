@@ -295,8 +295,6 @@ def store_batch(conn: Connection, raws: Sequence[RawReading]) -> list[StoreOutco
         inserted = store_bulk.insert_readings(conn, [values for _, _, _, values in fast])
         for index, _raw, corrected, values in fast:
             outcomes[index] = StoreOutcome(values["reading_key"] in inserted, corrected)
-        store_bulk.add_hourly(conn, [(raw.endpoint_id, raw.read_at, values["corrected_kwh"], raw.power_w)
-                                     for _, raw, _, values in fast if values["reading_key"] in inserted])
     for index in sorted(slow, key=lambda i: raws[i].read_at):
         outcomes[index] = store_reading(conn, raws[index])
     return [outcome for outcome in outcomes if outcome is not None]

@@ -1,9 +1,10 @@
 """The set-wise parts of ``store.store_batch``: the newest rows per endpoint, the INSERT and the hourly merge.
 
-PostgreSQL: a batch's readings and hours go in through ``COPY`` into session temporary tables,
-then one ``INSERT ... SELECT ... ON CONFLICT`` each (no 24 x 100 bound parameters to send and
-plan); the newest rows of every endpoint come from one ``LATERAL`` query. SQLite (in-process, no
-round trips): correlated sub-selects and a multi-row INSERT. The rows stored and what a duplicate
+PostgreSQL: a batch's readings go in through ``COPY`` into a session temporary table, then one
+statement inserts them and merges the hours of those it inserted (no 24 x 100 bound parameters to
+send and plan, one round trip); the newest rows of every endpoint come from one ``LATERAL``
+query sent through the driver. SQLite (in-process, no round trips): correlated sub-selects, a
+multi-row INSERT and ``rollup.add``. The rows stored and what a duplicate
 does are the same on both (``tests/modules/consumption_monitor/test_store_bulk.py``).
 """
 
@@ -12,7 +13,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, Engine, String, any_, bindparam, select, text, true
@@ -77,23 +78,28 @@ def ensure_partitions_cached(conn: Connection, first: datetime, last: datetime) 
             _ensured[(site, month)] = now + PARTITIONS_FRESH_S
 
 
-def _latest_query() -> Any:
-    """Built once: making the construct costs more than running it."""
-    r, g = reading.alias("r"), reading.alias("g")
-    last = (select(r.c.read_at, r.c.cum_good, r.c.cum_failed, r.c.cum_events, r.c.cum_estimated_kwh)
-            .where(r.c.endpoint_id == endpoint.c.id).order_by(r.c.read_at.desc()).limit(1).lateral("l"))
-    good = (select(g.c.read_at, g.c.raw_kwh, g.c.corrected_kwh, g.c.offset_kwh, g.c.power_w)
-            .where(g.c.endpoint_id == endpoint.c.id, g.c.corrected_kwh.is_not(None))
-            .order_by(g.c.read_at.desc()).limit(2).lateral("g2"))
-    return (select(endpoint.c.id, endpoint.c.rollover_kwh, endpoint.c.circuit_max_kw, endpoint.c.default_max_kw,
-                   last.c.read_at.label("l_at"), last.c.cum_good, last.c.cum_failed, last.c.cum_events,
-                   last.c.cum_estimated_kwh, good.c.read_at.label("g_at"), good.c.raw_kwh, good.c.corrected_kwh,
-                   good.c.offset_kwh, good.c.power_w)
-            .select_from(endpoint.outerjoin(last, true()).outerjoin(good, true()))
-            .where(endpoint.c.id == any_(bindparam("ids", type_=postgresql.ARRAY(String)))))
+class EndpointRules(NamedTuple):
+    """The columns of an endpoint row that ``store._rules`` reads."""
+
+    id: str
+    rollover_kwh: float | None
+    circuit_max_kw: float | None
+    default_max_kw: float | None
 
 
-_LATEST_QUERY = _latest_query()
+# Sent through the driver, not built with SQLAlchemy: for a thousand endpoints, making the construct
+# and processing two thousand result rows cost more than the query itself.
+_LATEST_SQL = """
+SELECT e.id, e.rollover_kwh, e.circuit_max_kw, e.default_max_kw,
+       l.read_at, l.cum_good, l.cum_failed, l.cum_events, l.cum_estimated_kwh,
+       g.read_at, g.raw_kwh, g.corrected_kwh, g.offset_kwh, g.power_w
+FROM cm_endpoint AS e
+LEFT JOIN LATERAL (SELECT read_at, cum_good, cum_failed, cum_events, cum_estimated_kwh FROM cm_reading
+                   WHERE endpoint_id = e.id ORDER BY read_at DESC LIMIT 1) AS l ON true
+LEFT JOIN LATERAL (SELECT read_at, raw_kwh, corrected_kwh, offset_kwh, power_w FROM cm_reading
+                   WHERE endpoint_id = e.id AND corrected_kwh IS NOT NULL ORDER BY read_at DESC LIMIT 2) AS g ON true
+WHERE e.id = ANY(%s)
+"""
 
 
 def _correlated_query() -> Any:
@@ -121,14 +127,20 @@ def latest(conn: Connection, endpoint_ids: list[str]) -> tuple[dict[str, Any], d
     info: dict[str, Any] = {}
     lasts: dict[str, Any] = {}
     goods: dict[str, list[Any]] = {}
-    for row in conn.execute(_LATEST_QUERY, {"ids": endpoint_ids}):
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(_LATEST_SQL, [endpoint_ids])
+        rows = cursor.fetchall()
+    finally:
+        cursor.close()
+    for row in rows:
         endpoint_id, l_at, g_at = row[0], row[4], row[9]
-        info[endpoint_id] = row
+        info[endpoint_id] = EndpointRules(*row[:4])
         if l_at is not None:
-            lasts[endpoint_id] = Last(l_at, *row[5:9])
+            lasts[endpoint_id] = Last(l_at.astimezone(UTC), *row[5:9])
         found = goods.setdefault(endpoint_id, [])
         if g_at is not None:
-            found.append(Good(g_at, *row[10:15]))
+            found.append(Good(g_at.astimezone(UTC), *row[10:15]))
     for found in goods.values():
         found.sort(key=lambda item: item.read_at, reverse=True)
     return info, lasts, goods
@@ -154,73 +166,68 @@ def _latest_correlated(conn: Connection, endpoint_ids: list[str]
 
 # ----- writing --------------------------------------------------------------------------------
 _READING_TEMP = "cm_reading_incoming"
-_HOURLY_TEMP = "cm_reading_hourly_incoming"
-_HOURLY_COLUMNS = ("endpoint_id", "hour", "first_at", "last_at", "first_kwh", "last_kwh", "good", "failed",
-                   "power_sum_w", "power_n", "power_max_w")
-_HOURLY_MERGE = f"""
-INSERT INTO cm_reading_hourly AS old ({", ".join(_HOURLY_COLUMNS)})
-SELECT {", ".join(_HOURLY_COLUMNS)} FROM {_HOURLY_TEMP}
-ON CONFLICT (endpoint_id, hour) DO UPDATE SET
-    first_at = CASE WHEN old.first_at IS NULL OR (excluded.first_at IS NOT NULL AND excluded.first_at < old.first_at)
-                    THEN excluded.first_at ELSE old.first_at END,
-    first_kwh = CASE WHEN old.first_at IS NULL OR (excluded.first_at IS NOT NULL AND excluded.first_at < old.first_at)
-                     THEN excluded.first_kwh ELSE old.first_kwh END,
-    last_at = CASE WHEN old.last_at IS NULL OR (excluded.last_at IS NOT NULL AND excluded.last_at > old.last_at)
-                   THEN excluded.last_at ELSE old.last_at END,
-    last_kwh = CASE WHEN old.last_at IS NULL OR (excluded.last_at IS NOT NULL AND excluded.last_at > old.last_at)
-                    THEN excluded.last_kwh ELSE old.last_kwh END,
-    good = old.good + excluded.good, failed = old.failed + excluded.failed,
-    power_sum_w = old.power_sum_w + excluded.power_sum_w, power_n = old.power_n + excluded.power_n,
-    power_max_w = CASE WHEN old.power_max_w IS NULL OR excluded.power_max_w > old.power_max_w
-                       THEN excluded.power_max_w ELSE old.power_max_w END
+_GOOD = "FILTER (WHERE corrected_kwh IS NOT NULL)"
+_EARLIER = "excluded.first_at < coalesce(old.first_at, 'infinity')"  # a NULL on either side keeps the old value
+_LATER = "excluded.last_at > coalesce(old.last_at, '-infinity')"
+_STORE_SQL = """
+WITH ins AS (
+    INSERT INTO cm_reading ({columns}) SELECT {columns} FROM {temp}
+    ON CONFLICT (reading_key, read_at) DO NOTHING
+    RETURNING reading_key, endpoint_id, read_at, corrected_kwh, power_w
+), hours AS (
+    INSERT INTO cm_reading_hourly AS old
+        (endpoint_id, hour, first_at, last_at, first_kwh, last_kwh, good, failed, power_sum_w, power_n, power_max_w)
+    SELECT endpoint_id, date_trunc('hour', read_at, 'UTC'), min(read_at) {good}, max(read_at) {good},
+           (array_agg(corrected_kwh ORDER BY read_at) {good})[1],
+           (array_agg(corrected_kwh ORDER BY read_at DESC) {good})[1],
+           count(*) {good}, count(*) FILTER (WHERE corrected_kwh IS NULL),
+           coalesce(sum(power_w) {good}, 0), count(power_w) {good}, max(power_w) {good}
+    FROM ins GROUP BY 1, 2
+    ON CONFLICT (endpoint_id, hour) DO UPDATE SET
+        first_at = CASE WHEN {earlier} THEN excluded.first_at ELSE old.first_at END,
+        first_kwh = CASE WHEN {earlier} THEN excluded.first_kwh ELSE old.first_kwh END,
+        last_at = CASE WHEN {later} THEN excluded.last_at ELSE old.last_at END,
+        last_kwh = CASE WHEN {later} THEN excluded.last_kwh ELSE old.last_kwh END,
+        good = old.good + excluded.good, failed = old.failed + excluded.failed,
+        power_sum_w = old.power_sum_w + excluded.power_sum_w, power_n = old.power_n + excluded.power_n,
+        power_max_w = CASE WHEN old.power_max_w IS NULL OR excluded.power_max_w > old.power_max_w
+                           THEN excluded.power_max_w ELSE old.power_max_w END
+)
+SELECT reading_key FROM ins
 """
 
 
-def _copy(cursor: Any, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-    with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row(row)
-
-
 def insert_readings(conn: Connection, rows: list[dict[str, Any]]) -> set[str]:
-    """Insert the rows, skipping any whose reading key is stored already; return the keys inserted."""
+    """Insert the rows, skipping any whose reading key is stored already, and fold the inserted ones
+    into their hours (``rollup``); return the keys inserted.
+
+    PostgreSQL: one ``COPY`` into a session temporary table, then one statement that inserts and
+    merges the hours of what it inserted (the rollup rule of ``rollup.Bucket``, in SQL).
+    """
+    if not rows:
+        return set()
     if conn.dialect.name != "postgresql":
         statement = (sqlite.insert(reading).on_conflict_do_nothing(index_elements=["reading_key"])
                      .returning(reading.c.reading_key))
-        return set(conn.execute(statement, rows).scalars())
+        inserted = set(conn.execute(statement, rows).scalars())
+        rollup.add(conn, [(row["endpoint_id"], row["read_at"], row["corrected_kwh"], row["power_w"])
+                          for row in rows if row["reading_key"] in inserted])
+        return inserted
     columns = list(rows[0])
+    names = ", ".join(columns)
     cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
         # Temporary tables live as long as the session, and vanish with a rolled-back creation: IF NOT EXISTS.
-        cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {_READING_TEMP} AS SELECT {', '.join(columns)} "
-                       f"FROM cm_reading WITH NO DATA; CREATE TEMP TABLE IF NOT EXISTS {_HOURLY_TEMP} AS SELECT "
-                       f"{', '.join(_HOURLY_COLUMNS)} FROM cm_reading_hourly WITH NO DATA; "
-                       f"TRUNCATE {_READING_TEMP}, {_HOURLY_TEMP}")
-        _copy(cursor, _READING_TEMP, columns, [[row[column] for column in columns] for row in rows])
-        cursor.execute(f"INSERT INTO cm_reading ({', '.join(columns)}) SELECT {', '.join(columns)} "
-                       f"FROM {_READING_TEMP} ON CONFLICT (reading_key, read_at) DO NOTHING RETURNING reading_key")
+        cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {_READING_TEMP} AS SELECT {names} "
+                       f"FROM cm_reading WITH NO DATA; TRUNCATE {_READING_TEMP}")
+        with cursor.copy(f"COPY {_READING_TEMP} ({names}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row([row[column] for column in columns])
+        cursor.execute(_STORE_SQL.format(columns=names, temp=_READING_TEMP, good=_GOOD, earlier=_EARLIER,
+                                          later=_LATER))
         return {key for (key,) in cursor.fetchall()}
     finally:
         cursor.close()
-
-
-def add_hourly(conn: Connection, rows: Sequence[tuple[str, datetime, float | None, float | None]]) -> None:
-    """``rollup.add`` for a batch: on PostgreSQL through COPY and one merging INSERT."""
-    if not rows:
-        return
-    if conn.dialect.name != "postgresql":
-        rollup.add(conn, rows)
-        return
-    values = [bucket.values() for bucket in rollup.buckets(rows)]
-    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-    try:
-        _copy(cursor, _HOURLY_TEMP, _HOURLY_COLUMNS, [[item[column] for column in _HOURLY_COLUMNS]
-                                                      for item in values])
-        cursor.execute(_HOURLY_MERGE)
-    finally:
-        cursor.close()
-
-
 
 
 def _recent_query(count: int) -> Any:

@@ -10,23 +10,32 @@ import argparse
 import getpass
 import logging
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from nxforge.auth.passwords import PasswordError
-from nxforge.auth.users import USERS_FILE, UserError, UserStore
-from nxforge.environment import Environment
 from nxforge.roles import ROLES
+
+if TYPE_CHECKING:
+    from nxforge.auth.users import UserStore
+
+USERS_HELP = "manage users.yaml: add, passwd, role, list"
 
 log = logging.getLogger(__name__)
 
 
 def _store() -> UserStore:
+    # Imported here: the user store reads and writes YAML with ruamel, which every other command
+    # (the collector's cron run first) would otherwise import for nothing.
+    from nxforge.auth.users import USERS_FILE, UserStore
+    from nxforge.environment import Environment
+
     return UserStore(Environment.from_environ().config_dir / USERS_FILE)
 
 
 def _read_password(args: argparse.Namespace) -> str:
+    from nxforge.auth.passwords import PasswordError
+
     if args.password_stdin:
         return sys.stdin.readline().rstrip("\n")
     first = getpass.getpass("Password: ")
@@ -52,6 +61,9 @@ def _audit(action: str, target: str, detail: dict[str, Any] | None = None) -> No
 
 def cmd_users(args: argparse.Namespace) -> int:
     """Run one ``nxforge users`` action; returns the exit status."""
+    from nxforge.auth.passwords import PasswordError
+    from nxforge.auth.users import UserError
+
     store = _store()
     try:
         if args.action == "list":
@@ -90,7 +102,7 @@ CLIENT_HELP = "role client only: the one client this user sees (its name in the 
 
 def add_users_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Add ``users`` to the ``nxforge`` sub-commands; returns the parser it added."""
-    users = subparsers.add_parser("users", help=f"manage {USERS_FILE}: add, passwd, role, list")
+    users = subparsers.add_parser("users", help=USERS_HELP)
     actions = users.add_subparsers(dest="action", required=True)
     actions.add_parser("list", help="list users and their roles")
     add = actions.add_parser("add", help="add a user (asks for the password)")

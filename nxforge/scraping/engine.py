@@ -23,13 +23,11 @@ from collections.abc import Callable, Coroutine, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
 from ..secrets import SecretStore
-from .browser import BrowserPool
-from .browser_engine import BrowserEngine
 from .config import ScrapeConfig
 from .context import RunContext, Secrets
 from .document import Document
@@ -37,11 +35,14 @@ from .errors import ConfigFailure, ScrapeFailure
 from .evidence import write_evidence
 from .http_engine import HttpEngine
 from .limits import MAX_BODY_BYTES
-from .modbus_engine import ModbusReader
 from .reading import suggestions_for
 from .result import Evidence, ReadValue, ScrapeResult, StepTiming, Suggestion
 from .session import SessionStore, device_key
-from .snmp_engine import SnmpReader
+
+if TYPE_CHECKING:
+    from .browser_engine import BrowserEngine
+    from .modbus_engine import ModbusReader
+    from .snmp_engine import SnmpReader
 
 log = logging.getLogger(__name__)
 
@@ -95,12 +96,42 @@ class ScrapingEngine:
     async def _setup(self) -> None:
         self._browser_slots = asyncio.Semaphore(self._browser_concurrency)
         self._http_slots = asyncio.Semaphore(self._http_concurrency)
-        self.pool = BrowserPool()
         self.http = HttpEngine(self.sessions, max_connections=self._http_concurrency,
                                max_body_bytes=self._max_body_bytes)
-        self.browser = BrowserEngine(self.pool, self.http.clients, self.sessions, max_body_bytes=self._max_body_bytes)
-        self.snmp = SnmpReader()
-        self.modbus = ModbusReader()
+        # The other readers start on first use: importing Playwright, pysnmp and pymodbus costs about
+        # half a second, which a cron run of http endpoints (``collector.py --once``) would pay every time.
+        self._browser: BrowserEngine | None = None
+        self._snmp: SnmpReader | None = None
+        self._modbus: ModbusReader | None = None
+
+    @property
+    def browser(self) -> BrowserEngine:
+        """The browser engine (Playwright and Chromium), made on first use."""
+        if self._browser is None:
+            from .browser import BrowserPool
+            from .browser_engine import BrowserEngine
+
+            self._browser = BrowserEngine(BrowserPool(), self.http.clients, self.sessions,
+                                          max_body_bytes=self._max_body_bytes)
+        return self._browser
+
+    @property
+    def snmp(self) -> SnmpReader:
+        """The SNMP reader (pysnmp), made on first use."""
+        if self._snmp is None:
+            from .snmp_engine import SnmpReader
+
+            self._snmp = SnmpReader()
+        return self._snmp
+
+    @property
+    def modbus(self) -> ModbusReader:
+        """The Modbus TCP reader (pymodbus), made on first use."""
+        if self._modbus is None:
+            from .modbus_engine import ModbusReader
+
+            self._modbus = ModbusReader()
+        return self._modbus
 
     def _call(self, coro: Coroutine[Any, Any, T]) -> T:
         if self._closed:
@@ -172,10 +203,13 @@ class ScrapingEngine:
     # -- inside the loop --------------------------------------------------------------------
 
     async def _aclose(self) -> None:
-        await self.pool.aclose()
+        if self._browser is not None:
+            await self._browser.pool.aclose()
         await self.http.aclose()
-        await self.snmp.aclose()
-        await self.modbus.aclose()
+        if self._snmp is not None:
+            await self._snmp.aclose()
+        if self._modbus is not None:
+            await self._modbus.aclose()
 
     async def _attempt(self, request: ScrapeRequest, secrets: Secrets, suggest_only: bool = False
                        ) -> tuple[RunContext, dict[str, ReadValue] | None, ScrapeFailure | None]:
