@@ -12,6 +12,7 @@ from sqlalchemy import create_engine, text
 
 from nxforge.app.session import SESSION_USER
 from nxforge.environment import Environment
+from nxforge.formatting import status_hex
 from tests.app.conftest import app_test, open_page, texts, write_core_config, write_users
 from tests.app.consumption_site import MODULES_DIR, seed_consumption
 
@@ -50,6 +51,13 @@ def _chart(at, index: int = 0) -> dict:  # type: ignore[no-untyped-def]
     return json.loads(at.get("plotly_chart")[index].proto.spec)
 
 
+def _label_colours(at) -> dict[str, dict[str, str]]:  # type: ignore[no-untyped-def]
+    """Per coloured column of the first table: the colour each label is drawn in."""
+    columns = json.loads(at.dataframe[0].proto.columns)
+    return {name: {option["value"]: option["color"] for option in column["type_config"]["options"]}
+            for name, column in columns.items() if column.get("type_config", {}).get("type") == "multiselect"}
+
+
 def test_live_shows_power_load_and_counts_that_follow_filters(site: Environment) -> None:
     at = app("viewer").run()
     assert not at.exception, [e.value for e in at.exception]
@@ -58,8 +66,10 @@ def test_live_shows_power_load_and_counts_that_follow_filters(site: Environment)
     assert "None" not in table.to_string()
     ok_rows = table[~table["Power"].str.startswith("—")]
     assert set(ok_rows["Power"]) == {"1.50 kW"}
-    loads = dict(zip(table["Endpoint"], table["Load"], strict=True))
+    loads = dict(zip(table["Endpoint"], (cell[0] for cell in table["Load"]), strict=True))  # coloured labels
     assert loads["ep-0002"] == "75 %" and loads["ep-0001"] in ("38 %", "—")
+    colours = _label_colours(at)
+    assert colours["Load"]["75 %"] == status_hex("ok") and colours["Status"]["failing"] == status_hex("failing")
     assert all(" kWh" in value for value in table["Counter"] if value != "—")
     metrics = {m.label: m.value for m in at.metric}
     total_failing = int(metrics["failing"])
@@ -77,7 +87,10 @@ def test_live_racks_put_feeds_side_by_side_and_flag_the_ab_check(site: Environme
     assert list(racks["Rack"]) == ["Rack 01", "Rack 02", "Rack 03", "Rack 04"]
     rack2 = racks[racks["Rack"] == "Rack 02"].iloc[0]
     assert (rack2["Feed A"], rack2["Feed B"], rack2["A+B"]) == ("1.50 kW", "1.50 kW", "3.00 kW")
-    assert rack2["A/B check"] == "one feed cannot carry it" and rack2["A+B on one feed"] == "150 %"
+    assert rack2["A/B check"][0] == "one feed cannot carry it" and rack2["A+B on one feed"][0] == "150 %"
+    colours = _label_colours(at)
+    assert colours["A/B check"]["one feed cannot carry it"] == status_hex("alarm")
+    assert colours["A+B on one feed"]["150 %"] == status_hex("alarm")
     assert "flagged by the A/B check" in texts(at.caption)
     assert "None" not in racks.to_string()
 

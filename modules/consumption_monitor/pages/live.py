@@ -40,13 +40,23 @@ def dot(word: str | None) -> str:
 
 
 def _show(rows: list[dict[str, object]], colours: dict[str, list[str]]) -> None:
-    """A table of display strings, the named columns' text coloured by a status word per row (no Markdown)."""
-    table = pl.DataFrame(rows, infer_schema_length=None).to_pandas()
-    styler = table.style
+    """A table of display strings; the named columns' cells become labels coloured by a status word per row.
+
+    Coloured labels are Streamlit's read-only multiselect column (a one-item list per cell), not a
+    pandas Styler: the Styler renders every cell of the table, about half a second at 1,000 rows,
+    which a Live page at that size cannot afford. A text shown with two words (a load rounded to
+    the same percent on both sides of a threshold) takes the colour of its first row. No Markdown.
+    """
+    table = pl.DataFrame(rows, infer_schema_length=None)
+    config = {}
     for column, words in colours.items():
-        css = [f"color: {status_hex(word)}; font-weight: 600" for word in words]
-        styler = styler.apply(lambda _series, css=css: css, subset=[column])
-    st.dataframe(styler, hide_index=True)
+        colour_of: dict[str, str] = {}
+        for text, word in zip(table[column].to_list(), words, strict=True):
+            colour_of.setdefault(text, status_hex(word))
+        table = table.with_columns(pl.concat_list(pl.col(column)).alias(column))
+        config[column] = st.column_config.MultiselectColumn(
+            column, options=list(colour_of), color=list(colour_of.values()), disabled=True)
+    st.dataframe(table, hide_index=True, column_config=config)
 
 
 def live_frame(ctx: ModuleContext) -> pl.DataFrame:
