@@ -46,6 +46,8 @@ TIMEOUT_MS = 120_000
 CLIENT_USER, CLIENT_NAME, CLIENT = "acme-portal", "Acme Hosting", "acme"
 CLIENT_PAGES = ("live", "reports", "statements", "racks")
 """The client's pictures: its racks and its statements, among the pages its role may open."""
+EXTRA_VIEWS = {"consumption-monitor-live": (("Racks", "racks"),)}
+"""Views inside a page worth their own picture: (button, suffix), e.g. Live's racks with the A/B check."""
 TEST_ENDPOINT = "raritan-002"
 """A demo meter read by the browser engine: the Endpoints page's Test shows the meter's screenshot."""
 DRAWN = """() => [
@@ -255,6 +257,11 @@ def shoot_pages(
         drawn(page)
         notes += check(page, name)
         files.append(shoot(page, out, name))
+        for button, suffix in EXTRA_VIEWS.get(entry.url_path, ()):
+            page.get_by_test_id("stButtonGroup").get_by_text(button, exact=True).first.click()
+            drawn(page)
+            notes += check(page, f"{name}-{suffix}")
+            files.append(shoot(page, out, f"{name}-{suffix}"))
     return files, notes
 
 
