@@ -65,7 +65,9 @@ PAGE_HEIGHT = """() => Math.max(document.documentElement.scrollHeight,
      .map(e => e.scrollHeight + e.getBoundingClientRect().top))"""
 PROBLEMS = """() => [document.querySelectorAll('[data-testid="stException"]').length,
   document.body.innerText.includes('Traceback'),
-  [...document.querySelectorAll('[data-testid="stAlertContentError"]')].map(e => e.innerText.slice(0, 160))]"""
+  [...document.querySelectorAll('[data-testid="stAlertContentError"]')].map(e => e.innerText.slice(0, 600))]"""
+BOUNDARY_MARK = "The full traceback is in the app's log"
+"""How nxforge/app/boundary.py ends the st.error it shows for a page that raised."""
 
 
 class ScreenshotError(RuntimeError):
@@ -197,10 +199,12 @@ def drawn(page: Page, quiet_ms: int = 1500) -> None:
 
 
 def check(page: Page, name: str) -> list[str]:
-    """Fail on an exception shown on the page; return the error boxes' texts for the report."""
+    """Fail on an exception shown on the page (raw, or caught by the error boundary); return other error boxes."""
     exceptions, traceback, errors = page.evaluate(PROBLEMS)
-    if exceptions or traceback:
-        raise ScreenshotError(f"{name}: the page shows an exception ({page.url}):\n{page.inner_text('body')[:2000]}")
+    caught = [str(text) for text in errors if BOUNDARY_MARK in str(text)]
+    if exceptions or traceback or caught:
+        shown = "\n".join(caught) or page.inner_text("body")[:2000]
+        raise ScreenshotError(f"{name}: the page shows an exception ({page.url}):\n{shown}")
     return [f"{name}: error box: {' '.join(str(text).split())}" for text in errors]
 
 
