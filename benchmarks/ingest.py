@@ -16,6 +16,7 @@ target is >= 10,000 readings/s there. Each batch size runs on a fresh database, 
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import sys
 import tempfile
@@ -51,6 +52,8 @@ def _measure(dialect: str, workdir: Path, admin_url: str | None, args: argparse.
     with _database(dialect, workdir, admin_url) as engine:
         migrate_module(engine, "consumption-monitor", MIGRATIONS)
         _endpoints(engine, args.endpoints)
+        gc.collect()
+        gc.freeze()  # as the collector does after start-up (nxforge.cli.cmd_collect)
         elapsed, rows = 0.0, 0
         for step in range(args.rounds):
             readings = _round(args.endpoints, step)
