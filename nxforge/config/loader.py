@@ -16,6 +16,8 @@ once to map each field path to its line, so a validation error can say
 from __future__ import annotations
 
 import codecs
+import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -161,8 +163,15 @@ def _too_big(path: Path, size: int) -> ConfigError:
 
 
 def read_yaml_bytes(path: Path) -> bytes:
-    """The file's bytes, refusing (before reading it all) a file over MAX_YAML_BYTES."""
-    with path.open("rb") as handle:
+    """The file's bytes, refusing (before reading it all) a file over MAX_YAML_BYTES, and anything but a
+    regular file: a FIFO named ``*.yaml`` would otherwise make ``config check`` or a page wait forever
+    for a writer (opened without blocking, then checked on the open descriptor)."""
+    descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+        os.close(descriptor)
+        raise ConfigError([ConfigProblem(path, None, "", "not a regular file (a folder, FIFO, socket or device); "
+                                         "nothing in it is read: remove it or rename it without .yaml")])
+    with os.fdopen(descriptor, "rb") as handle:
         raw = handle.read(MAX_YAML_BYTES + 1)
         if len(raw) > MAX_YAML_BYTES:
             size = max(path.stat().st_size, len(raw))
