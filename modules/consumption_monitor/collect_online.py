@@ -18,7 +18,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import select
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from nxforge.sdk import JobContext, ModuleContext, ScrapeRequest, ScrapeResult
 
@@ -29,6 +30,7 @@ from .schedule import next_due, reschedule
 from .settings import MonitorSettings
 from .spool import Spool, SpoolFullError
 from .store import StoreOutcome, store_batch
+from .tables import reading
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +67,21 @@ def _emit(ctx: ModuleContext, kind: str, message: str, severity: str, data: dict
         log.warning("could not record event %s (%s): %s", kind, message, exc)
 
 
+def _already_at_ceiling(ctx: ModuleContext, raw: RawReading) -> bool:
+    """True when the endpoint's previous successful reading was held at its ceiling too (announced then)."""
+    try:
+        with ctx.db.connect() as conn:
+            previous = conn.execute(
+                select(reading.c.event).where(reading.c.endpoint_id == raw.endpoint_id, reading.c.success,
+                                              reading.c.read_at < raw.read_at)
+                .order_by(reading.c.read_at.desc()).limit(1)
+            ).first()
+    except SQLAlchemyError as exc:  # better told twice than never
+        log.warning("could not read %s's previous reading (%s): announcing its ceiling", raw.endpoint_id, exc)
+        return False
+    return previous is not None and previous.event == "ceiling"
+
+
 def _announce(ctx: ModuleContext, raw: RawReading, outcome: StoreOutcome | None) -> None:
     data = {"endpoint": raw.endpoint_id, "at": raw.read_at.isoformat()}
     if not raw.success:
@@ -79,6 +96,11 @@ def _announce(ctx: ModuleContext, raw: RawReading, outcome: StoreOutcome | None)
     elif event == "implausible":
         _emit(ctx, "reading.implausible", f"{raw.endpoint_id}: {raw.raw_kwh} kWh is implausible; held for review, "
               "not billed", "warning", {**data, "raw_kwh": raw.raw_kwh})
+    elif event == "ceiling" and not _already_at_ceiling(ctx, raw):  # once per stretch, not every poll
+        _emit(ctx, "meter.ceiling", f"{raw.endpoint_id}: the energy counter stopped at its maximum "
+              f"({raw.raw_kwh} kWh, declared ceiling {raw.ceiling_kwh} kWh) and counts nothing until it is reset; "
+              "reset it on the device. Readings are held, not billed, until then", "warning",
+              {**data, "raw_kwh": raw.raw_kwh, "ceiling_kwh": raw.ceiling_kwh})
 
 
 class Writer:

@@ -22,6 +22,11 @@ corrected = raw + offset. The offset changes when the meter's own counter breaks
 * **swap** and **correction** are recorded by ops (``cm_meter_event``) and applied with
   ``apply_swap`` / ``apply_correction`` at their time.
 * A drop within ``drop_tolerance_kwh`` is display jitter: the corrected counter holds.
+* **ceiling** (the raw value at or above the ceiling its counter declares, e.g. Vertiv/Geist's
+  9,999,000 Wh): the counter has stopped and counts nothing until someone resets it on the
+  device. Stored like an implausible reading (kept, corrected None, not billed); the time until
+  the reset is a gap that billing's gap rule estimates and flags, and the reset itself is folded
+  as any other. Without this, every hour at the ceiling would bill 0 kWh as if measured.
 
 ``CounterWalk.read`` is the one place these rules meet stored readings: the single write, the
 batched write and the recomputation after a late change all go through it, so they cannot drift.
@@ -46,7 +51,7 @@ from nxforge.sdk import ScrapeConfig
 
 from .readings import ENERGY_VALUE
 
-Event = Literal["reset", "rollover", "swap", "implausible"]
+Event = Literal["reset", "rollover", "swap", "implausible", "ceiling"]
 PLAUSIBILITY_MARGIN = 1.2
 HISTORY_FACTOR = 10.0  # without a rating: up to ten times the endpoint's own recent peak is plausible
 PEAK_WINDOW = timedelta(minutes=15)
@@ -241,11 +246,17 @@ class CounterWalk:
         """A recorded swap or correction that applies to the readings after it."""
         self.events.append(event)
 
-    def read(self, raw_kwh: float | None, read_at: datetime, power_w: float | None = None) -> Corrected | None:
-        """The corrected counter of the next reading (None for a failed read); the one correction rule."""
+    def read(self, raw_kwh: float | None, read_at: datetime, power_w: float | None = None,
+             ceiling_kwh: float | None = None) -> Corrected | None:
+        """The corrected counter of the next reading (None for a failed read); the one correction rule.
+
+        ``ceiling_kwh`` is where the reading's counter declares it stops: a value there is held.
+        """
         if raw_kwh is None:
             return None
         state, swapped = _folded(self.state, self.events)
+        if ceiling_kwh is not None and raw_kwh >= ceiling_kwh:
+            return Corrected(None, state.offset_kwh if state else 0.0, "ceiling")  # stopped: counts nothing
         result = correct(state, raw_kwh, read_at, self.rules)
         if (result.event == "implausible" and raw_kwh >= 0 and self.peak_kw is not None
                 and self.rules.circuit_max_kw is None and self.rules.default_max_kw is not None):

@@ -2,6 +2,8 @@
 
 A ``RawReading`` holds only what the meter said and when, never a derived value, so it can be
 spooled to a file while the database is down and stored later with its counters computed then.
+The one declared fact it carries is ``ceiling_kwh``: where the energy counter says it stops (its
+preset's ``counter: {overflow: ceiling}``), so a reading there is held, not billed.
 """
 
 from __future__ import annotations
@@ -38,6 +40,8 @@ class RawReading:
     evidence_path: str | None = None
     engine: str | None = None
     duration_ms: int | None = None
+    ceiling_kwh: float | None = None
+    """The energy counter's declared ceiling (kWh) when it stops there until reset; absent in older spool files."""
 
     @property
     def reading_key(self) -> str:
@@ -104,9 +108,17 @@ def reading_from_result(endpoint_id: str, result: ScrapeResult, read_at: datetim
     return RawReading(
         success=True,
         raw_kwh=energy.value,
+        ceiling_kwh=energy.counter.ceiling if energy.counter is not None else None,
         power_w=_watts(_first(result, POWER_NAMES)),
         voltage_v=voltage[1] if voltage else None,
         current_a=current[1] if current else None,
         power_factor=factor[1] if factor else None,
         **common,
     )
+
+
+def ceiling_of(row: Any) -> float | None:
+    """The ceiling a reading is held at: a new one carries it; a stored one kept it as its ``ceiling`` event."""
+    if isinstance(row, RawReading):
+        return row.ceiling_kwh
+    return row.raw_kwh if getattr(row, "event", None) == "ceiling" else None

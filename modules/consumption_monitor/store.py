@@ -21,7 +21,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from . import counters, rollup, store_bulk
 from .counters import Corrected, CounterRules, CounterState, CounterWalk
-from .readings import RawReading
+from .readings import RawReading, ceiling_of
 from .tables import endpoint, meter_event, reading
 
 log = logging.getLogger(__name__)
@@ -152,7 +152,7 @@ def store_reading(conn: Connection, raw: RawReading) -> StoreOutcome:
     """Insert one reading with its counters; a reading stored before (same key) is left alone."""
     ensure_partitions(conn, raw.read_at, raw.read_at)
     walk = walk_from(conn, raw.endpoint_id, raw.read_at, rules_for(conn, raw.endpoint_id))
-    corrected = walk.read(_usable_kwh(raw), raw.read_at, raw.power_w)
+    corrected = walk.read(_usable_kwh(raw), raw.read_at, raw.power_w, ceiling_of(raw))
     totals = totals_before(conn, raw.endpoint_id, raw.read_at).after(corrected)
     values = _row_values(raw, corrected, totals)
     if not _insert_ignoring_duplicates(conn, values):
@@ -212,14 +212,15 @@ def recompute_from(conn: Connection, endpoint_id: str, at: datetime) -> int:
     walk.peak_kw = peak_after_writing
     totals = totals_before(conn, endpoint_id, at)
     rows = list(conn.execute(
-        select(reading.c.id, reading.c.read_at, reading.c.success, reading.c.raw_kwh, reading.c.power_w)
+        select(reading.c.id, reading.c.read_at, reading.c.success, reading.c.raw_kwh, reading.c.power_w,
+               reading.c.event)
         .where(reading.c.endpoint_id == endpoint_id, reading.c.read_at >= at).order_by(reading.c.read_at)
     ))
     pending = _events_between(conn, endpoint_id, at, rows[-1].read_at, inclusive=True) if rows else []
     for row in rows:
         while pending and pending[0].at <= row.read_at:
             walk.record(pending.pop(0))
-        corrected = walk.read(_usable_kwh(row), row.read_at, row.power_w)
+        corrected = walk.read(_usable_kwh(row), row.read_at, row.power_w, ceiling_of(row))
         totals = totals.after(corrected)
         changes.append({
             "row_id": row.id,
@@ -286,7 +287,7 @@ def store_batch(conn: Connection, raws: Sequence[RawReading]) -> list[StoreOutco
                  if (state is None or event_row.at > state.read_at) and event_row.at <= raw.read_at]
         walk = CounterWalk(state, _rules(row) if row is not None else CounterRules(), since,
                            peak_lookup(conn, raw.endpoint_id))
-        corrected = walk.read(_usable_kwh(raw), raw.read_at, raw.power_w)
+        corrected = walk.read(_usable_kwh(raw), raw.read_at, raw.power_w, ceiling_of(raw))
         totals = (Totals(previous.cum_good, previous.cum_failed, previous.cum_events, previous.cum_estimated_kwh)
                   if previous is not None else Totals()).after(corrected)
         fast.append((index, raw, corrected, _row_values(raw, corrected, totals)))
