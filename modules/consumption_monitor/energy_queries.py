@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 import polars as pl
 
-from .queries import DERIVE_POWER_WITHIN_S, history, history_rollup
+from .queries import DERIVE_POWER_OVER_S, DERIVE_POWER_WITHIN_S, history, history_rollup
 
 PERIODS = ("hour", "day", "week", "month")
 """The bar sizes of the Energy view."""
@@ -108,8 +108,16 @@ def power_series(engine: Any, endpoint_ids: list[str], start: datetime, end: dat
     readings = history(engine, endpoint_ids, start, end, client=client)
     if readings.is_empty():
         return pl.DataFrame(schema=schema)
-    seconds = (pl.col("read_at") - pl.col("read_at").shift(1)).over("endpoint_id").dt.total_seconds()
-    rise = (pl.col("corrected_kwh") - pl.col("corrected_kwh").shift(1)).over("endpoint_id")
+    # derived: the average since the newest good reading at least DERIVE_POWER_OVER_S earlier, as Live does
+    earlier = (readings.filter(pl.col("corrected_kwh").is_not_null())
+               .select("endpoint_id", pl.col("read_at").alias("before_at"), pl.col("corrected_kwh").alias("before_kwh"))
+               .sort("before_at"))
+    readings = (readings.sort("read_at")
+                .with_columns((pl.col("read_at") - pl.duration(seconds=DERIVE_POWER_OVER_S)).alias("window_at"))
+                .join_asof(earlier, left_on="window_at", right_on="before_at", by="endpoint_id", strategy="backward",
+                           check_sortedness=False))  # both sorted by time just above
+    seconds = (pl.col("read_at") - pl.col("before_at")).dt.total_seconds()
+    rise = pl.col("corrected_kwh") - pl.col("before_kwh")
     derived = pl.when((seconds > 0) & (seconds <= DERIVE_POWER_WITHIN_S)).then(rise * 3600.0 / seconds)
     return (
         readings.with_columns(
@@ -119,4 +127,5 @@ def power_series(engine: Any, endpoint_ids: list[str], start: datetime, end: dat
         )
         .filter(pl.col("kw").is_not_null())
         .select("endpoint_id", pl.col("read_at").alias("at"), "kw", "source")
+        .sort("endpoint_id", "at")
     )

@@ -19,7 +19,10 @@ LIVE_COLUMNS = ["endpoint_id", "name", "client", "location", "feed", "type", "ve
                 "status", "last_attempt_at", "last_success_at", "next_due_at", "raw_kwh", "corrected_kwh",
                 "power_w", "power_source", "circuit_max_kw", "last_error_class", "last_error", "evidence_path"]
 DERIVE_POWER_WITHIN_S = 86400.0
-"""Power is derived from the last two good readings only when they are at most this far apart."""
+"""Power is derived from two good readings only when they are at most this far apart."""
+DERIVE_POWER_OVER_S = 900.0
+"""Derived power is the average over at least this long (a demand interval): a counter shown to 0.05 kWh
+rises by whole steps, so over one minute it reads 0 or 3 kW, never the 1.5 kW drawn."""
 
 
 def client_endpoints(client: str) -> Select[Any]:
@@ -44,13 +47,21 @@ def derived_power_w(kwh_before: float | None, at_before: datetime | None, kwh_af
     return (kwh_after - kwh_before) * 3_600_000.0 / seconds  # type: ignore[operator]
 
 
+def _seconds(engine: Engine, column: Any) -> Any:
+    """A stored time as seconds, for arithmetic in SQL on both dialects (SQLite keeps ISO text)."""
+    if engine.dialect.name == "sqlite":
+        return func.julianday(column) * 86400.0
+    return func.extract("epoch", column)
+
+
 def live_status(engine: Engine, now: datetime, max_stale_s: float, include_retired: bool = False,
                 client: str | None = None) -> pl.DataFrame:
     """One row per endpoint (of ``client`` only, when given): status ok|failing|stale|never|disabled|retired,
     last values and last error.
 
     ``power_w`` is the meter's own reading where it gives one (``power_source`` "meter"), else the
-    average since the good reading before (``"derived"``): most presets read only the counter.
+    average since the newest good reading at least ``DERIVE_POWER_OVER_S`` before (``"derived"``):
+    most presets read only the counter.
     """
     last = reading.alias("last")
     latest_id = (select(reading.c.id).where(reading.c.endpoint_id == endpoint.c.id)
@@ -58,9 +69,13 @@ def live_status(engine: Engine, now: datetime, max_stale_s: float, include_retir
     good_id = (select(reading.c.id).where(reading.c.endpoint_id == endpoint.c.id, reading.c.corrected_kwh.is_not(None))
                .order_by(reading.c.read_at.desc()).limit(1).scalar_subquery().correlate(endpoint))
     good = reading.alias("good")
+    # the newest good reading at least DERIVE_POWER_OVER_S before the last good one: walked back through
+    # the endpoint's index a few rows at most
     before_id = (select(reading.c.id).where(reading.c.endpoint_id == endpoint.c.id,
-                                            reading.c.corrected_kwh.is_not(None))
-                 .order_by(reading.c.read_at.desc()).offset(1).limit(1).scalar_subquery().correlate(endpoint))
+                                            reading.c.corrected_kwh.is_not(None),
+                                            _seconds(engine, reading.c.read_at)
+                                            <= _seconds(engine, good.c.read_at) - DERIVE_POWER_OVER_S)
+                 .order_by(reading.c.read_at.desc()).limit(1).scalar_subquery().correlate(endpoint, good))
     before = reading.alias("before")
     query = (
         select(endpoint.c.id.label("endpoint_id"), endpoint.c.name, endpoint.c.client, endpoint.c.location,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -103,6 +104,23 @@ def test_power_is_read_where_given_and_derived_otherwise(cm_engine: Engine) -> N
     assert live["power_w"].to_list() == pytest.approx([3000.0, 4000.0])
     assert live["power_source"].to_list() == ["derived", "meter"]
     assert live["circuit_max_kw"].to_list() == [11.0, 11.0]
+
+
+def test_derived_power_is_averaged_over_a_demand_interval_not_one_step(cm_engine: Engine) -> None:
+    """A counter shown to 0.05 kWh, read every minute at 1.5 kW, rises 0.05 kWh one minute in two: from
+    consecutive readings power would jump between 0 and 3 kW (and flag racks as over a feed's rating)."""
+    add_endpoint(cm_engine, "coarse", circuit_max_kw=2)
+    t0 = utc(2026, 4, 1)
+    true_kwh = 500.0
+    for minute in range(61):
+        write(cm_engine, "coarse", t0 + timedelta(minutes=minute), math.floor((true_kwh + 0.025 * minute) * 20) / 20)
+    step_kw = 0.05 / 0.25  # one step of the counter over the 15-minute window: the most a derived power is off
+    live = live_status(cm_engine, t0 + timedelta(minutes=61), 3600.0)
+    assert abs(live["power_w"][0] / 1000 - 1.5) <= step_kw + 1e-9 and live["power_source"][0] == "derived"
+    series = power_series(cm_engine, ["coarse"], t0, t0 + timedelta(hours=2))
+    assert series["at"].min() >= t0 + timedelta(minutes=15)  # no reading 15 minutes before: no derived power
+    assert series.height == 46 and all(abs(kw - 1.5) <= step_kw + 1e-9 for kw in series["kw"])
+    assert series["kw"].mean() == pytest.approx(1.5, abs=0.02)
 
 
 def test_rack_loads_put_feeds_side_by_side_and_flag_the_ab_check() -> None:
