@@ -22,7 +22,7 @@ from sqlalchemy import Connection, select, text
 
 from .billing_settings import GAP_RULE, BillingSettings
 from .periods import Period
-from .tables import endpoint
+from .tables import endpoint, reading
 
 Gap = tuple[float, float, float, float]  # (from t, to t, from C, to C)
 ID_FILTER_LIMIT = 1000
@@ -86,6 +86,21 @@ def interior_gaps(conn: Connection, period: Period, endpoint_ids: list[str], gap
     return found
 
 
+def closing_estimates(conn: Connection, period: Period, endpoint_ids: set[str]) -> dict[tuple[str, float], float]:
+    """Readings of ``endpoint_ids`` in the period that carry an estimate of their own (a reset or swap folded
+    with the energy its meter lost), by endpoint and time: when one closes a gap, that estimate is already
+    in the gap's rise. Only endpoints with a gap are asked (an index range each)."""
+    found: dict[tuple[str, float], float] = {}
+    ids = sorted(endpoint_ids)
+    for index in range(0, len(ids), ID_FILTER_LIMIT):
+        query = select(reading.c.endpoint_id, reading.c.read_at, reading.c.estimated_kwh).where(
+            reading.c.endpoint_id.in_(ids[index:index + ID_FILTER_LIMIT]), reading.c.read_at > period.start,
+            reading.c.read_at <= period.end, reading.c.estimated_kwh != 0)
+        for endpoint_id, at, kwh in conn.execute(query):
+            found[(endpoint_id, round(_seconds(at), 3))] = float(kwh)
+    return found
+
+
 def _overlap(a0: float, a1: float, b0: float, b1: float) -> float:
     return max(0.0, min(a1, b1) - max(a0, b0))
 
@@ -115,7 +130,7 @@ def add_coverage(conn: Connection, segments: pl.DataFrame, period: Period, confi
     polls = dict(conn.execute(select(endpoint.c.id, endpoint.c.poll_interval_s).where(endpoint.c.id.in_(ids))).all())
     gaps = interior_gaps(conn, period, ids, config.gap_after_s)
     t0, t1 = period.start.timestamp(), period.end.timestamp()
-    covered, estimated, notes = [], [], []
+    row_gaps = []
     for row in segments.iter_rows(named=True):
         s, e = row["s"], row["e"]
         gap_after = max(config.gap_after_s, 2 * float(polls.get(row["endpoint_id"]) or 0.0)) + 0.5
@@ -126,18 +141,29 @@ def add_coverage(conn: Connection, segments: pl.DataFrame, period: Period, confi
         b1e, a1e = row.get("b1_t_e"), row.get("a1_t_e")
         if e == t1 and b1e is not None and a1e is not None and a1e - b1e > gap_after and b1e >= t0:
             endpoint_gaps.append((b1e, a1e, row["b1_c_e"], row["a1_c_e"]))
+        row_gaps.append(sorted(set(endpoint_gaps)))
+    with_gaps = {row["endpoint_id"] for row, found in zip(segments.iter_rows(named=True), row_gaps, strict=True)
+                 if found}
+    own_estimates = closing_estimates(conn, period, with_gaps) if with_gaps else {}
+    covered, estimated, notes = [], [], []
+    for row, endpoint_gaps in zip(segments.iter_rows(named=True), row_gaps, strict=True):
+        s, e = row["s"], row["e"]
+        b1, a1 = row.get("b1_t_s"), row.get("a1_t_s")
+        b1e, a1e = row.get("b1_t_e"), row.get("a1_t_e")
         uncovered: list[tuple[float, float]] = []
         if b1 is None:  # nothing read before the start: uncovered until the first reading
             uncovered.append((s, min(a1, e) if a1 is not None else e))
         if a1e is None:  # nothing read after the end: uncovered after the last reading
             uncovered.append((max(b1e, s) if b1e is not None else s, e))
         gap_kwh, line_notes = 0.0, []
-        for g0, g1, c0, c1 in sorted(set(endpoint_gaps)):
+        for g0, g1, c0, c1 in endpoint_gaps:
             inside = _overlap(g0, g1, s, e)
             if inside <= 0:
                 continue
             uncovered.append((max(g0, s), min(g1, e)))
             gap_kwh += (c1 - c0) * inside / (g1 - g0)
+            if s < g1 <= e:  # the closing reading's own estimate is in the segment's and in the gap's rise
+                gap_kwh -= own_estimates.get((row["endpoint_id"], round(g1, 3)), 0.0)
             flag = f", longer than {_days(config.gap_linear_max_s)}: flagged" if g1 - g0 > config.gap_linear_max_s \
                 else ""
             line_notes.append(f"gap {_when(g0, tz)}..{_when(g1, tz)} ({_days(g1 - g0)}) estimated {GAP_RULE}{flag}")
