@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, time
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, bindparam, insert, select, update
+from sqlalchemy import Engine, bindparam, insert, select, text, update
 
 from nxforge.sdk import ConfigProblem
 
@@ -91,6 +91,10 @@ def sync_endpoints(engine: Engine, endpoints: EndpointSet, *, now: datetime, tz:
     report = SyncReport()
     wanted = endpoints.by_id()
     with engine.begin() as conn:  # set-wise: two reads, then one executemany per kind of change
+        if conn.dialect.name == "postgresql":
+            # Collectors started together sync the same new endpoints: one at a time, each reading what the
+            # one before committed (SQLite's BEGIN IMMEDIATE already does this).
+            conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('cm_endpoint_sync'))"))
         rows = {row.id: row for row in conn.execute(select(endpoint.c.id, endpoint.c.config_hash,
                                                            endpoint.c.retired_at, endpoint.c.rollover_kwh,
                                                            endpoint.c.poll_interval_s,

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import shutil
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -47,6 +49,28 @@ def test_sync_inserts_updates_retires_and_tracks_clients(cm_engine: Engine, tmp_
     assert ("rack1-a", "initech", utc(2026, 4, 3)) in assignments
     (tmp_path / "site.yaml").write_text(GOOD)
     assert sync(cm_engine, tmp_path, 4).updated == ["rack1-a", "rack1-b"]  # type: ignore[attr-defined]
+
+
+def test_collectors_started_together_sync_new_endpoints_once(cm_engine: Engine, tmp_path: Path) -> None:
+    """Three collectors on a fresh database sync the same 300 new endpoints at once: none fails on a
+    duplicate key (the benchmark's three collectors did, one run in two), each endpoint is added once."""
+    items = "".join(f"  - {{id: ep-{n:03d}, name: ep-{n:03d}, client: acme, scrape: {{preset: plain, url: 'http://127.0.0.1:9/m'}}}}\n"
+                    for n in range(300))
+    (tmp_path / "site.yaml").write_text(f"clients: [{{name: acme}}]\nendpoints:\n{items}")
+    endpoints = load_endpoints(tmp_path)
+    start = threading.Barrier(3)
+
+    def collector() -> list[str]:
+        start.wait()
+        return sync_endpoints(cm_engine, endpoints, now=utc(2026, 4, 1), tz=PARIS, default_poll_s=900,
+                              default_rollover_kwh=None, default_max_kw=None).added
+
+    with ThreadPoolExecutor(3) as pool:
+        added = [future.result() for future in [pool.submit(collector) for _ in range(3)]]
+    assert sorted(len(names) for names in added) == [0, 0, 300]
+    with cm_engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(endpoint)).scalar_one() == 300
+        assert conn.execute(select(func.count()).select_from(client_assignment)).scalar_one() == 300
 
 
 def test_same_reading_twice_is_stored_once(cm_engine: Engine) -> None:
