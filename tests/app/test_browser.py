@@ -79,9 +79,11 @@ def heading(page: Page, text: str) -> None:
 
 
 def settled(page: Page, quiet_ms: int = 1200, timeout_ms: int = TIMEOUT_MS) -> None:
-    """Wait until the page stops changing: no stale element left and the element count steady for ``quiet_ms``."""
+    """Wait until the page stops changing: no script running, no stale element left and the element count
+    steady for ``quiet_ms`` (a click while the app still runs can be swallowed by that run)."""
     probe = """() => [document.querySelectorAll('[data-testid="stElementContainer"]').length,
-                     document.querySelectorAll('[data-stale="true"]').length]"""
+                     document.querySelectorAll('[data-stale="true"]').length
+                     + document.querySelectorAll('[data-testid^="stStatusWidgetRunning"]').length]"""
     waited, steady, last = 0, 0, None
     while waited < timeout_ms:
         count, stale = page.evaluate(probe)

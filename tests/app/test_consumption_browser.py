@@ -158,7 +158,8 @@ def test_ops_sees_a_bad_value_on_its_line_and_tests_against_the_simulator(
 
     choose(page, "Endpoint", "plain-b — Rack 02 feed A (not synced)")
     expect(page.get_by_role("textbox", name="Poll interval")).to_have_value("")
-    page.get_by_role("button", name="Test").click()
+    settled(page, quiet_ms=600)
+    page.get_by_role("button", name="Test", exact=True).click()
     image = page.get_by_test_id("stImage").locator("img")
     expect(image).to_be_visible(timeout=60_000)
     assert image.evaluate("img => img.naturalWidth") > 100  # a real screenshot, not a broken image

@@ -18,8 +18,13 @@ from nxforge.sdk import ScrapeResult, Suggestion
 from ._endpoint_form import apply_form, field_key, fill_form, forget_form, form_input, form_problems, widget_key
 from ._endpoint_yaml import DraftError, YamlDocument, changed_fields, parse_snippet
 
-SELECTED = "ep-selected"
-"""The session-state key of the endpoint chosen in the list (the selectbox's own key)."""
+SELECTED = "ep-chosen"
+"""The session-state key of the endpoint chosen in the list: set by the user's choice (or a create), never by
+Streamlit. The selectbox (key ``ENDPOINT_BOX``) is set from it on every run: when the list changes between
+two runs (an endpoint synced, or one appears in the database), Streamlit may make the selectbox anew at
+its first option, and an ops user's click on Save or Test then landed in another endpoint's editor."""
+ENDPOINT_BOX = "ep-selected"
+"""The endpoint selectbox's own key."""
 EDITORS = "ep-editors"
 """The session-state key of the open editors."""
 VIEWS = ["Form", "YAML"]

@@ -25,7 +25,7 @@ from . import _endpoint_tools as tools
 from ._endpoint_create import creator, open_creator, render_creator
 from ._endpoint_editor import render_editor
 from ._endpoint_retire import show_retired
-from ._endpoint_state import SELECTED
+from ._endpoint_state import ENDPOINT_BOX, SELECTED
 from ._shared import cached_live, database_key, minute_now, settings_of
 
 EDIT_ROLES = ("ops", "admin")
@@ -165,7 +165,11 @@ def render(ctx: ModuleContext, role: str) -> None:
         row = by_id[endpoint_id]
         return f"{endpoint_id} — {row['name']} ({row['status']})"
 
-    endpoint_id = st.selectbox("Endpoint", ids, key=SELECTED, format_func=label)
+    def chosen() -> None:
+        st.session_state[SELECTED] = st.session_state[ENDPOINT_BOX]
+
+    st.session_state[ENDPOINT_BOX] = st.session_state[SELECTED]
+    endpoint_id = st.selectbox("Endpoint", ids, key=ENDPOINT_BOX, format_func=label, on_change=chosen)
     assert isinstance(endpoint_id, str)
     row = by_id[endpoint_id]
     entry = scan.entries.get(endpoint_id)
