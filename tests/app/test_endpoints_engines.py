@@ -244,18 +244,3 @@ def test_a_hand_written_snmp_endpoint_keeps_its_comments_when_the_form_changes_t
     at = at.button(key=f"{endpoint}-save").click().run()
     assert_clean(at)
     assert room.read_text() == text.replace(RARITAN_OUTLET.format(3), RARITAN_OUTLET.format(5))
-
-
-@SQLITE
-def test_a_redfish_outlet_needs_only_its_url_and_login(site: Environment, sim: Simulator,
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PDU_B4_PASSWORD", "secret")
-    url = f"{sim.base_url}/d/{PLAIN_DEVICE}/redfish/v1/PowerEquipment/RackPDUs/1/Outlets/2"
-    at = endpoints_page("ops").button(key="ep-new-btn").click().run()
-    at = fill(at, id="pdu-b4-outlet-2", name="Rack B4, PDU A, outlet 2", client="acme",
-              preset="redfish-pdu-outlet", url=url, password="${PDU_B4_PASSWORD}")
-    assert inputs(at).isdisjoint({"community", "outlet", "unit_id"})
-    at = at.button(key=f"{NEW}-test-btn").click().run()
-    assert_clean(at)
-    assert "http engine" in texts(at.success)
-    assert metric_kwh(at) == pytest.approx(outlet_kwh(sim.displayed_kwh(PLAIN_DEVICE), 2), abs=0.001)
