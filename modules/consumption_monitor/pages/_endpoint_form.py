@@ -2,9 +2,6 @@
 values to and from an endpoint mapping (plain functions the tests call), and its inputs.
 
 A field's value lives in session state under ``field_key(endpoint_id, field)``, the input's own key.
-Which fields an engine needs (SNMP security and outlet, Modbus unit id and decoding) is decided in
-``_endpoint_engines.py``; the form draws only those, and removes from the YAML what the chosen
-engine cannot use.
 """
 
 from __future__ import annotations
@@ -314,16 +311,8 @@ def render_form(endpoint_id: str, placeholders: dict[str, str], problems: dict[s
                 if name in problems:
                     st.error(problems[name])
         if row == ("preset", "engine") and not str(values.get("engine") or "").strip():
-            st.caption(plain(_engine_note(context, str(values.get("auth_type") or ""))))
-
-
-def _engine_note(context: FormContext, auth_type: str) -> str:
-    """What the empty Engine (and Login type) select means: the preset's choice, or the default."""
-    if not context.preset:
-        return f"Reads with the {context.engine} engine (the default)."
-    login = get_path(context.preset, ("auth", "type"))
-    said = f" and its login ({SNMP_AUTH_LABELS.get(login, login)})" if login and not auth_type.strip() else ""
-    return f"Reads with the {context.engine} engine{said}, from the preset."
+            st.caption(plain(f"Reads with the {context.engine} engine" + (", from the preset." if context.preset
+                                                                           else " (the default).")))
 
 
 def _option_label(spec: FormField, value: str, empty: str) -> str:
