@@ -174,8 +174,6 @@ def test_a_modbus_endpoint_needs_its_unit_id_and_reads_the_meter(site: Environme
     )
     at = at.button(key="ep-panel-3-main-test-btn").click().run()  # the editor's Test, on the saved endpoint
     assert_clean(at)
-    assert "the modbus engine reads the meter's registers" in texts(at.caption).replace("\\", "")
-    assert at.button(key="ep-panel-3-main-suggest-btn").disabled  # no page to look for a value on
     assert metric_kwh(at) == pytest.approx(sim.displayed_kwh(PLAIN_DEVICE), rel=1e-6)
 
 

@@ -17,7 +17,6 @@ from nxforge.sdk import ModuleContext, describe_preset, load_preset, plain
 
 from . import _endpoint_tools as tools
 from ._endpoint_create import open_creator
-from ._endpoint_engines import form_context
 from ._endpoint_form import fill_form, get_path, preset_defaults, render_form, widget_key
 from ._endpoint_retire import confirm_delete, request_delete
 from ._endpoint_save import config_label, save, toggle, validated
@@ -105,13 +104,6 @@ def _views(ctx: ModuleContext, endpoint_id: str, state: EditorState, draft: Draf
                     st.caption(plain(exc))
 
 
-def _engine(draft: Draft) -> str:
-    """The engine the draft reads with: its own, else its preset's (the form's choice decides the fields)."""
-    if draft.item is None:
-        return ""
-    return form_context({}, draft.item).engine
-
-
 def _actions(ctx: ModuleContext, endpoint_id: str, state: EditorState, draft: Draft, changes: dict[str, Any]) -> None:
     """Validate, Save, Test, Suggest and Discard, then the last Test result and suggestions."""
     buttons = st.columns([1, 1, 1, 1, 2])
@@ -119,12 +111,9 @@ def _actions(ctx: ModuleContext, endpoint_id: str, state: EditorState, draft: Dr
     store = buttons[1].button("Save", key=widget_key(endpoint_id, "save"), type="primary", icon=":material/save:")
     test = buttons[2].button("Test", key=widget_key(endpoint_id, "test-btn"), icon=":material/play_circle:",
                              help="Read the meter now with the edited (unsaved) settings")
-    protocol = _engine(draft) in ("snmp", "modbus")
     suggest = buttons[3].button("Suggest", key=widget_key(endpoint_id, "suggest-btn"),
-                                icon=":material/auto_fix_high:", disabled=protocol,
-                                help="SNMP and Modbus meters have no page: give the OID or register (the preset's "
-                                "description names it)" if protocol
-                                else "Find elements that look like an energy reading on the page")
+                                icon=":material/auto_fix_high:",
+                                help="Find elements that look like an energy reading on the page")
     buttons[4].button("Discard changes", key=widget_key(endpoint_id, "discard"), on_click=reset_editor,
                       args=(endpoint_id,), disabled=not changes and state.view == "Form")
     if check and validated(draft) is not None:

@@ -95,9 +95,6 @@ def show_test(result: ScrapeResult, tz: ZoneInfo) -> None:
         if screenshot is not None and Path(screenshot).is_file():
             with st.container(border=True):
                 st.image(str(screenshot), caption="What the browser saw (password fields cleared)")
-        elif result.engine in ("snmp", "modbus"):
-            st.caption(f"No screenshot or page source: the {result.engine} engine reads the meter's "
-                       + ("objects by OID." if result.engine == "snmp" else "registers."))
         else:
             st.caption("No screenshot: the http engine reads pages without a browser. "
                        "Choose the browser engine to get one.")
