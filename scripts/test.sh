@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 NXFORGE_SETUP_POSTGRES=1 NXFORGE_SETUP_NGINX=1 bash scripts/setup.sh
 .venv/bin/ruff check .
 .venv/bin/mypy
-PYTHONPATH=modules .venv/bin/lint-imports --no-cache
+.venv/bin/lint-imports --no-cache
 # Two workers by default (pytest-xdist), a test file per worker so a file's shared server starts once;
 # NXFORGE_TEST_WORKERS=0 runs everything in one process. The slowest tests are listed at the end, to
 # keep the whole run under 20 minutes.
