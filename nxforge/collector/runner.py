@@ -197,17 +197,17 @@ class Collector:
             return run
 
     def _now_disabled(self, module: str) -> bool:
-        """Whether nxforge.yaml, re-read if it changed, no longer enables ``module``.
+        """Whether nxforge.yaml, as it is on disk now, no longer enables ``module``.
 
-        A run's due jobs are chosen at its start; a job before this one may have run for minutes,
-        long enough for the module to be disabled. An invalid file counts as no change (the
-        configuration in use stays; ``refresh`` reports it).
+        A run's due jobs are chosen at its start, and a job's watcher asks while it runs: a job may
+        run for minutes, long enough for the module to be disabled. Read from the file (the watcher
+        runs in its own thread: the platform is re-read by ``refresh`` only); a file being written
+        or invalid counts as no change (the configuration in use stays; ``refresh`` reports it).
         """
         try:
-            self.platform.reload_if_changed()
-        except ConfigError:
+            return module not in self.platform.env.load_core_config().modules.enabled
+        except (OSError, ConfigError):
             return False
-        return module not in self.platform.enabled_names
 
     def _watch(self, module: str, job_stop: threading.Event) -> None:
         """While a job runs: pass on the collector's stop, and stop the job once its module is disabled."""
@@ -219,13 +219,12 @@ class Collector:
                 return
             try:
                 seen = env.core_config_path.stat().st_mtime_ns
-                if seen == last_seen:
-                    continue
-                last_seen = seen
-                still_enabled = module in env.load_core_config().modules.enabled
-            except (OSError, ConfigError):
-                continue  # a file being written or invalid: the enabled set in use stays
-            if not still_enabled:
+            except OSError:
+                continue
+            if seen == last_seen:
+                continue
+            last_seen = seen
+            if self._now_disabled(module):
                 log.warning("module %s was disabled: asking its running job to stop", module)
                 job_stop.set()
                 return
