@@ -123,6 +123,22 @@ def _days(seconds: float) -> str:
     return f"{seconds / 86400:.1f} d" if seconds >= 86400 else f"{seconds / 3600:.1f} h"
 
 
+def _segment_gaps(row: dict[str, Any], interior: list[Gap], poll_s: float | None, config: BillingSettings,
+                  t0: float, t1: float) -> list[Gap]:
+    """A segment's gaps, sorted: its endpoint's interior gaps longer than the gap rule allows, and the
+    intervals across the period's start and end when they are that long too."""
+    s, e = row["s"], row["e"]
+    gap_after = max(config.gap_after_s, 2 * float(poll_s or 0.0)) + 0.5
+    found = [gap for gap in interior if gap[1] - gap[0] > gap_after]
+    b1, a1 = row.get("b1_t_s"), row.get("a1_t_s")
+    if s == t0 and b1 is not None and a1 is not None and a1 - b1 > gap_after:
+        found.append((b1, a1, row["b1_c_s"], row["a1_c_s"]))
+    b1e, a1e = row.get("b1_t_e"), row.get("a1_t_e")
+    if e == t1 and b1e is not None and a1e is not None and a1e - b1e > gap_after and b1e >= t0:
+        found.append((b1e, a1e, row["b1_c_e"], row["a1_c_e"]))
+    return sorted(set(found))
+
+
 def add_coverage(conn: Connection, segments: pl.DataFrame, period: Period, config: BillingSettings,
                  tz: ZoneInfo) -> pl.DataFrame:
     """Each segment with covered_hours, period_hours, estimated_kwh (gaps included), estimated_share and notes."""
@@ -130,23 +146,13 @@ def add_coverage(conn: Connection, segments: pl.DataFrame, period: Period, confi
     polls = dict(conn.execute(select(endpoint.c.id, endpoint.c.poll_interval_s).where(endpoint.c.id.in_(ids))).all())
     gaps = interior_gaps(conn, period, ids, config.gap_after_s)
     t0, t1 = period.start.timestamp(), period.end.timestamp()
-    row_gaps = []
-    for row in segments.iter_rows(named=True):
-        s, e = row["s"], row["e"]
-        gap_after = max(config.gap_after_s, 2 * float(polls.get(row["endpoint_id"]) or 0.0)) + 0.5
-        endpoint_gaps = [gap for gap in gaps.get(row["endpoint_id"], []) if gap[1] - gap[0] > gap_after]
-        b1, a1 = row.get("b1_t_s"), row.get("a1_t_s")
-        if s == t0 and b1 is not None and a1 is not None and a1 - b1 > gap_after:
-            endpoint_gaps.append((b1, a1, row["b1_c_s"], row["a1_c_s"]))
-        b1e, a1e = row.get("b1_t_e"), row.get("a1_t_e")
-        if e == t1 and b1e is not None and a1e is not None and a1e - b1e > gap_after and b1e >= t0:
-            endpoint_gaps.append((b1e, a1e, row["b1_c_e"], row["a1_c_e"]))
-        row_gaps.append(sorted(set(endpoint_gaps)))
-    with_gaps = {row["endpoint_id"] for row, found in zip(segments.iter_rows(named=True), row_gaps, strict=True)
-                 if found}
+    rows = list(segments.iter_rows(named=True))
+    row_gaps = [_segment_gaps(row, gaps.get(row["endpoint_id"], []), polls.get(row["endpoint_id"]), config, t0, t1)
+                for row in rows]
+    with_gaps = {row["endpoint_id"] for row, found in zip(rows, row_gaps, strict=True) if found}
     own_estimates = closing_estimates(conn, period, with_gaps) if with_gaps else {}
     covered, estimated, notes = [], [], []
-    for row, endpoint_gaps in zip(segments.iter_rows(named=True), row_gaps, strict=True):
+    for row, endpoint_gaps in zip(rows, row_gaps, strict=True):
         s, e = row["s"], row["e"]
         b1, a1 = row.get("b1_t_s"), row.get("a1_t_s")
         b1e, a1e = row.get("b1_t_e"), row.get("a1_t_e")
