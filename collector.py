@@ -5,11 +5,39 @@ happen: 2 for a configuration error, 3 when the database is unreachable.
 """
 
 import atexit
+import gc
 import logging
 import os
 import sys
 
-from nxforge.cli import collector_main
+# Start-up imports ~800 modules and builds SQLAlchemy's, pydantic's and the modules' objects, nearly none of
+# them garbage: the collections the allocations trigger meanwhile (full ones walk everything made so far)
+# are wasted work on every cron run. ``cmd_collect`` freezes what start-up made and turns the collector
+# back on before any job runs.
+gc.disable()
+
+
+def import_httpx_without_its_cli() -> None:
+    """Import httpx without ``httpx._main``, the ``httpx`` command line client (click, rich, pygments).
+
+    ``httpx/__init__.py`` imports its CLI inside ``try: ... except ImportError`` (and defines a stub
+    ``httpx.main`` when that fails); a ``None`` in ``sys.modules`` makes that import fail at once.
+    The entry is removed afterwards: only ``httpx.main`` of this process is the stub, and
+    ``import httpx._main`` still works. The collector never runs httpx's CLI.
+    """
+    if "httpx" in sys.modules:
+        return
+    sys.modules["httpx._main"] = None  # type: ignore[assignment]
+    try:
+        import httpx  # noqa: F401
+    finally:
+        if sys.modules.get("httpx._main", False) is None:
+            del sys.modules["httpx._main"]
+
+
+import_httpx_without_its_cli()
+
+from nxforge.cli import collector_main  # noqa: E402
 
 
 def exit_now(status: int) -> None:
