@@ -1,0 +1,89 @@
+"""``collector.py``'s start-up, cut for cron (issue 15 item 7), still runs jobs as before.
+
+Its own parser (the collector's options, the exit codes, ``-v``); httpx imported without its CLI;
+the garbage collector off during start-up, and on (with start-up frozen) when a job runs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+from sqlalchemy import create_engine, select
+
+from nxforge.db.schema import executions
+from nxforge.environment import Environment
+from tests.conftest import copy_fixture_module
+
+ROOT = Path(__file__).resolve().parents[2]
+COLLECTOR = ROOT / "collector.py"
+
+GC_JOB = '''
+
+def gc_state(ctx: JobContext) -> dict[str, Any]:
+    """What the process looks like to a job."""
+    import gc
+    import sys
+
+    return {"gc_enabled": gc.isenabled(), "frozen": gc.get_freeze_count(), "httpx_cli": "httpx._main" in sys.modules}
+'''
+
+
+def test_collector_help_is_its_own() -> None:
+    shown = subprocess.run([sys.executable, str(COLLECTOR), "--help"], capture_output=True, text=True, timeout=60)
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.startswith("usage: collector.py")
+    for option in ("--once", "--module", "--job", "--endpoint", "--dry-run", "--tick", "--metrics-textfile", "-v"):
+        assert option in shown.stdout
+    assert "exit status (collector.py --once)" in shown.stdout
+    refused = subprocess.run([sys.executable, str(COLLECTOR), "--no-such-option"], capture_output=True, text=True,
+                             timeout=60)
+    assert refused.returncode == 2
+    assert "unrecognized arguments: --no-such-option" in refused.stderr
+
+
+def test_collector_imports_httpx_without_its_cli() -> None:
+    probe = (f"import sys; sys.path.insert(0, {str(ROOT)!r}); import collector, gc; "
+             "print('httpx' in sys.modules, 'httpx._main' in sys.modules, gc.isenabled()); "
+             "import httpx._main; print('cli importable')")
+    ran = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout.split("\n")[:2] == ["True False False", "cli importable"]
+
+
+def test_a_job_runs_with_the_collector_on_and_start_up_frozen(nx_env: Environment) -> None:
+    module = copy_fixture_module(nx_env, "hello_module")
+    with (module / "jobs.py").open("a") as jobs:
+        jobs.write(GC_JOB)
+    manifest = module / "manifest.yaml"
+    manifest.write_text(manifest.read_text().replace(
+        "jobs:\n", "jobs:\n  gc_state:\n    title: GC state\n    handler: hello_module.jobs:gc_state\n"
+        "    schedule: null\n", 1))
+    nx_env.core_config_path.write_text(
+        yaml.safe_dump({"modules": {"enabled": ["hello-module"], "settings": {"hello-module": {"token": "x"}}}})
+    )
+    variables = {
+        **os.environ,
+        "NXFORGE_CONFIG_DIR": str(nx_env.config_dir),
+        "NXFORGE_DATA_DIR": str(nx_env.data_dir),
+        "NXFORGE_MODULES_DIR": str(nx_env.modules_dir),
+        "NXFORGE_DATABASE_URL": nx_env.database_url_override or "",
+    }
+    ran = subprocess.run([sys.executable, str(COLLECTOR), "--once", "--job", "gc_state"], env=variables,
+                         capture_output=True, text=True, timeout=120)
+    assert ran.returncode == 0, ran.stderr
+    assert "hello-module/gc_state ok" in ran.stdout
+    engine = create_engine(nx_env.database_url())
+    try:
+        with engine.connect() as conn:
+            summary = conn.execute(select(executions.c.summary).where(executions.c.job == "gc_state")).scalar_one()
+    finally:
+        engine.dispose()
+    summary = json.loads(summary) if isinstance(summary, str) else summary
+    assert summary["gc_enabled"] is True
+    assert summary["frozen"] > 10_000  # start-up's objects, out of the collections' way
+    assert summary["httpx_cli"] is False
