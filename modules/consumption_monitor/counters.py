@@ -22,6 +22,14 @@ corrected = raw + offset. The offset changes when the meter's own counter breaks
 * **swap** and **correction** are recorded by ops (``cm_meter_event``) and applied with
   ``apply_swap`` / ``apply_correction`` at their time.
 * A drop within ``drop_tolerance_kwh`` is display jitter: the corrected counter holds.
+* **A drop that cannot be a reset** is held for review like an implausible rise: on a counter
+  declared ``resettable: false`` (Redfish ``LifetimeReading``), or when the device says when its
+  counter last restarted (``reset_at``, Redfish ``SensorResetTime``) and that time has not moved.
+  Folding it as a reset would bill the new value on top of the old one; ops record a swap instead.
+* **A reset the device announces** (its ``reset_at`` later than the last reading's) is a reset at
+  that instant, whatever the values say: a counter reset and climbed past its old value within
+  one interval is still caught, and the energy before the reset is estimated over the known
+  stretch (last reading to ``reset_at``) only.
 * **ceiling** (the raw value at or above the ceiling its counter declares, e.g. Vertiv/Geist's
   9,999,000 Wh): the counter has stopped and counts nothing until someone resets it on the
   device. Stored like an implausible reading (kept, corrected None, not billed); the time until
@@ -69,6 +77,8 @@ class CounterRules:
     """Plausible power without a circuit rating (the module setting, synced onto the endpoint)."""
     peak_kw: float | None = None
     """The endpoint's highest 15-minute power in the last 30 days, when it was looked up."""
+    resettable: bool = True
+    """False when the counter is declared never reset (``counter: {resettable: false}``): a drop is held."""
     margin: float = PLAUSIBILITY_MARGIN
     drop_tolerance_kwh: float = 0.5
     rollover_guess_fraction: float = 0.99  # without a circuit rating: "near the max" = above 99 % of it
@@ -107,6 +117,12 @@ def declared_rollover_kwh(scrape: ScrapeConfig, default_kwh: float | None) -> fl
     return spec.counter.info(spec.unit or "kWh", spec.scale).wraps_at
 
 
+def declared_resettable(scrape: ScrapeConfig) -> bool:
+    """False only when the energy counter is declared never reset (``counter: {resettable: false}``)."""
+    spec = scrape.values.get(ENERGY_VALUE)
+    return spec is None or spec.counter is None or spec.counter.resettable
+
+
 @dataclass(frozen=True)
 class CounterState:
     """The last good reading (or a swap/correction after it): what the next one is compared with."""
@@ -117,6 +133,8 @@ class CounterState:
     offset_kwh: float
     rate_kw: float | None = None
     """Power just before, for estimating energy lost in a reset: measured, else the last slope."""
+    reset_at: datetime | None = None
+    """When the device said (at that reading) its counter last restarted from 0; None when it does not say."""
 
 
 @dataclass(frozen=True)
@@ -138,14 +156,21 @@ def _hours(earlier: datetime, later: datetime) -> float:
     return (later - earlier).total_seconds() / 3600.0
 
 
-def correct(state: CounterState | None, raw_kwh: float, read_at: datetime, rules: CounterRules) -> Corrected:
-    """The corrected counter for a new raw value, given the state after the last good reading."""
+def correct(state: CounterState | None, raw_kwh: float, read_at: datetime, rules: CounterRules,
+            reset_at: datetime | None = None) -> Corrected:
+    """The corrected counter for a new raw value, given the state after the last good reading.
+
+    ``reset_at``: when the device says the counter last restarted (None when it does not say).
+    """
     if raw_kwh < 0:
         return Corrected(None, state.offset_kwh if state else 0.0, "implausible")
     if state is None:
         return Corrected(raw_kwh, 0.0)
     hours = _hours(state.read_at, read_at)
     limit = rules.max_energy_kwh(hours)
+    announced = reset_at is not None and state.reset_at is not None  # the device dates its resets
+    if reset_at is not None and state.reset_at is not None and reset_at > state.reset_at:
+        return _announced_reset(state, raw_kwh, read_at, rules, reset_at)
     delta = raw_kwh - state.raw_kwh
     if delta >= -rules.drop_tolerance_kwh:
         plausible = rules.plausible_energy_kwh(hours)
@@ -155,11 +180,28 @@ def correct(state: CounterState | None, raw_kwh: float, read_at: datetime, rules
     if rules.rollover_kwh and _looks_like_rollover(state.raw_kwh, raw_kwh, rules, limit):
         offset = state.offset_kwh + rules.rollover_kwh
         return Corrected(raw_kwh + offset, offset, "rollover")
+    if not rules.resettable or announced:  # cannot be a reset, or the device says there was none
+        return Corrected(None, state.offset_kwh, "implausible")
     estimated = 0.0
     if state.rate_kw is not None and state.rate_kw > 0:
         estimated = max(0.0, state.rate_kw * hours - raw_kwh)
         if limit is not None:
             estimated = min(estimated, limit)
+    offset = state.offset_kwh + state.raw_kwh + estimated
+    return Corrected(raw_kwh + offset, offset, "reset", estimated)
+
+
+def _announced_reset(state: CounterState, raw_kwh: float, read_at: datetime, rules: CounterRules,
+                     reset_at: datetime) -> Corrected:
+    """A reset the device dates: what it counted since is real; before it, the last power over the known stretch."""
+    plausible = rules.plausible_energy_kwh(_hours(max(min(reset_at, read_at), state.read_at), read_at))
+    if plausible is not None and raw_kwh > plausible:
+        return Corrected(None, state.offset_kwh, "implausible")
+    lost_hours = _hours(state.read_at, min(max(reset_at, state.read_at), read_at))
+    estimated = state.rate_kw * lost_hours if state.rate_kw is not None and state.rate_kw > 0 else 0.0
+    limit = rules.max_energy_kwh(lost_hours)
+    if limit is not None:
+        estimated = min(estimated, limit)
     offset = state.offset_kwh + state.raw_kwh + estimated
     return Corrected(raw_kwh + offset, offset, "reset", estimated)
 
@@ -173,7 +215,7 @@ def _looks_like_rollover(prev_raw: float, raw_kwh: float, rules: CounterRules, l
 
 
 def advance(state: CounterState | None, raw_kwh: float, read_at: datetime, result: Corrected,
-            power_w: float | None = None) -> CounterState | None:
+            power_w: float | None = None, reset_at: datetime | None = None) -> CounterState | None:
     """The state after storing a reading: unchanged when it was not usable."""
     if result.corrected_kwh is None:
         return state
@@ -184,7 +226,9 @@ def advance(state: CounterState | None, raw_kwh: float, read_at: datetime, resul
             rate = (result.corrected_kwh - state.corrected_kwh) / hours
     if rate is None and state is not None:
         rate = state.rate_kw
-    return CounterState(read_at, raw_kwh, result.corrected_kwh, result.offset_kwh, rate)
+    if reset_at is None and state is not None and result.event != "reset":
+        reset_at = state.reset_at  # a device that said it once and not this time: keep what it said
+    return CounterState(read_at, raw_kwh, result.corrected_kwh, result.offset_kwh, rate, reset_at)
 
 
 def apply_swap(state: CounterState | None, at: datetime, old_final_kwh: float, new_initial_kwh: float) -> CounterState:
@@ -247,26 +291,27 @@ class CounterWalk:
         self.events.append(event)
 
     def read(self, raw_kwh: float | None, read_at: datetime, power_w: float | None = None,
-             ceiling_kwh: float | None = None) -> Corrected | None:
+             ceiling_kwh: float | None = None, reset_at: datetime | None = None) -> Corrected | None:
         """The corrected counter of the next reading (None for a failed read); the one correction rule.
 
         ``ceiling_kwh`` is where the reading's counter declares it stops: a value there is held.
+        ``reset_at`` is when the device says the counter last restarted (Redfish ``SensorResetTime``).
         """
         if raw_kwh is None:
             return None
         state, swapped = _folded(self.state, self.events)
         if ceiling_kwh is not None and raw_kwh >= ceiling_kwh:
             return Corrected(None, state.offset_kwh if state else 0.0, "ceiling")  # stopped: counts nothing
-        result = correct(state, raw_kwh, read_at, self.rules)
+        result = correct(state, raw_kwh, read_at, self.rules, reset_at)
         if (result.event == "implausible" and raw_kwh >= 0 and self.peak_kw is not None
                 and self.rules.circuit_max_kw is None and self.rules.default_max_kw is not None):
             peak = self.peak_kw(read_at)  # the endpoint's own history may make this rise plausible
             if peak:
-                result = correct(state, raw_kwh, read_at, replace(self.rules, peak_kw=peak))
+                result = correct(state, raw_kwh, read_at, replace(self.rules, peak_kw=peak), reset_at)
         if swapped and result.usable and result.event is None:
             result = replace(result, event="swap")
         if result.usable:
-            self.state = advance(state, raw_kwh, read_at, result, power_w)
+            self.state = advance(state, raw_kwh, read_at, result, power_w, reset_at)
             self.events = []
         return result
 

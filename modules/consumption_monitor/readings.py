@@ -2,8 +2,10 @@
 
 A ``RawReading`` holds only what the meter said and when, never a derived value, so it can be
 spooled to a file while the database is down and stored later with its counters computed then.
-The one declared fact it carries is ``ceiling_kwh``: where the energy counter says it stops (its
-preset's ``counter: {overflow: ceiling}``), so a reading there is held, not billed.
+It carries two facts the device or its preset declares about the energy counter: ``ceiling_kwh``,
+where it stops (``counter: {overflow: ceiling}``), so a reading there is held, not billed; and
+``counter_reset_at``, when the device says it last restarted from 0 (``counter: {reset_time: ...}``,
+Redfish ``SensorResetTime``), so a reset is known rather than guessed from a drop.
 """
 
 from __future__ import annotations
@@ -42,6 +44,8 @@ class RawReading:
     duration_ms: int | None = None
     ceiling_kwh: float | None = None
     """The energy counter's declared ceiling (kWh) when it stops there until reset; absent in older spool files."""
+    counter_reset_at: datetime | None = None
+    """When the device says its energy counter last restarted from 0; absent in older spool files."""
 
     @property
     def reading_key(self) -> str:
@@ -52,12 +56,15 @@ class RawReading:
         """A JSON-able dict (the spool's line format)."""
         data = asdict(self)
         data["read_at"] = self.read_at.isoformat()
+        data["counter_reset_at"] = self.counter_reset_at.isoformat() if self.counter_reset_at else None
         return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> RawReading:
         """The inverse of ``to_json``."""
-        return cls(**{**data, "read_at": datetime.fromisoformat(data["read_at"])})
+        reset_at = data.get("counter_reset_at")
+        return cls(**{**data, "read_at": datetime.fromisoformat(data["read_at"]),
+                      "counter_reset_at": datetime.fromisoformat(reset_at) if reset_at else None})
 
 
 def _first(result: ScrapeResult, names: tuple[str, ...]) -> tuple[str, float, str] | None:
@@ -109,6 +116,7 @@ def reading_from_result(endpoint_id: str, result: ScrapeResult, read_at: datetim
         success=True,
         raw_kwh=energy.value,
         ceiling_kwh=energy.counter.ceiling if energy.counter is not None else None,
+        counter_reset_at=energy.counter.reset_at if energy.counter is not None else None,
         power_w=_watts(_first(result, POWER_NAMES)),
         voltage_v=voltage[1] if voltage else None,
         current_a=current[1] if current else None,

@@ -58,7 +58,7 @@ class StoreOutcome:
 def rules_for(conn: Connection, endpoint_id: str) -> CounterRules:
     """The counter rules of one endpoint, from its row (the YAML synced there)."""
     row = conn.execute(
-        select(endpoint.c.rollover_kwh, endpoint.c.circuit_max_kw, endpoint.c.default_max_kw)
+        select(endpoint.c.rollover_kwh, endpoint.c.circuit_max_kw, endpoint.c.default_max_kw, endpoint.c.resettable)
         .where(endpoint.c.id == endpoint_id)
     ).first()
     return _rules(row) if row is not None else CounterRules()
@@ -66,7 +66,7 @@ def rules_for(conn: Connection, endpoint_id: str) -> CounterRules:
 
 def _rules(row: Any) -> CounterRules:
     return CounterRules(rollover_kwh=row.rollover_kwh or None, circuit_max_kw=row.circuit_max_kw,
-                        default_max_kw=row.default_max_kw)
+                        default_max_kw=row.default_max_kw, resettable=row.resettable is not False)
 
 
 def peak_lookup(conn: Connection, endpoint_id: str) -> Callable[[datetime], float | None]:
@@ -103,7 +103,7 @@ def _state_from(last_two: Sequence[Any]) -> CounterState | None:
         hours = (last.read_at - last_two[1].read_at).total_seconds() / 3600
         if hours > 0:
             rate = (last.corrected_kwh - last_two[1].corrected_kwh) / hours
-    return CounterState(last.read_at, last.raw_kwh, last.corrected_kwh, last.offset_kwh, rate)
+    return CounterState(last.read_at, last.raw_kwh, last.corrected_kwh, last.offset_kwh, rate, last.counter_reset_at)
 
 
 def walk_from(conn: Connection, endpoint_id: str, at: datetime, rules: CounterRules) -> CounterWalk:
@@ -111,7 +111,7 @@ def walk_from(conn: Connection, endpoint_id: str, at: datetime, rules: CounterRu
     swaps and corrections recorded since (up to ``at`` included)."""
     last_two = list(conn.execute(
         select(reading.c.read_at, reading.c.raw_kwh, reading.c.corrected_kwh, reading.c.offset_kwh,
-               reading.c.power_w, reading.c.event)
+               reading.c.power_w, reading.c.event, reading.c.counter_reset_at)
         .where(reading.c.endpoint_id == endpoint_id, GOOD, reading.c.read_at < at)
         .order_by(reading.c.read_at.desc()).limit(2)
     ))
@@ -152,7 +152,7 @@ def store_reading(conn: Connection, raw: RawReading) -> StoreOutcome:
     """Insert one reading with its counters; a reading stored before (same key) is left alone."""
     ensure_partitions(conn, raw.read_at, raw.read_at)
     walk = walk_from(conn, raw.endpoint_id, raw.read_at, rules_for(conn, raw.endpoint_id))
-    corrected = walk.read(_usable_kwh(raw), raw.read_at, raw.power_w, ceiling_of(raw))
+    corrected = walk.read(_usable_kwh(raw), raw.read_at, raw.power_w, ceiling_of(raw), raw.counter_reset_at)
     totals = totals_before(conn, raw.endpoint_id, raw.read_at).after(corrected)
     values = _row_values(raw, corrected, totals)
     if not _insert_ignoring_duplicates(conn, values):
@@ -179,7 +179,7 @@ def _row_values(raw: RawReading, corrected: Corrected | None, totals: Totals) ->
         "power_w": raw.power_w, "voltage_v": raw.voltage_v, "current_a": raw.current_a,
         "power_factor": raw.power_factor, "error_class": raw.error_class, "error_message": raw.error_message,
         "evidence_path": raw.evidence_path, "reading_key": raw.reading_key, "engine": raw.engine,
-        "duration_ms": raw.duration_ms,
+        "duration_ms": raw.duration_ms, "counter_reset_at": raw.counter_reset_at,
         "corrected_kwh": corrected.corrected_kwh if corrected else None,
         "offset_kwh": corrected.offset_kwh if corrected else None,
         "event": corrected.event if corrected else None,
@@ -213,14 +213,14 @@ def recompute_from(conn: Connection, endpoint_id: str, at: datetime) -> int:
     totals = totals_before(conn, endpoint_id, at)
     rows = list(conn.execute(
         select(reading.c.id, reading.c.read_at, reading.c.success, reading.c.raw_kwh, reading.c.power_w,
-               reading.c.event)
+               reading.c.event, reading.c.counter_reset_at)
         .where(reading.c.endpoint_id == endpoint_id, reading.c.read_at >= at).order_by(reading.c.read_at)
     ))
     pending = _events_between(conn, endpoint_id, at, rows[-1].read_at, inclusive=True) if rows else []
     for row in rows:
         while pending and pending[0].at <= row.read_at:
             walk.record(pending.pop(0))
-        corrected = walk.read(_usable_kwh(row), row.read_at, row.power_w, ceiling_of(row))
+        corrected = walk.read(_usable_kwh(row), row.read_at, row.power_w, ceiling_of(row), row.counter_reset_at)
         totals = totals.after(corrected)
         changes.append({
             "row_id": row.id,
@@ -287,7 +287,7 @@ def store_batch(conn: Connection, raws: Sequence[RawReading]) -> list[StoreOutco
                  if (state is None or event_row.at > state.read_at) and event_row.at <= raw.read_at]
         walk = CounterWalk(state, _rules(row) if row is not None else CounterRules(), since,
                            peak_lookup(conn, raw.endpoint_id))
-        corrected = walk.read(_usable_kwh(raw), raw.read_at, raw.power_w, ceiling_of(raw))
+        corrected = walk.read(_usable_kwh(raw), raw.read_at, raw.power_w, ceiling_of(raw), raw.counter_reset_at)
         totals = (Totals(previous.cum_good, previous.cum_failed, previous.cum_events, previous.cum_estimated_kwh)
                   if previous is not None else Totals()).after(corrected)
         fast.append((index, raw, corrected, _row_values(raw, corrected, totals)))

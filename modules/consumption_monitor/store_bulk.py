@@ -49,6 +49,7 @@ class Good:
     corrected_kwh: float
     offset_kwh: float | None
     power_w: float | None
+    counter_reset_at: datetime | None
 
 
 def _months(first: datetime, last: datetime) -> list[str]:
@@ -85,18 +86,19 @@ class EndpointRules(NamedTuple):
     rollover_kwh: float | None
     circuit_max_kw: float | None
     default_max_kw: float | None
+    resettable: bool
 
 
 # Sent through the driver, not built with SQLAlchemy: for a thousand endpoints, making the construct
 # and processing two thousand result rows cost more than the query itself.
 _LATEST_SQL = """
-SELECT e.id, e.rollover_kwh, e.circuit_max_kw, e.default_max_kw,
+SELECT e.id, e.rollover_kwh, e.circuit_max_kw, e.default_max_kw, e.resettable,
        l.read_at, l.cum_good, l.cum_failed, l.cum_events, l.cum_estimated_kwh,
-       g.read_at, g.raw_kwh, g.corrected_kwh, g.offset_kwh, g.power_w
+       g.read_at, g.raw_kwh, g.corrected_kwh, g.offset_kwh, g.power_w, g.counter_reset_at
 FROM cm_endpoint AS e
 LEFT JOIN LATERAL (SELECT read_at, cum_good, cum_failed, cum_events, cum_estimated_kwh FROM cm_reading
                    WHERE endpoint_id = e.id ORDER BY read_at DESC LIMIT 1) AS l ON true
-LEFT JOIN LATERAL (SELECT read_at, raw_kwh, corrected_kwh, offset_kwh, power_w FROM cm_reading
+LEFT JOIN LATERAL (SELECT read_at, raw_kwh, corrected_kwh, offset_kwh, power_w, counter_reset_at FROM cm_reading
                    WHERE endpoint_id = e.id AND corrected_kwh IS NOT NULL ORDER BY read_at DESC LIMIT 2) AS g ON true
 WHERE e.id = ANY(%s)
 """
@@ -113,7 +115,8 @@ def _correlated_query() -> Any:
         return query.order_by(r.c.read_at.desc()).limit(1).offset(offset).scalar_subquery().correlate(endpoint)
 
     return (select(endpoint.c.id, endpoint.c.rollover_kwh, endpoint.c.circuit_max_kw, endpoint.c.default_max_kw,
-                   pick(False, 0).label("last"), pick(True, 0).label("good1"), pick(True, 1).label("good2"))
+                   endpoint.c.resettable, pick(False, 0).label("last"), pick(True, 0).label("good1"),
+                   pick(True, 1).label("good2"))
             .where(endpoint.c.id.in_(bindparam("ids", expanding=True))))
 
 
@@ -134,13 +137,14 @@ def latest(conn: Connection, endpoint_ids: list[str]) -> tuple[dict[str, Any], d
     finally:
         cursor.close()
     for row in rows:
-        endpoint_id, l_at, g_at = row[0], row[4], row[9]
-        info[endpoint_id] = EndpointRules(*row[:4])
+        endpoint_id, l_at, g_at, reset_at = row[0], row[5], row[10], row[15]
+        info[endpoint_id] = EndpointRules(*row[:5])
         if l_at is not None:
-            lasts[endpoint_id] = Last(l_at.astimezone(UTC), *row[5:9])
+            lasts[endpoint_id] = Last(l_at.astimezone(UTC), *row[6:10])
         found = goods.setdefault(endpoint_id, [])
         if g_at is not None:
-            found.append(Good(g_at.astimezone(UTC), *row[10:15]))
+            found.append(Good(g_at.astimezone(UTC), row[11], row[12], row[13], row[14],
+                              reset_at.astimezone(UTC) if reset_at else None))
     for found in goods.values():
         found.sort(key=lambda item: item.read_at, reverse=True)
     return info, lasts, goods
@@ -148,7 +152,7 @@ def latest(conn: Connection, endpoint_ids: list[str]) -> tuple[dict[str, Any], d
 
 _LAST_COLUMNS = (reading.c.id, reading.c.read_at, reading.c.raw_kwh, reading.c.corrected_kwh, reading.c.offset_kwh,
                  reading.c.power_w, reading.c.cum_good, reading.c.cum_failed, reading.c.cum_events,
-                 reading.c.cum_estimated_kwh)
+                 reading.c.cum_estimated_kwh, reading.c.counter_reset_at)
 _ROWS_BY_ID = select(*_LAST_COLUMNS).where(reading.c.id.in_(bindparam("ids", expanding=True)))
 
 

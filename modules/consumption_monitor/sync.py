@@ -20,7 +20,7 @@ from sqlalchemy import Engine, bindparam, insert, select, text, update
 from nxforge.sdk import ConfigProblem
 
 from .config import Endpoint, EndpointSet
-from .counters import declared_rollover_kwh
+from .counters import declared_resettable, declared_rollover_kwh
 from .tables import client_assignment, endpoint
 
 log = logging.getLogger(__name__)
@@ -55,7 +55,7 @@ def _row_values(item: Endpoint, default_poll_s: float, default_rollover_kwh: flo
         "name": item.name, "client": item.client, "location": item.location, "feed": item.feed,
         "type": item.type, "vendor": item.vendor, "poll_interval_s": item.poll_interval_s(default_poll_s),
         "circuit_max_kw": item.circuit_max_kw, "default_max_kw": default_max_kw or None,
-        "rollover_kwh": rollover or None, "enabled": item.enabled,
+        "rollover_kwh": rollover or None, "resettable": declared_resettable(item.scrape), "enabled": item.enabled,
         "config_hash": config_hash(item),
     }
 
@@ -98,7 +98,7 @@ def sync_endpoints(engine: Engine, endpoints: EndpointSet, *, now: datetime, tz:
         rows = {row.id: row for row in conn.execute(select(endpoint.c.id, endpoint.c.config_hash,
                                                            endpoint.c.retired_at, endpoint.c.rollover_kwh,
                                                            endpoint.c.poll_interval_s,
-                                                           endpoint.c.default_max_kw))}
+                                                           endpoint.c.default_max_kw, endpoint.c.resettable))}
         assigned: dict[str, set[tuple[datetime, str]]] = {}
         for endpoint_id, valid_from, client in conn.execute(select(
                 client_assignment.c.endpoint_id, client_assignment.c.valid_from, client_assignment.c.client)):
@@ -114,7 +114,7 @@ def sync_endpoints(engine: Engine, endpoints: EndpointSet, *, now: datetime, tz:
                 report.added.append(endpoint_id)
             elif (row.config_hash != values["config_hash"] or row.retired_at is not None
                   or row.rollover_kwh != values["rollover_kwh"] or row.poll_interval_s != values["poll_interval_s"]
-                  or row.default_max_kw != values["default_max_kw"]):
+                  or row.default_max_kw != values["default_max_kw"] or row.resettable != values["resettable"]):
                 updates.append({"key": endpoint_id, "retired_at": None, **values})
                 report.updated.append(endpoint_id)
             missing = _missing_assignments(item, assigned.get(endpoint_id, set()), tz, now)

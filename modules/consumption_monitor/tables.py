@@ -26,6 +26,7 @@ endpoint = Table(
     Column("circuit_max_kw", Float),
     Column("default_max_kw", Float),  # 030_plausible_power: plausible kW without a rating (module setting)
     Column("rollover_kwh", Float),
+    Column("resettable", Boolean, nullable=False),  # 060 (default TRUE): False = a drop is held, never a reset
     Column("enabled", Boolean, nullable=False),
     Column("retired_at", UTCDateTime),
     Column("config_hash", String(64), nullable=False),
@@ -72,6 +73,7 @@ reading = Table(
     Column("reading_key", String(300), nullable=False, unique=True),
     Column("engine", String(16)),
     Column("duration_ms", Integer),
+    Column("counter_reset_at", UTCDateTime),  # 060: when the device said its counter last restarted
 )
 
 meter_event = Table(

@@ -371,6 +371,8 @@ def protocol_problems(config: ScrapeConfig) -> str | None:
             return f"values.{name}: {exc}"
         if spec.regex or spec.attribute or spec.decimal or spec.unit_from:
             return f"values.{name}: regex, attribute, unit_from and decimal are for web pages, not engine {protocol}"
+        if spec.counter is not None and spec.counter.reset_time is not None:
+            return f"values.{name}: counter.reset_time is read from a web page or JSON document, not engine {protocol}"
     return None
 
 

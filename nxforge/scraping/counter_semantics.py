@@ -7,10 +7,17 @@ whether a person or a reboot can reset it, and which raw values mean "no reading
 engine refuses the "unavailable" values and hands the rest on in ``ReadValue.counter``
 converted to the value's own unit, so the counter correction can tell a wrap (add exactly one
 register's worth) from a reset (carry the last value forward).
+
+Some devices also say *when* their counter last restarted (Redfish ``SensorResetTime``): a
+preset points ``reset_time`` at it, and the engine hands that instant on as ``reset_at``. Then a
+reset is known, not inferred from a drop: a later instant than the last reading's is a reset at
+that moment (even when the counter has since climbed past its old value), and the same instant
+with a lower value is no reset at all (the reading is held for review).
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 from typing import Literal
 
@@ -31,6 +38,8 @@ class CounterInfo(BaseModel):
     resettable: bool = True
     width: int | None = None
     signed: bool = False
+    reset_at: datetime | None = None
+    """When the device says the counter last restarted from 0 (``CounterSemantics.reset_time``)."""
 
 
 class CounterSemantics(BaseModel):
@@ -45,6 +54,9 @@ class CounterSemantics(BaseModel):
     max: int | None = Field(None, description="largest raw value; default: the width's maximum")
     resettable: bool = Field(True, description="a person, a command or a reboot can set it back to 0")
     unavailable: list[float] = Field(default_factory=list, description="raw values meaning no reading (-1)")
+    reset_time: str | None = Field(
+        None, description='where the same document says when the counter last restarted from 0 (ISO 8601), '
+        'e.g. Redfish "$.EnergykWh.SensorResetTime"; read by the http engine and JSON in the browser')
 
     @model_validator(mode="after")
     def _check(self) -> CounterSemantics:
@@ -52,6 +64,17 @@ class CounterSemantics(BaseModel):
             raise ValueError(f"unknown unit {self.unit!r}; use one of Wh, kWh, MWh")
         if self.max is not None and self.max <= 0:
             raise ValueError("max must be positive")
+        if self.reset_time is not None and not self.resettable:
+            raise ValueError("reset_time says when a counter was reset: it needs resettable: true")
+        if self.reset_time is not None and not self.reset_time.strip():
+            raise ValueError("reset_time: empty selector")
+        if self.reset_time is not None and self.reset_time.startswith("$"):
+            from jsonpath_ng.ext import parse
+
+            try:
+                parse(self.reset_time)
+            except Exception as exc:  # the parser raises several unrelated classes
+                raise ValueError(f"reset_time: not a valid JSONPath: {exc}") from exc
         return self
 
     @property

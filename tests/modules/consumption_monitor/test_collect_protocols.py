@@ -29,11 +29,13 @@ HOURS = 4
 PROTOCOL_PRESETS = [name for name in list_presets()
                     if load_preset(name).get("engine") in ("snmp", "modbus") or name.startswith("redfish-")]
 REDFISH = {"redfish-pdu-mains": "redfish/v1/PowerEquipment/RackPDUs/1/Mains/AA",
-           "redfish-pdu-outlet": "redfish/v1/PowerEquipment/RackPDUs/1/Outlets/2"}
+           "redfish-pdu-outlet": "redfish/v1/PowerEquipment/RackPDUs/1/Outlets/2",
+           "redfish-pdu-mains-lifetime": "redfish/v1/PowerEquipment/RackPDUs/1/Mains/AA",
+           "redfish-pdu-outlet-lifetime": "redfish/v1/PowerEquipment/RackPDUs/1/Outlets/2"}
 # Counts per kWh each preset's register shows (its display resolution).
 PER_KWH = {**{n: e.per_kwh for n, e in {**DEVICE_ENERGY, **OUTLET_ENERGY}.items()},
            "schneider-pm5xxx": 1000, "eastron-sdm630": 1000, **dict.fromkeys(REDFISH, 1000)}
-OUTLET_PRESETS = {*OUTLET_ENERGY, "redfish-pdu-outlet"}
+OUTLET_PRESETS = {*OUTLET_ENERGY, "redfish-pdu-outlet", "redfish-pdu-outlet-lifetime"}
 
 
 def endpoint_for(sim: Simulator, preset: str) -> dict[str, object]:

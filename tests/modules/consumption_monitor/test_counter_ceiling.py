@@ -20,7 +20,7 @@ from nxforge_modules.consumption_monitor.billing import billing_by_endpoint
 from nxforge_modules.consumption_monitor.counters import CounterRules, CounterState, CounterWalk
 from nxforge_modules.consumption_monitor.readings import RawReading
 from nxforge_modules.consumption_monitor.spool import Spool
-from nxforge_modules.consumption_monitor.store import recompute_from, store_batch
+from nxforge_modules.consumption_monitor.store import ensure_partitions, recompute_from, store_batch
 from nxforge_modules.consumption_monitor.tables import endpoint, reading
 from sqlalchemy import Engine, insert, select
 from sqlalchemy.exc import IntegrityError
@@ -120,12 +120,15 @@ def test_the_migration_admits_ceiling_and_keeps_every_reading(engine: Engine, tm
             shutil.copy(path, before / path.name)
     migrate_module(engine, "consumption-monitor", before)
     add_endpoint(engine, "old", rollover_kwh=None)
-    write(engine, "old", START, 100.0)
+    with engine.begin() as conn:  # as the code of that time stored it (today's store needs later columns)
+        ensure_partitions(conn, START, START)
+        conn.execute(insert(reading).values(endpoint_id="old", read_at=START, success=True, raw_kwh=100.0,
+                                            corrected_kwh=100.0, offset_kwh=0.0, cum_good=1, reading_key="old@0"))
     row = {"endpoint_id": "old", "read_at": START + timedelta(hours=1), "success": True, "raw_kwh": CEILING_KWH,
            "event": "ceiling", "reading_key": "old@held"}
     with pytest.raises(IntegrityError), engine.begin() as conn:
         conn.execute(insert(reading).values(**row))
-    assert migrate_module(engine, "consumption-monitor", MODULE_DIR / "migrations") == ["050_reading_ceiling"]
+    assert migrate_module(engine, "consumption-monitor", MODULE_DIR / "migrations")[0] == "050_reading_ceiling"
     with engine.begin() as conn:
         conn.execute(insert(reading).values(**row))
         with pytest.raises(IntegrityError), conn.begin_nested():
