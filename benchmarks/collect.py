@@ -14,7 +14,9 @@ collector process's maximum resident set (``wait4``).
 
 The baseline, measured in the same run against the same simulator process: the scraping engine
 alone (``ScrapingEngine.scrape_many`` over the same endpoints' scrape configs, engine created with
-the collector's defaults, in this process). Each size prints that rate and, per collector count,
+the collector's defaults, in this process, its start-up objects frozen out of the garbage collector's
+way as the collector freezes its own: a full collection walking this process's heap would slow
+the baseline down by 5-10 %). Each size prints that rate and, per collector count,
 the collector's rate over its whole cycle and over its job, each with its ratio to the engine
 (issue 15's target: the one-collector cycle at >= 0.6). ``--repeats`` keeps the best of N of each.
 
@@ -29,6 +31,7 @@ Not a pass/fail test: it prints figures, with the 1-minute load average (the box
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import subprocess
@@ -135,6 +138,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--engine", default="http", choices=["http", "browser"], help="scraping engine (default http)")
     parser.add_argument("--repeats", type=int, default=1, help="runs of each figure; the best is printed")
     args = parser.parse_args(argv)
+    gc.collect()
+    gc.freeze()  # as cmd_collect does in the collector: the baseline's collections walk only what it makes
     server = None
     admin_url = os.environ.get("NXFORGE_BENCH_DATABASE_URL")
     if args.dialect == "postgresql" and not admin_url:
