@@ -214,20 +214,32 @@ def _looks_like_rollover(prev_raw: float, raw_kwh: float, rules: CounterRules, l
     return prev_raw >= rules.rollover_kwh * rules.rollover_guess_fraction
 
 
+def rate_kw(power_w: float | None, read_at: datetime, corrected_kwh: float,
+            before: tuple[datetime, float] | None) -> float | None:
+    """Power just after a usable reading: measured, else the slope from the usable reading ``before`` it
+    (its time and corrected kWh). Every path uses this one rule, from memory or from stored rows alike,
+    so the rows stored do not depend on the order readings arrived in."""
+    if power_w is not None and power_w >= 0:
+        return power_w / 1000.0
+    if before is not None:
+        hours = _hours(before[0], read_at)
+        if hours > 0:
+            return (corrected_kwh - before[1]) / hours
+    return None
+
+
 def advance(state: CounterState | None, raw_kwh: float, read_at: datetime, result: Corrected,
-            power_w: float | None = None, reset_at: datetime | None = None) -> CounterState | None:
-    """The state after storing a reading: unchanged when it was not usable."""
+            power_w: float | None = None, reset_at: datetime | None = None,
+            before: CounterState | None = None) -> CounterState | None:
+    """The state after storing a reading: unchanged when it was not usable.
+
+    ``before`` is the last usable reading's own state (no swap or correction folded in), which the
+    slope is taken from, as ``store._state_from`` does from the two newest stored rows.
+    """
     if result.corrected_kwh is None:
         return state
-    rate: float | None = power_w / 1000.0 if power_w is not None and power_w >= 0 else None
-    if rate is None and state is not None and result.event is None:
-        hours = _hours(state.read_at, read_at)
-        if hours > 0:
-            rate = (result.corrected_kwh - state.corrected_kwh) / hours
-    if rate is None and state is not None:
-        rate = state.rate_kw
-    if reset_at is None and state is not None and result.event != "reset":
-        reset_at = state.reset_at  # a device that said it once and not this time: keep what it said
+    rate = rate_kw(power_w, read_at, result.corrected_kwh,
+                   (before.read_at, before.corrected_kwh) if before is not None else None)
     return CounterState(read_at, raw_kwh, result.corrected_kwh, result.offset_kwh, rate, reset_at)
 
 
@@ -299,7 +311,8 @@ class CounterWalk:
         """
         if raw_kwh is None:
             return None
-        state, swapped = _folded(self.state, self.events)
+        before = self.state
+        state, swapped = _folded(before, self.events)
         if ceiling_kwh is not None and raw_kwh >= ceiling_kwh:
             return Corrected(None, state.offset_kwh if state else 0.0, "ceiling")  # stopped: counts nothing
         result = correct(state, raw_kwh, read_at, self.rules, reset_at)
@@ -311,7 +324,7 @@ class CounterWalk:
         if swapped and result.usable and result.event is None:
             result = replace(result, event="swap")
         if result.usable:
-            self.state = advance(state, raw_kwh, read_at, result, power_w, reset_at)
+            self.state = advance(state, raw_kwh, read_at, result, power_w, reset_at, before)
             self.events = []
         return result
 

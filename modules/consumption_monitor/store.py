@@ -98,11 +98,8 @@ def _state_from(last_two: Sequence[Any]) -> CounterState | None:
     if not last_two:
         return None
     last = last_two[0]
-    rate = last.power_w / 1000.0 if last.power_w is not None else None
-    if rate is None and len(last_two) == 2:
-        hours = (last.read_at - last_two[1].read_at).total_seconds() / 3600
-        if hours > 0:
-            rate = (last.corrected_kwh - last_two[1].corrected_kwh) / hours
+    before = (last_two[1].read_at, last_two[1].corrected_kwh) if len(last_two) == 2 else None
+    rate = counters.rate_kw(last.power_w, last.read_at, last.corrected_kwh, before)
     return CounterState(last.read_at, last.raw_kwh, last.corrected_kwh, last.offset_kwh, rate, last.counter_reset_at)
 
 
@@ -256,9 +253,40 @@ def store_batch(conn: Connection, raws: Sequence[RawReading]) -> list[StoreOutco
     """Store many readings in one transaction with a few set-wise queries and one INSERT (``store_bulk``).
 
     The fast path covers the collector's case: one new reading per endpoint, later than anything
-    stored for it. Anything else (a spooled reading older than what is stored, two readings of one
-    endpoint) goes through ``store_reading`` one by one. Outcomes are in the order given.
+    stored for it. Several readings of one endpoint (a spool flushed after an outage) are stored in
+    rounds, each endpoint's readings in time order, one reading per endpoint per round, so a flush
+    goes at the batched rate; a reading older than what is stored goes through ``store_reading``.
+    Outcomes are in the order given.
     """
+    rounds = _rounds(raws)
+    if len(rounds) <= 1:
+        return _store_round(conn, raws)
+    outcomes: list[StoreOutcome] = [StoreOutcome(False, None)] * len(raws)
+    for indices in rounds:
+        for index, outcome in zip(indices, _store_round(conn, [raws[i] for i in indices]), strict=True):
+            outcomes[index] = outcome
+    return outcomes
+
+
+def _rounds(raws: Sequence[RawReading]) -> list[list[int]]:
+    """Positions in ``raws`` grouped so each group holds one reading per endpoint, each endpoint's in time order."""
+    by_endpoint: dict[str, list[int]] = defaultdict(list)
+    for index, raw in enumerate(raws):
+        by_endpoint[raw.endpoint_id].append(index)
+    if len(by_endpoint) == len(raws):
+        return [list(range(len(raws)))] if raws else []
+    rounds: list[list[int]] = []
+    for indices in by_endpoint.values():
+        indices.sort(key=lambda i: raws[i].read_at)
+        for depth, index in enumerate(indices):
+            if depth == len(rounds):
+                rounds.append([])
+            rounds[depth].append(index)
+    return rounds
+
+
+def _store_round(conn: Connection, raws: Sequence[RawReading]) -> list[StoreOutcome]:
+    """``store_batch`` for readings of distinct endpoints (one round)."""
     if not raws:
         return []
     store_bulk.ensure_partitions_cached(conn, min(r.read_at for r in raws), max(r.read_at for r in raws))
@@ -293,9 +321,9 @@ def store_batch(conn: Connection, raws: Sequence[RawReading]) -> list[StoreOutco
         fast.append((index, raw, corrected, _row_values(raw, corrected, totals)))
     outcomes: list[StoreOutcome | None] = [None] * len(raws)
     if fast:
-        inserted = store_bulk.insert_readings(conn, [values for _, _, _, values in fast])
+        skipped = store_bulk.insert_readings(conn, [values for _, _, _, values in fast])
         for index, _raw, corrected, values in fast:
-            outcomes[index] = StoreOutcome(values["reading_key"] in inserted, corrected)
+            outcomes[index] = StoreOutcome(values["reading_key"] not in skipped, corrected)
     for index in sorted(slow, key=lambda i: raws[i].read_at):
         outcomes[index] = store_reading(conn, raws[index])
     return [outcome for outcome in outcomes if outcome is not None]

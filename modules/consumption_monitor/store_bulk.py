@@ -16,8 +16,23 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, Engine, String, any_, bindparam, select, text, true
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Connection,
+    Engine,
+    Float,
+    Integer,
+    String,
+    any_,
+    bindparam,
+    select,
+    text,
+    true,
+)
 from sqlalchemy.dialects import postgresql, sqlite
+
+from nxforge.sdk import UTCDateTime
 
 from . import rollup
 from .tables import endpoint, reading
@@ -90,18 +105,28 @@ class EndpointRules(NamedTuple):
 
 
 # Sent through the driver, not built with SQLAlchemy: for a thousand endpoints, making the construct
-# and processing two thousand result rows cost more than the query itself.
-_LATEST_SQL = """
+# and processing the result rows cost more than the query itself. One row per endpoint (its newest
+# reading, then its two newest usable ones), in binary (no text to parse per timestamp and number).
+_GOOD_COLUMNS = "read_at, raw_kwh, corrected_kwh, offset_kwh, power_w, counter_reset_at"
+_LATEST_SQL = f"""
 SELECT e.id, e.rollover_kwh, e.circuit_max_kw, e.default_max_kw, e.resettable,
        l.read_at, l.cum_good, l.cum_failed, l.cum_events, l.cum_estimated_kwh,
-       g.read_at, g.raw_kwh, g.corrected_kwh, g.offset_kwh, g.power_w, g.counter_reset_at
+       g1.read_at, g1.raw_kwh, g1.corrected_kwh, g1.offset_kwh, g1.power_w, g1.counter_reset_at,
+       g2.read_at, g2.raw_kwh, g2.corrected_kwh, g2.offset_kwh, g2.power_w, g2.counter_reset_at
 FROM cm_endpoint AS e
 LEFT JOIN LATERAL (SELECT read_at, cum_good, cum_failed, cum_events, cum_estimated_kwh FROM cm_reading
                    WHERE endpoint_id = e.id ORDER BY read_at DESC LIMIT 1) AS l ON true
-LEFT JOIN LATERAL (SELECT read_at, raw_kwh, corrected_kwh, offset_kwh, power_w, counter_reset_at FROM cm_reading
-                   WHERE endpoint_id = e.id AND corrected_kwh IS NOT NULL ORDER BY read_at DESC LIMIT 2) AS g ON true
+LEFT JOIN LATERAL (SELECT {_GOOD_COLUMNS} FROM cm_reading
+                   WHERE endpoint_id = e.id AND corrected_kwh IS NOT NULL ORDER BY read_at DESC LIMIT 1) AS g1 ON true
+LEFT JOIN LATERAL (SELECT {_GOOD_COLUMNS} FROM cm_reading
+                   WHERE endpoint_id = e.id AND corrected_kwh IS NOT NULL AND read_at < g1.read_at
+                   ORDER BY read_at DESC LIMIT 1) AS g2 ON true
 WHERE e.id = ANY(%s)
 """
+
+
+def _utc(at: datetime | None) -> datetime | None:
+    return at.astimezone(UTC) if at is not None else None
 
 
 def _correlated_query() -> Any:
@@ -132,21 +157,20 @@ def latest(conn: Connection, endpoint_ids: list[str]) -> tuple[dict[str, Any], d
     goods: dict[str, list[Any]] = {}
     cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
-        cursor.execute(_LATEST_SQL, [endpoint_ids])
+        cursor.execute(_LATEST_SQL, [endpoint_ids], binary=True)  # type: ignore[call-arg]  # psycopg takes binary=
         rows = cursor.fetchall()
     finally:
         cursor.close()
     for row in rows:
-        endpoint_id, l_at, g_at, reset_at = row[0], row[5], row[10], row[15]
+        endpoint_id, l_at, g1_at, g2_at = row[0], row[5], row[10], row[16]
         info[endpoint_id] = EndpointRules(*row[:5])
         if l_at is not None:
             lasts[endpoint_id] = Last(l_at.astimezone(UTC), *row[6:10])
-        found = goods.setdefault(endpoint_id, [])
-        if g_at is not None:
-            found.append(Good(g_at.astimezone(UTC), row[11], row[12], row[13], row[14],
-                              reset_at.astimezone(UTC) if reset_at else None))
-    for found in goods.values():
-        found.sort(key=lambda item: item.read_at, reverse=True)
+        found = goods[endpoint_id] = []  # newest first
+        if g1_at is not None:
+            found.append(Good(g1_at.astimezone(UTC), row[11], row[12], row[13], row[14], _utc(row[15])))
+        if g2_at is not None:
+            found.append(Good(g2_at.astimezone(UTC), row[17], row[18], row[19], row[20], _utc(row[21])))
     return info, lasts, goods
 
 
@@ -197,16 +221,31 @@ WITH ins AS (
         power_max_w = CASE WHEN old.power_max_w IS NULL OR excluded.power_max_w > old.power_max_w
                            THEN excluded.power_max_w ELSE old.power_max_w END
 )
-SELECT reading_key FROM ins
+SELECT reading_key FROM {temp} EXCEPT ALL SELECT reading_key FROM ins
 """
+
+
+def _copy_type(column: Any) -> str:
+    """The PostgreSQL type a binary COPY sends for a reading column."""
+    if isinstance(column.type, Boolean):
+        return "bool"
+    if isinstance(column.type, Integer):
+        return "int8" if isinstance(column.type, BigInteger) else "int4"
+    if isinstance(column.type, Float):
+        return "float8"
+    return "timestamptz" if isinstance(column.type, UTCDateTime) else "text"
+
+
+_COPY_TYPES = {column.name: _copy_type(column) for column in reading.columns}
 
 
 def insert_readings(conn: Connection, rows: list[dict[str, Any]]) -> set[str]:
     """Insert the rows, skipping any whose reading key is stored already, and fold the inserted ones
-    into their hours (``rollup``); return the keys inserted.
+    into their hours (``rollup``); return the keys skipped (none, in the collector's usual case).
 
     PostgreSQL: one ``COPY`` into a session temporary table, then one statement that inserts and
-    merges the hours of what it inserted (the rollup rule of ``rollup.Bucket``, in SQL).
+    merges the hours of what it inserted (the rollup rule of ``rollup.Bucket``, in SQL), and sends
+    back only the keys it skipped.
     """
     if not rows:
         return set()
@@ -216,7 +255,7 @@ def insert_readings(conn: Connection, rows: list[dict[str, Any]]) -> set[str]:
         inserted = set(conn.execute(statement, rows).scalars())
         rollup.add(conn, [(row["endpoint_id"], row["read_at"], row["corrected_kwh"], row["power_w"])
                           for row in rows if row["reading_key"] in inserted])
-        return inserted
+        return {row["reading_key"] for row in rows} - inserted
     columns = list(rows[0])
     names = ", ".join(columns)
     cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
@@ -224,7 +263,8 @@ def insert_readings(conn: Connection, rows: list[dict[str, Any]]) -> set[str]:
         # Temporary tables live as long as the session, and vanish with a rolled-back creation: IF NOT EXISTS.
         cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {_READING_TEMP} AS SELECT {names} "
                        f"FROM cm_reading WITH NO DATA; TRUNCATE {_READING_TEMP}")
-        with cursor.copy(f"COPY {_READING_TEMP} ({names}) FROM STDIN") as copy:
+        with cursor.copy(f"COPY {_READING_TEMP} ({names}) FROM STDIN (FORMAT BINARY)") as copy:
+            copy.set_types([_COPY_TYPES[column] for column in columns])  # binary: nothing to format or parse
             for row in rows:
                 copy.write_row([row[column] for column in columns])
         cursor.execute(_STORE_SQL.format(columns=names, temp=_READING_TEMP, good=_GOOD, earlier=_EARLIER,

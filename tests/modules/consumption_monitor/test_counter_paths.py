@@ -107,7 +107,7 @@ def _rows(engine: Engine, endpoint_id: str) -> list[tuple[object, ...]]:
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                    HealthCheck.too_slow])
-@given(pair=st.tuples(histories(), histories()), batch_size=st.integers(1, 5))
+@given(pair=st.tuples(histories(), histories()), batch_size=st.integers(1, 12))  # 12: a spool flush's several per meter
 def test_one_by_one_and_batched_store_identical_rows(cm_engine: Engine, pair: tuple[History, History],
                                                      batch_size: int) -> None:
     example = next(EXAMPLE)

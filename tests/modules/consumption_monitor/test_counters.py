@@ -65,9 +65,10 @@ def test_implausible_reading_leaves_state_on_last_good() -> None:
 
 def test_advance_learns_the_rate() -> None:
     first = advance(None, 100.0, T0, correct(None, 100.0, T0, RULES))
-    second = advance(first, 104.0, T0 + 2 * HOUR, correct(first, 104.0, T0 + 2 * HOUR, RULES))
-    assert second is not None and second.rate_kw == pytest.approx(2.0)
-    measured = advance(second, 106.0, T0 + 3 * HOUR, correct(second, 106.0, T0 + 3 * HOUR, RULES), power_w=1500.0)
+    second = advance(first, 104.0, T0 + 2 * HOUR, correct(first, 104.0, T0 + 2 * HOUR, RULES), before=first)
+    assert second is not None and second.rate_kw == pytest.approx(2.0)  # the slope from the reading before
+    measured = advance(second, 106.0, T0 + 3 * HOUR, correct(second, 106.0, T0 + 3 * HOUR, RULES), power_w=1500.0,
+                       before=second)
     assert measured is not None and measured.rate_kw == pytest.approx(1.5)
 
 
