@@ -1,10 +1,10 @@
 """The NxForge app: login, then a navigation built from the core pages and the enabled modules' pages.
 
 Run with ``streamlit run streamlit_app.py``. The machinery lives in ``nxforge.app``; the core
-pages live in ``pages/`` beside this file, which is how the app finds them wherever ``nxforge`` is
-installed, and ``nxforge/app/core_pages.py`` loads them by file path when they are opened. Every
-run calls ``st.navigation``, so Streamlit serves the navigation's pages, not the files in ``pages/``
-(see ``core_pages.py`` for the one exception and how the page files handle it).
+pages live in ``core_pages/`` beside this file, which is how the app finds them wherever ``nxforge``
+is installed, and ``nxforge/app/core_pages.py`` loads them by file path when they are opened. The
+folder is not called ``pages/``: Streamlit serves the files of a ``pages/`` folder beside the entry
+point by their URLs until a script calls ``st.navigation`` (see ``core_pages.py``).
 """
 
 from pathlib import Path
@@ -18,4 +18,4 @@ import pandas  # noqa: F401
 
 from nxforge.app.shell import main
 
-main(Path(__file__).resolve().parent / "pages")
+main(Path(__file__).resolve().parent / "core_pages")

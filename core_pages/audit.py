@@ -8,7 +8,6 @@ from nxforge.app import queries
 from nxforge.app.cached import query
 from nxforge.app.context import CorePageContext
 from nxforge.app.formatting import local_time, plain
-from nxforge.app.shell import main_from_page_file
 from nxforge.app.widgets import choice_filter, date_range_filter
 
 
@@ -66,7 +65,3 @@ def render(ctx: CorePageContext, role: str) -> None:
         [{"Field": r["field"], "Before": r["before"], "After": r["after"]} for r in diff.iter_rows(named=True)],
         hide_index=True,
     )
-
-
-if __name__ == "__main__":  # Streamlit ran this file for its URL (see nxforge/app/core_pages.py): serve the app
-    main_from_page_file(__file__)

@@ -12,7 +12,6 @@ from nxforge.app.boundary import fenced
 from nxforge.app.cached import query
 from nxforge.app.context import CorePageContext
 from nxforge.app.formatting import duration, local_time, plain
-from nxforge.app.shell import main_from_page_file
 from nxforge.app.widgets import choice_filter, date_range_filter
 
 DETAILED_ROWS = 25
@@ -68,7 +67,3 @@ def render(ctx: CorePageContext, role: str) -> None:
                 st.error(fenced(row["error"]))  # a device's words, line breaks kept, never markup
             if details.open:  # the captured log is fetched only when someone opens the run
                 st.code(queries.execution_log(platform.engine, row["id"]) or "(no log lines captured)", language="log")
-
-
-if __name__ == "__main__":  # Streamlit ran this file for its URL (see nxforge/app/core_pages.py): serve the app
-    main_from_page_file(__file__)

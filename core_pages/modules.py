@@ -15,7 +15,6 @@ from nxforge.app.context import CorePageContext
 from nxforge.app.flash import flash
 from nxforge.app.formatting import plain, status_badge
 from nxforge.app.settings_form import setting_widget, settings_to_save, validate_settings
-from nxforge.app.shell import main_from_page_file
 from nxforge.audit import record_audit
 from nxforge.module_admin.install import install_zip
 from nxforge.module_admin.lifecycle import LifecycleError, ModuleStatus, disable_module, enable_module, list_modules
@@ -134,7 +133,3 @@ def render(ctx: CorePageContext, role: str) -> None:
     for status in statuses:
         _module_card(ctx, status, infos.get(status.name))
     _install(ctx)
-
-
-if __name__ == "__main__":  # Streamlit ran this file for its URL (see nxforge/app/core_pages.py): serve the app
-    main_from_page_file(__file__)

@@ -11,7 +11,6 @@ from nxforge.app import queries
 from nxforge.app.cached import query
 from nxforge.app.context import CorePageContext
 from nxforge.app.formatting import ago, duration, local_time, plain
-from nxforge.app.shell import main_from_page_file
 
 FAILURE_WINDOW = timedelta(days=7)
 
@@ -75,7 +74,3 @@ def render(ctx: CorePageContext, role: str) -> None:
         st.success("No failed run in the last 7 days.")
     else:
         st.dataframe(_runs_table(failures, ctx), hide_index=True)
-
-
-if __name__ == "__main__":  # Streamlit ran this file for its URL (see nxforge/app/core_pages.py): serve the app
-    main_from_page_file(__file__)

@@ -11,7 +11,6 @@ from nxforge.app.cached import clear_queries, query
 from nxforge.app.context import CorePageContext
 from nxforge.app.flash import flash
 from nxforge.app.formatting import local_time
-from nxforge.app.shell import main_from_page_file
 from nxforge.audit import record_audit
 from nxforge.auth.passwords import PasswordError
 from nxforge.auth.users import UserError
@@ -138,7 +137,3 @@ def render(ctx: CorePageContext, role: str) -> None:
         ],
         hide_index=True,
     )
-
-
-if __name__ == "__main__":  # Streamlit ran this file for its URL (see nxforge/app/core_pages.py): serve the app
-    main_from_page_file(__file__)

@@ -1,25 +1,18 @@
-"""Load the core pages from the top-level ``pages/`` folder, by file path, under their own names.
+"""Load the core pages from the top-level ``core_pages/`` folder, by file path, under their own names.
 
-The design card puts the core pages in ``pages/`` beside ``streamlit_app.py``. That folder is not
-part of the ``nxforge`` package, so it is found from the app's entry point:
-``streamlit_app.py`` passes ``Path(__file__).parent / "pages"`` to the shell, and nothing
-depends on where ``nxforge`` itself is installed. A page file is loaded only when its page is
-opened, with ``importlib.util.spec_from_file_location`` under ``nxforge_pages.<file stem>``:
-never by putting ``pages/`` on ``sys.path`` (where a file named like an installed package would
-shadow it) and never as a package called ``pages``.
+The folder sits beside ``streamlit_app.py`` and is not part of the ``nxforge`` package, so it is
+found from the app's entry point: ``streamlit_app.py`` passes ``Path(__file__).parent /
+"core_pages"`` to the shell, and nothing depends on where ``nxforge`` itself is installed. A page
+file is loaded only when its page is opened, with ``importlib.util.spec_from_file_location`` under
+``nxforge_pages.<file stem>``: never by putting the folder on ``sys.path`` (where a file named like
+an installed package would shadow it) and never as a package.
 
-Streamlit (1.67) is in its old file-based mode while a ``pages/`` folder sits beside the entry
-point, until a script calls ``st.navigation`` in that server process; every run of the app does,
-so only the process's very first request is answered in that mode. For that request:
-
-- a core page's URL runs its file directly: each core page file therefore ends by handing over
-  to the app when run as ``__main__`` (``shell.main_from_page_file``), so it is served as usual;
-- a module page's URL shows Streamlit's "Page not found" over the sign-in, then the default page;
-- a file in ``pages/`` that no navigation declares would run: ``pages/`` holds declared core
-  pages only (``tests/app/test_navigation.py`` checks it).
-
-``tests/app/test_core_pages_browser.py`` checks a fresh server in Chromium, the last two as xfails
-that turn into failures the day Streamlit stops doing so.
+Why not ``pages/``, as the design card first said: Streamlit (1.67) serves the files of a ``pages/``
+folder beside the entry point by their URLs until a script calls ``st.navigation`` in that server
+process. On a fresh server's first request a file there ran without sign-in, and a module page's
+URL showed "Page not found". No folder of that name exists, so every request goes through the
+navigation (``tests/app/test_core_pages_browser.py`` checks a fresh server in Chromium, and
+``tests/app/test_navigation.py`` that no ``pages/`` folder is beside the entry point).
 """
 
 from __future__ import annotations

@@ -167,7 +167,7 @@ def render_entry(entry: NavEntry, platform: Platform, role: str, core_context: C
                  pages_dir: Path) -> None:
     """Resolve the page's handler now (lazily) and call ``render(ctx, role)`` inside the error boundary.
 
-    A core page's handler is loaded from ``pages_dir`` (the top-level ``pages/``), a module page's
+    A core page's handler is loaded from ``pages_dir`` (the top-level ``core_pages/``), a module page's
     from the modules folder under the ``nxforge_modules`` namespace, with ``ctx.client`` set to the
     signed-in user's client (None for staff): the page passes it to its query functions.
     """

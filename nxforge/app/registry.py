@@ -1,6 +1,6 @@
 """The core's own pages, declared exactly like module pages so one navigation builder serves both.
 
-A core page's handler is ``<file stem>:<function>`` of a file in the top-level ``pages/`` folder,
+A core page's handler is ``<file stem>:<function>`` of a file in the top-level ``core_pages/`` folder,
 loaded by :func:`nxforge.app.core_pages.resolve_core_handler` when the page is opened.
 """
 

@@ -93,7 +93,7 @@ def _run_login(store: UserStore, platform: Platform) -> None:
 
 
 def main(pages_dir: Path) -> None:
-    """One rerun of the app; ``pages_dir`` is the top-level ``pages/`` holding the core pages."""
+    """One rerun of the app; ``pages_dir`` is the top-level ``core_pages/`` holding the core pages."""
     st.set_page_config(page_title="NxForge", page_icon="⚡", layout="wide")
     _configure_logging()
     platform = _open_platform()
@@ -118,12 +118,3 @@ def main(pages_dir: Path) -> None:
     show_flashes()
     current.run()
 
-
-def main_from_page_file(page_file: str) -> None:
-    """The app, when Streamlit runs a core page file itself: a fresh server's first request for its URL.
-
-    Until a script calls ``st.navigation``, Streamlit serves ``pages/*.py`` beside the entry point
-    by their URLs; each core page file ends by calling this when run as ``__main__``, so even that
-    first request gets the sign-in and the navigation (see ``nxforge/app/core_pages.py``).
-    """
-    main(Path(page_file).resolve().parent)

@@ -29,8 +29,9 @@ from tests.app.streamlit_server import CHROMIUM_ARGS, chromium_path
 from tests.conftest import copy_fixture_module
 
 ROOT = Path(__file__).resolve().parents[2]
-APP_LAUNCHER = f"from pathlib import Path\nfrom nxforge.app.shell import main\nmain(Path({str(ROOT / 'pages')!r}))\n"
-"""``streamlit_app.py``'s one call, with the repository's ``pages/`` named outright."""
+APP_LAUNCHER = ("from pathlib import Path\nfrom nxforge.app.shell import main\n"
+                f"main(Path({str(ROOT / 'core_pages')!r}))\n")
+"""``streamlit_app.py``'s one call, with the repository's ``core_pages/`` named outright."""
 APP_FIXTURES = Path(__file__).parent / "fixtures"
 PASSWORDS = {role: f"{role}-test-pass" for role in ("viewer", "finance", "ops", "admin")}
 FIXTURE_PACKAGES = ("hello_module", "needs_hello", "raising_module", "hello")
@@ -68,9 +69,8 @@ def copy_app_fixture_module(env: Environment, name: str) -> Path:
 def app_test(default_timeout: float) -> AppTest:
     """The app as a running ``streamlit run streamlit_app.py`` serves it, in AppTest.
 
-    AppTest runs every run of an entry point with a ``pages/`` folder beside it in Streamlit's
-    file-based mode, which a real server leaves after its first run (test_core_pages_browser.py
-    covers that run in Chromium); so the entry point's call runs from AppTest's temporary folder.
+    The entry point's call runs from AppTest's temporary folder, with the repository's
+    ``core_pages/`` named outright.
     """
     return AppTest.from_string(APP_LAUNCHER, default_timeout=default_timeout)
 

@@ -1,8 +1,9 @@
-"""The top-level ``pages/`` folder in real Chromium: the navigation serves the core pages, Streamlit never its files.
+"""The top-level ``core_pages/`` folder in Chromium: the navigation serves the core pages, Streamlit never its files.
 
-Streamlit switches to its old file-based mode when a ``pages/`` folder sits beside the entry
-point, until a script calls ``st.navigation``. Each test starts a fresh server (the mode is
-decided per process) from a copy of ``streamlit_app.py`` and ``pages/`` with one stray file added.
+Streamlit serves the files of a ``pages/`` folder beside the entry point by their URLs until a
+script calls ``st.navigation`` (decided per server process): the core pages therefore live in
+``core_pages/``. Each test starts a fresh server from a copy of ``streamlit_app.py`` and
+``core_pages/`` with one stray file added, so even a process's very first request is checked.
 """
 
 from __future__ import annotations
@@ -26,17 +27,17 @@ from tests.conftest import FIXTURES
 pytestmark = pytest.mark.browser
 
 STRAY = 'import streamlit as st\n\nst.title("Stray file")\n'
-"""A file in ``pages/`` that no navigation declares: opening its URL must never run it."""
+"""A file in ``core_pages/`` that no navigation declares: opening its URL must never run it."""
 
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[StreamlitServer]:
-    """A fresh ``streamlit run`` of a copy of the app (``pages/`` holds the core pages and ``stray.py``); hello on."""
+    """A fresh ``streamlit run`` of a copy of the app (``core_pages/`` holds the pages and ``stray.py``); hello on."""
     app = tmp_path / "app"
     app.mkdir()
     shutil.copy(ROOT / "streamlit_app.py", app / "streamlit_app.py")
-    shutil.copytree(ROOT / "pages", app / "pages", ignore=shutil.ignore_patterns("__pycache__"))
-    (app / "pages" / "stray.py").write_text(STRAY)
+    shutil.copytree(ROOT / "core_pages", app / "core_pages", ignore=shutil.ignore_patterns("__pycache__"))
+    (app / "core_pages" / "stray.py").write_text(STRAY)
     for folder in ("config", "data", "modules"):
         (tmp_path / folder).mkdir()
     shutil.copytree(FIXTURES / "modules" / "hello_module", tmp_path / "modules" / "hello_module")
@@ -76,7 +77,7 @@ def not_the_stray_file(page: Page) -> None:
 
 
 def test_a_fresh_server_serves_every_core_page_through_the_navigation(server: StreamlitServer, page: Page) -> None:
-    # The process's first request names a file in pages/: the app answers (sign-in, then the page), not the file.
+    # The process's first request names a core page: the app answers (sign-in, then the page), not the file.
     sign_in(page, f"{server.url}/users", "admin")
     heading(page, "Users")
     nav = page.get_by_test_id("stSidebarNav")
@@ -107,22 +108,12 @@ def test_a_file_in_pages_that_no_navigation_declares_is_not_served(server: Strea
     not_the_stray_file(page)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Streamlit 1.67 runs pages/<name>.py itself when its URL is the process's first request; "
-    "hence every file in pages/ must be a declared core page (test_navigation checks it)",
-)
 def test_a_stray_file_is_not_served_even_as_the_first_request(server: StreamlitServer, page: Page) -> None:
     page.goto(f"{server.url}/stray")
     expect(page.get_by_role("button", name="Sign in")).to_be_visible()
     not_the_stray_file(page)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Streamlit 1.67 answers a fresh server's first request for a URL that no file in pages/ has "
-    "(a module page) with 'Page not found', then the app's default page",
-)
 def test_a_module_page_as_the_first_request_opens_that_page(server: StreamlitServer, page: Page) -> None:
     page.goto(f"{server.url}/hello-module-greetings")
     expect(page.get_by_role("button", name="Sign in")).to_be_visible()

@@ -32,15 +32,15 @@ def platform(nx_env: Environment) -> Iterator[Platform]:
 
 def test_core_pages_resolve_and_declare_roles() -> None:
     for spec in CORE_PAGES:
-        assert callable(resolve_core_handler(ROOT / "pages", spec.handler)), spec.handler
+        assert callable(resolve_core_handler(ROOT / "core_pages", spec.handler)), spec.handler
     assert {spec.name for spec in CORE_PAGES} == {"overview", "modules", "executions", "events", "audit", "users"}
 
 
 def test_core_pages_load_by_file_path_under_their_own_names() -> None:
-    render = resolve_core_handler(ROOT / "pages", "overview:render")
+    render = resolve_core_handler(ROOT / "core_pages", "overview:render")
     assert render.__module__ == "nxforge_pages.overview"
-    assert "pages" not in sys.modules and "overview" not in sys.modules
-    assert str(ROOT / "pages") not in sys.path
+    assert "core_pages" not in sys.modules and "overview" not in sys.modules
+    assert str(ROOT / "core_pages") not in sys.path
 
 
 def test_a_core_page_that_does_not_resolve_says_which(tmp_path: Path) -> None:
@@ -50,7 +50,7 @@ def test_a_core_page_that_does_not_resolve_says_which(tmp_path: Path) -> None:
     with pytest.raises(HandlerError, match="RuntimeError: broken on import"):
         resolve_core_handler(tmp_path, "broken:render")
     with pytest.raises(HandlerError, match="has no 'nope'"):
-        resolve_core_handler(ROOT / "pages", "overview:nope")
+        resolve_core_handler(ROOT / "core_pages", "overview:nope")
 
 
 @SQLITE
@@ -95,16 +95,13 @@ def test_duplicate_url_path_is_reported_with_the_module_name(platform: Platform)
     assert "hello-module" in plan.problems[0]
 
 
-def test_every_file_in_pages_is_a_declared_core_page_that_serves_the_app_when_run_itself() -> None:
-    # A fresh server's first request runs pages/<stem>.py itself (see test_core_pages_browser.py):
-    # pages/ holds declared core pages only, and each one then hands over to the app.
+def test_core_pages_hold_declared_pages_only_and_no_pages_folder_sits_beside_the_entry_point() -> None:
+    # Streamlit serves the files of a pages/ folder beside the entry point by URL until st.navigation runs
+    # (see nxforge/app/core_pages.py): there is none, and core_pages/ holds the declared pages only.
     assert (ROOT / "streamlit_app.py").is_file()
+    assert not (ROOT / "pages").exists()
     declared = {spec.handler.partition(":")[0] for spec in CORE_PAGES}
-    files = sorted((ROOT / "pages").glob("*.py"))
-    assert {path.stem for path in files} == declared
-    for path in files:
-        assert 'if __name__ == "__main__":' in path.read_text(), path
-        assert "    main_from_page_file(__file__)\n" in path.read_text(), path
+    assert {path.stem for path in (ROOT / "core_pages").glob("*.py")} == declared
 
 
 @SQLITE
