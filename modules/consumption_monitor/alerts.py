@@ -1,6 +1,6 @@
 """The consumption monitor's alerts, carried as events so the core's notifications route them.
 
-One open alert per cause (``endpoint:<id>:unreadable``, ``:implausible``, ``:mtd``): raised when
+One open alert per cause (``endpoint:<id>:unreadable``, ``:implausible``, ``:ceiling``, ``:mtd``): raised when
 the cause appears, resolved when it goes. The set of open causes is kept in the module's storage
 so a run announces only changes, not the same alert every minute.
 """
@@ -102,7 +102,15 @@ def evaluate_alerts(ctx: ModuleContext, endpoint_ids: Iterable[str], rules: Aler
         if newest.success:
             announcer.set(
                 f"endpoint:{endpoint_id}:implausible", newest.event == "implausible", "meter.implausible",
-                f"{endpoint_id} reported {newest.raw_kwh} kWh, more than its circuit can carry; left out of billing",
+                f"{endpoint_id} reported {newest.raw_kwh} kWh, held for review (a rise its circuit cannot carry, or "
+                "a drop its counter cannot have made); left out of billing until it reads plausibly or a swap is "
+                "recorded",
+                {**data, "raw_kwh": newest.raw_kwh},
+            )
+            announcer.set(
+                f"endpoint:{endpoint_id}:ceiling", newest.event == "ceiling", "meter.ceiling",
+                f"{endpoint_id}'s energy counter stopped at its declared ceiling ({newest.raw_kwh} kWh) and counts "
+                "nothing until it is reset on the device; held, not billed",
                 {**data, "raw_kwh": newest.raw_kwh},
             )
     if rules.threshold_kwh > 0 and ids:

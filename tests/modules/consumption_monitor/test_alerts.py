@@ -1,4 +1,4 @@
-"""Consumption alerts: unreadable after N failures, implausible readings, month-to-date over the limit."""
+"""Consumption alerts: unreadable after N failures, implausible readings, a counter at its ceiling, month-to-date."""
 
 from __future__ import annotations
 
@@ -67,3 +67,19 @@ def test_implausible_and_month_to_date(cm_engine: Engine, tmp_path: Path) -> Non
         ("alert.raised", "endpoint:rack2:mtd"),
         ("alert.resolved", "endpoint:rack2:implausible"),
     ]
+
+
+def test_a_counter_at_its_ceiling_is_an_open_alert_until_it_is_reset(cm_engine: Engine, tmp_path: Path) -> None:
+    add_endpoint(cm_engine, "rack3", rollover_kwh=None)
+    recorder = Recorder()
+    ctx = context(cm_engine, tmp_path, recorder)
+    rules = AlertRules(failures_before_alert=3, threshold_kwh=0.0)
+    write(cm_engine, "rack3", utc(2026, 3, 1, 0), 9998.0, ceiling_kwh=9999.0)
+    assert evaluate_alerts(ctx, ["rack3"], rules, utc(2026, 3, 1, 0), PARIS) == set()
+    for hour in (1, 2, 3):  # stuck at the ceiling: one alert for the whole stretch
+        write(cm_engine, "rack3", utc(2026, 3, 1, hour), 9999.0, ceiling_kwh=9999.0)
+        assert evaluate_alerts(ctx, ["rack3"], rules, utc(2026, 3, 1, hour), PARIS) == {"endpoint:rack3:ceiling"}
+    write(cm_engine, "rack3", utc(2026, 3, 1, 4), 0.5, ceiling_kwh=9999.0)  # reset on the device
+    assert evaluate_alerts(ctx, ["rack3"], rules, utc(2026, 3, 1, 4), PARIS) == set()
+    assert recorder.emitted == [("alert.raised", "endpoint:rack3:ceiling"),
+                                ("alert.resolved", "endpoint:rack3:ceiling")]
