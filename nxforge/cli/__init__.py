@@ -111,11 +111,10 @@ def cmd_collect(args: argparse.Namespace) -> int:
     platform = _platform()
     # What start-up made (modules, SQLAlchemy's metadata, pydantic's schemas) lives as long as the process:
     # frozen out of the garbage collector's way, a full collection no longer walks it (a third of the CPU
-    # of storing a batch of readings went to those walks). Frozen without a collection first: that one
-    # walked it all (0.1 s of every cron run) to free a few hundred objects. collector.py keeps the
-    # collector off during start-up; it is on from here for the jobs.
-    gc.freeze()
-    gc.enable()
+    # of storing a batch of readings went to those walks). collector.py keeps the collector off until the
+    # first job's code is imported, then freezes (nxforge.collector.memory); ``nxforge collect`` freezes here.
+    if gc.isenabled():
+        gc.freeze()
     filters = {"dry_run": args.dry_run}
     if args.endpoint:
         filters["endpoint"] = args.endpoint

@@ -16,6 +16,7 @@ from sqlalchemy.exc import OperationalError
 
 from nxforge.collector.exit_status import is_disk_error
 from nxforge.collector.log_capture import capture_job_log
+from nxforge.collector.memory import start_up_done
 from nxforge.collector.unrecorded import keep_unrecorded
 from nxforge.db.schema import executions
 from nxforge.metrics import record_job
@@ -158,8 +159,10 @@ def run_job(
             try:
                 handler = resolve_handler(platform.env.modules_dir, spec.handler)
             except HandlerError as exc:
+                start_up_done()
                 status, summary, error = "failed", None, f"{exc}"
             else:
+                start_up_done()  # the job's code is imported: start-up is over
                 status, summary, error = _attempt(platform, ctx, handler, spec.timeout_s)
         disk_full = status == "failed:disk"
         status = "failed" if disk_full else status

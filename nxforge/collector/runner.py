@@ -25,6 +25,7 @@ from nxforge.collector.due import is_due, last_start
 from nxforge.collector.exit_status import DAEMON_TICK_S, RunOutcome, outcome_of
 from nxforge.collector.jobs import JobRun, abandon_stale_executions, run_job
 from nxforge.collector.locks import job_lock
+from nxforge.collector.memory import start_up_done
 from nxforge.collector.progress import Progress
 from nxforge.collector.unrecorded import record_unrecorded
 from nxforge.config.errors import ConfigError
@@ -145,6 +146,12 @@ class Collector:
 
     def run_due(self, trigger: str = "once") -> list[JobRun]:
         """Run every due job once, skipping those another collector is running."""
+        try:
+            return self._run_due(trigger)
+        finally:
+            start_up_done()  # nothing was due (else the first job's start ended start-up)
+
+    def _run_due(self, trigger: str) -> list[JobRun]:
         self.refresh()
         runs = []
         for planned in self.due_jobs():

@@ -1,7 +1,8 @@
 """``collector.py``'s start-up, cut for cron (issue 15 item 7), still runs jobs as before.
 
 Its own parser (the collector's options, the exit codes, ``-v``); httpx imported without its CLI;
-the garbage collector off during start-up, and on (with start-up frozen) when a job runs.
+the garbage collector off during start-up, and on (start-up frozen, a larger first generation) when a job runs;
+on after a run with nothing due.
 """
 
 from __future__ import annotations
@@ -29,7 +30,8 @@ def gc_state(ctx: JobContext) -> dict[str, Any]:
     import gc
     import sys
 
-    return {"gc_enabled": gc.isenabled(), "frozen": gc.get_freeze_count(), "httpx_cli": "httpx._main" in sys.modules}
+    return {"gc_enabled": gc.isenabled(), "frozen": gc.get_freeze_count(), "young": gc.get_threshold()[0],
+            "httpx_cli": "httpx._main" in sys.modules}
 '''
 
 
@@ -86,4 +88,17 @@ def test_a_job_runs_with_the_collector_on_and_start_up_frozen(nx_env: Environmen
     summary = json.loads(summary) if isinstance(summary, str) else summary
     assert summary["gc_enabled"] is True
     assert summary["frozen"] > 10_000  # start-up's objects, out of the collections' way
+    assert summary["young"] == 10_000
     assert summary["httpx_cli"] is False
+
+
+def test_the_collector_is_on_after_a_run_with_nothing_due(nx_env: Environment) -> None:
+    nx_env.core_config_path.write_text(yaml.safe_dump({"modules": {"enabled": []}}))
+    probe = (f"import sys; sys.path.insert(0, {str(ROOT)!r}); import collector, gc; "
+             "from nxforge.cli import collector_main; status = collector_main(['--once']); "
+             "print(status, gc.isenabled(), gc.get_freeze_count() > 10_000)")
+    variables = {**os.environ, "NXFORGE_CONFIG_DIR": str(nx_env.config_dir), "NXFORGE_DATA_DIR": str(nx_env.data_dir),
+                 "NXFORGE_MODULES_DIR": str(nx_env.modules_dir), "NXFORGE_DATABASE_URL": nx_env.database_url()}
+    ran = subprocess.run([sys.executable, "-c", probe], env=variables, capture_output=True, text=True, timeout=120)
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout.strip().endswith("0 True True")
