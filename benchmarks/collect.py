@@ -14,9 +14,9 @@ collector process's maximum resident set (``wait4``).
 
 The baseline, measured in the same run against the same simulator process: the scraping engine
 alone (``ScrapingEngine.scrape_many`` over the same endpoints' scrape configs, engine created with
-the collector's defaults, in this process, its start-up objects frozen out of the garbage collector's
-way as the collector freezes its own: a full collection walking this process's heap would slow
-the baseline down by 5-10 %). Each size prints that rate and, per collector count,
+the collector's defaults, in this process, with the collector's garbage-collector settings: start-up
+objects frozen, as the collector freezes its own, and the same first generation; a full collection
+walking this process's heap slowed the baseline down by 5-10 %). Each size prints that rate and, per collector count,
 the collector's rate over its whole cycle and over its job, each with its ratio to the engine
 (issue 15's target: the one-collector cycle at >= 0.6). ``--repeats`` keeps the best of N of each.
 
@@ -51,6 +51,7 @@ from nxforge_modules.consumption_monitor.collect_config import load_endpoints_is
 from nxforge_modules.consumption_monitor.tables import endpoint as endpoint_table  # noqa: E402
 from sqlalchemy import create_engine, func, select, update  # noqa: E402
 
+from nxforge.collector.memory import YOUNG_THRESHOLD  # noqa: E402
 from nxforge.db.schema import executions  # noqa: E402
 from nxforge.scraping import ScrapeRequest, ScrapingEngine  # noqa: E402
 from nxforge.secrets import SecretStore  # noqa: E402
@@ -139,7 +140,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=1, help="runs of each figure; the best is printed")
     args = parser.parse_args(argv)
     gc.collect()
-    gc.freeze()  # as cmd_collect does in the collector: the baseline's collections walk only what it makes
+    gc.freeze()  # as the collector does (nxforge.collector.memory): the baseline's collections walk only what it makes
+    gc.set_threshold(YOUNG_THRESHOLD, *gc.get_threshold()[1:])
     server = None
     admin_url = os.environ.get("NXFORGE_BENCH_DATABASE_URL")
     if args.dialect == "postgresql" and not admin_url:
