@@ -134,3 +134,30 @@ def _with_time(engine: Engine, endpoint_id: str, rows: list[Any]) -> list[tuple[
         times = [row.read_at for row in conn.execute(select(reading.c.read_at).where(
             reading.c.endpoint_id == endpoint_id).order_by(reading.c.read_at.desc()).limit(len(rows)))]
     return [(at, *row) for at, row in zip(times, rows, strict=True)]
+
+
+def test_endpoints_silent_for_months_are_corrected_from_their_old_readings(cm_engine: Engine) -> None:
+    # The newest rows of an endpoint silent for months lie in older monthly partitions (PostgreSQL), or
+    # only failures came lately: the batched path finds them as the one-by-one path does.
+    months = [T0 - timedelta(days=days) for days in (120, 90, 60)]
+    for prefix in ("one", "many"):
+        add_endpoint(cm_engine, f"{prefix}-old", circuit_max_kw=10.0)  # two usable readings, then silence
+        add_endpoint(cm_engine, f"{prefix}-half", circuit_max_kw=10.0)  # old usable ones, then one failure lately
+        for at, kwh in zip(months[:2], (100.0, 900.0), strict=True):
+            for endpoint_id in (f"{prefix}-old", f"{prefix}-half"):
+                with cm_engine.begin() as conn:
+                    store_reading(conn, RawReading(endpoint_id, at, True, raw_kwh=kwh, power_w=500.0))
+        with cm_engine.begin() as conn:
+            store_reading(conn, RawReading(f"{prefix}-half", T0 - timedelta(days=2), False, error_class="timeout",
+                                           error_message="no answer"))
+    news = {f"{p}-{e}": RawReading(f"{p}-{e}", T0, True, raw_kwh=50.0, power_w=500.0)  # lower: a reset
+            for p in ("one", "many") for e in ("old", "half")}
+    for endpoint_id in ("one-old", "one-half"):
+        with cm_engine.begin() as conn:
+            store_reading(conn, news[endpoint_id])
+    with cm_engine.begin() as conn:
+        store_batch(conn, [news["many-old"], news["many-half"]])
+    one, many = _rows(cm_engine, "one"), _rows(cm_engine, "many")
+    assert one == many
+    assert [row[COLUMNS.index("event")] for row in many["old"]] == [None, None, "reset"]
+    assert many["half"][-1][COLUMNS.index("cum_failed")] == 1 and many["half"][-1][COLUMNS.index("cum_good")] == 3
