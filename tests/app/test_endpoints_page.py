@@ -248,3 +248,27 @@ def test_a_file_changed_on_disk_meanwhile_is_not_overwritten(site: Environment) 
     assert_clean(at)
     assert "changed on disk" in texts(at.error) + texts(at.warning)
     assert path.read_text() == changed_by_someone_else
+
+
+
+def test_an_input_whose_state_streamlit_dropped_keeps_its_field_on_save(
+        site: Environment, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Streamlit drops a widget's state when a run ends without drawing it (a run cut short by the next
+    # click, on a loaded machine). Such an input is left out of what Save writes: the file keeps the
+    # field (it used to be read as None and deleted: a saved draft lost its feed and its preset).
+    from nxforge_modules.consumption_monitor.pages import _endpoint_form as form
+    from nxforge_modules.consumption_monitor.pages._endpoint_yaml import YamlDocument
+
+    document = YamlDocument.load(endpoints_path(site))
+    item = document.data["endpoints"][0]
+    state = {form.field_key("plain-a", spec.key): value for spec in form.FIELDS
+             if (value := form.form_values(item).get(spec.key)) is not None}
+    state[form.field_key("plain-a", "poll_interval")] = "20m"
+    for name in ("feed", "preset", "url"):
+        state.pop(form.field_key("plain-a", name))
+    monkeypatch.setattr(form.st, "session_state", state)
+    values = form.form_input("plain-a")
+    assert {"feed", "preset", "url"}.isdisjoint(values) and values["poll_interval"] == "20m"
+    written = form.apply_form(item, values)
+    assert written["feed"] == "A" and written["poll_interval"] == "20m"
+    assert written["scrape"]["preset"] == "plain" and written["scrape"]["url"]

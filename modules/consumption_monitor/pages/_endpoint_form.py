@@ -222,8 +222,14 @@ def fill_form(endpoint_id: str, item: Any, overwrite: bool = False) -> None:
 
 
 def form_input(endpoint_id: str) -> dict[str, Any]:
-    """What the form's inputs hold now, by field key."""
-    return {f.key: st.session_state.get(field_key(endpoint_id, f.key)) for f in FIELDS}
+    """What the form's inputs hold now, by field key; an input with no state is left out, never taken as cleared.
+
+    Streamlit drops a widget's state when a run ends without drawing it (a run cut short by the next
+    click, under load): read as None, such an input deleted its field from the file on Save (a saved
+    draft lost its feed and its preset). Left out, ``apply_form`` keeps the file's value.
+    """
+    keys = {f.key: field_key(endpoint_id, f.key) for f in FIELDS}
+    return {name: st.session_state[key] for name, key in keys.items() if key in st.session_state}
 
 
 def forget_form(endpoint_id: str) -> None:
