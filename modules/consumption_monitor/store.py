@@ -9,12 +9,13 @@ walks that one endpoint's readings from the change on. All three (``store_readin
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, String, any_, bindparam, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -29,8 +30,7 @@ log = logging.getLogger(__name__)
 GOOD = reading.c.corrected_kwh.is_not(None)
 
 
-@dataclass(frozen=True)
-class Totals:
+class Totals(NamedTuple):  # a tuple: two are made per reading stored, and a frozen dataclass costs three times as much
     """Running totals carried from one reading to the next."""
 
     good: int = 0
@@ -65,8 +65,16 @@ def rules_for(conn: Connection, endpoint_id: str) -> CounterRules:
 
 
 def _rules(row: Any) -> CounterRules:
-    return CounterRules(rollover_kwh=row.rollover_kwh or None, circuit_max_kw=row.circuit_max_kw,
-                        default_max_kw=row.default_max_kw, resettable=row.resettable is not False)
+    return _shared_rules(row.rollover_kwh or None, row.circuit_max_kw, row.default_max_kw, row.resettable is not False)
+
+
+@functools.lru_cache(maxsize=4096)
+def _shared_rules(rollover_kwh: float | None, circuit_max_kw: float | None, default_max_kw: float | None,
+                  resettable: bool) -> CounterRules:
+    """One (immutable) rules object per distinct set of values: most endpoints of a site share theirs, and a
+    batch of a thousand readings would otherwise build a thousand."""
+    return CounterRules(rollover_kwh=rollover_kwh, circuit_max_kw=circuit_max_kw, default_max_kw=default_max_kw,
+                        resettable=resettable)
 
 
 def peak_lookup(conn: Connection, endpoint_id: str) -> Callable[[datetime], float | None]:
@@ -285,6 +293,18 @@ def _rounds(raws: Sequence[RawReading]) -> list[list[int]]:
     return rounds
 
 
+def _events_of(conn: Connection, ids: list[str], good: dict[str, list[Any]], upto: datetime
+               ) -> defaultdict[str, list[Any]]:
+    """The swaps and corrections of ``ids`` recorded up to ``upto``, from their oldest newest usable reading on."""
+    earliest = min((good[i][0].read_at for i in ids if good.get(i)), default=None)
+    floor = (earliest - timedelta(seconds=1) if earliest is not None and all(good.get(i) for i in ids)
+             else datetime(1, 1, 1, tzinfo=UTC))  # an endpoint without usable readings: a swap before any counts
+    events: defaultdict[str, list[Any]] = defaultdict(list)
+    for event_row in conn.execute(_EVENTS_QUERY[conn.dialect.name], {"ids": ids, "upto": upto, "since": floor}):
+        events[event_row.endpoint_id].append(event_row)
+    return events
+
+
 def _store_round(conn: Connection, raws: Sequence[RawReading]) -> list[StoreOutcome]:
     """``store_batch`` for readings of distinct endpoints (one round)."""
     if not raws:
@@ -294,14 +314,10 @@ def _store_round(conn: Connection, raws: Sequence[RawReading]) -> list[StoreOutc
     for raw in raws:
         per_endpoint[raw.endpoint_id] += 1
     ids = sorted(per_endpoint)
-    info, last, good = store_bulk.latest(conn, ids)
+    info, last, good, with_events = store_bulk.latest(conn, ids)
     events: dict[str, list[Any]] = defaultdict(list)
-    earliest = min((rows[0].read_at for rows in good.values() if rows), default=None)
-    floor = (earliest - timedelta(seconds=1) if earliest is not None and all(good.get(i) for i in ids)
-             else datetime(1, 1, 1, tzinfo=UTC))  # an endpoint without usable readings: a swap before any counts
-    for event_row in conn.execute(_EVENTS_QUERY[conn.dialect.name], {"ids": ids, "upto": max(r.read_at for r in raws),
-                                                  "since": floor}):
-        events[event_row.endpoint_id].append(event_row)
+    if with_events:
+        events = _events_of(conn, sorted(with_events), good, max(r.read_at for r in raws))
     fast: list[tuple[int, RawReading, Corrected | None, dict[str, Any]]] = []
     slow: list[int] = []
     for index, raw in enumerate(raws):

@@ -34,7 +34,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from nxforge.sdk import UTCDateTime
 
 from . import rollup
-from .tables import endpoint, reading
+from .tables import endpoint, meter_event, reading
 
 PARTITIONS_FRESH_S = 300.0
 """How long a month found in place counts as there (the collector never drops one; a retention
@@ -103,13 +103,16 @@ class EndpointRules(NamedTuple):
 
 # Sent through the driver, not built with SQLAlchemy: for a thousand endpoints, making the construct
 # and processing the result rows cost more than the query itself. One row per endpoint (its newest
-# reading, then its two newest usable ones), in binary (no text to parse per timestamp and number).
+# reading, then its two newest usable ones, then whether a swap or correction was recorded after
+# its newest usable reading), in binary (no text to parse per timestamp and number).
 _GOOD_COLUMNS = "read_at, raw_kwh, corrected_kwh, offset_kwh, power_w, counter_reset_at"
 _LATEST_SQL = f"""
 SELECT e.id, e.rollover_kwh, e.circuit_max_kw, e.default_max_kw, e.resettable,
        l.read_at, l.cum_good, l.cum_failed, l.cum_events, l.cum_estimated_kwh,
        g1.read_at, g1.raw_kwh, g1.corrected_kwh, g1.offset_kwh, g1.power_w, g1.counter_reset_at,
-       g2.read_at, g2.raw_kwh, g2.corrected_kwh, g2.offset_kwh, g2.power_w, g2.counter_reset_at
+       g2.read_at, g2.raw_kwh, g2.corrected_kwh, g2.offset_kwh, g2.power_w, g2.counter_reset_at,
+       EXISTS (SELECT 1 FROM cm_meter_event AS ev
+               WHERE ev.endpoint_id = e.id AND ev.at > coalesce(g1.read_at, '-infinity')) AS has_events
 FROM cm_endpoint AS e
 LEFT JOIN LATERAL (SELECT read_at, cum_good, cum_failed, cum_events, cum_estimated_kwh FROM cm_reading
                    WHERE endpoint_id = e.id ORDER BY read_at DESC LIMIT 1) AS l ON true
@@ -136,22 +139,38 @@ def _correlated_query() -> Any:
             query = query.where(r.c.corrected_kwh.is_not(None))
         return query.order_by(r.c.read_at.desc()).limit(1).offset(offset).scalar_subquery().correlate(endpoint)
 
+    events = select(meter_event.c.id).where(meter_event.c.endpoint_id == endpoint.c.id).exists()  # any: a superset
     return (select(endpoint.c.id, endpoint.c.rollover_kwh, endpoint.c.circuit_max_kw, endpoint.c.default_max_kw,
                    endpoint.c.resettable, pick(False, 0).label("last"), pick(True, 0).label("good1"),
-                   pick(True, 1).label("good2"))
+                   pick(True, 1).label("good2"), events.correlate(endpoint).label("has_events"))
             .where(endpoint.c.id.in_(bindparam("ids", expanding=True))))
 
 
 _CORRELATED_QUERY = _correlated_query()
 
 
-def latest(conn: Connection, endpoint_ids: list[str]) -> tuple[dict[str, Any], dict[str, Any], dict[str, list[Any]]]:
-    """Per endpoint: its row (rules), its last reading of any outcome, and its last two usable ones (newest first)."""
+class Latest(NamedTuple):
+    """What ``store.store_batch`` needs to know of the endpoints of a batch before correcting their readings."""
+
+    info: dict[str, Any]
+    """Each endpoint's row (its counter rules)."""
+    last: dict[str, Any]
+    """Each endpoint's newest reading of any outcome (absent: none yet)."""
+    good: dict[str, list[Any]]
+    """Each endpoint's two newest usable readings, newest first."""
+    with_events: set[str]
+    """Endpoints with a swap or correction recorded after their newest usable reading (PostgreSQL), or ever
+    (SQLite): only theirs are fetched. Usually none, which saves a query per batch."""
+
+
+def latest(conn: Connection, endpoint_ids: list[str]) -> Latest:
+    """Per endpoint: its row, its last reading of any outcome, its last two usable ones, and whether events wait."""
     if conn.dialect.name != "postgresql":
         return _latest_correlated(conn, endpoint_ids)
     info: dict[str, Any] = {}
     lasts: dict[str, Any] = {}
     goods: dict[str, list[Any]] = {}
+    with_events: set[str] = set()
     cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
         cursor.execute(_LATEST_SQL, [endpoint_ids], binary=True)  # type: ignore[call-arg]  # psycopg takes binary=
@@ -168,7 +187,9 @@ def latest(conn: Connection, endpoint_ids: list[str]) -> tuple[dict[str, Any], d
             found.append(Good(g1_at.astimezone(UTC), row[11], row[12], row[13], row[14], _utc(row[15])))
         if g2_at is not None:
             found.append(Good(g2_at.astimezone(UTC), row[17], row[18], row[19], row[20], _utc(row[21])))
-    return info, lasts, goods
+        if row[22]:
+            with_events.add(endpoint_id)
+    return Latest(info, lasts, goods, with_events)
 
 
 _LAST_COLUMNS = (reading.c.id, reading.c.read_at, reading.c.raw_kwh, reading.c.corrected_kwh, reading.c.offset_kwh,
@@ -177,8 +198,7 @@ _LAST_COLUMNS = (reading.c.id, reading.c.read_at, reading.c.raw_kwh, reading.c.c
 _ROWS_BY_ID = select(*_LAST_COLUMNS).where(reading.c.id.in_(bindparam("ids", expanding=True)))
 
 
-def _latest_correlated(conn: Connection, endpoint_ids: list[str]
-                       ) -> tuple[dict[str, Any], dict[str, Any], dict[str, list[Any]]]:
+def _latest_correlated(conn: Connection, endpoint_ids: list[str]) -> Latest:
     """SQLite (no LATERAL): three correlated sub-selects per endpoint, then the rows they name."""
     heads = conn.execute(_CORRELATED_QUERY, {"ids": endpoint_ids}).fetchall()
     wanted = sorted({i for row in heads for i in (row.last, row.good1, row.good2) if i is not None})
@@ -186,7 +206,7 @@ def _latest_correlated(conn: Connection, endpoint_ids: list[str]
     info = {row.id: row for row in heads}
     last = {row.id: rows[row.last] for row in heads if row.last is not None}
     good = {row.id: [rows[i] for i in (row.good1, row.good2) if i is not None] for row in heads}
-    return info, last, good
+    return Latest(info, last, good, {row.id for row in heads if row.has_events})
 
 
 # ----- writing --------------------------------------------------------------------------------

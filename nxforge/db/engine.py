@@ -12,6 +12,7 @@ from sqlalchemy.engine import make_url
 log = logging.getLogger(__name__)
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+POSTGRES_SESSION_OPTIONS = "-c TimeZone=UTC"
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -46,6 +47,11 @@ def create_db_engine(url: str, **kwargs: Any) -> Engine:
         return engine
     if parsed.get_backend_name() == "postgresql" and parsed.get_driver_name() in ("psycopg2", ""):
         parsed = parsed.set(drivername="postgresql+psycopg")
+    if parsed.get_backend_name() == "postgresql" and "options" not in parsed.query:
+        # Sessions in UTC, whatever the server's default: times are stored and compared in UTC, and
+        # psycopg hands back `timezone.utc` datetimes (a server zone such as Etc/UTC or Europe/Paris
+        # makes it convert every timestamp it loads through zoneinfo; the write path loads thousands).
+        kwargs["connect_args"] = {"options": POSTGRES_SESSION_OPTIONS, **kwargs.get("connect_args", {})}
     return create_engine(parsed, pool_pre_ping=True, **kwargs)
 
 
