@@ -314,10 +314,11 @@ def _store_round(conn: Connection, raws: Sequence[RawReading]) -> list[StoreOutc
     for raw in raws:
         per_endpoint[raw.endpoint_id] += 1
     ids = sorted(per_endpoint)
-    info, last, good, with_events = store_bulk.latest(conn, ids)
+    newest = max(r.read_at for r in raws)
+    info, last, good, with_events = store_bulk.latest(conn, ids, newest)
     events: dict[str, list[Any]] = defaultdict(list)
     if with_events:
-        events = _events_of(conn, sorted(with_events), good, max(r.read_at for r in raws))
+        events = _events_of(conn, sorted(with_events), good, newest)
     fast: list[tuple[int, RawReading, Corrected | None, dict[str, Any]]] = []
     slow: list[int] = []
     for index, raw in enumerate(raws):

@@ -105,6 +105,12 @@ class EndpointRules(NamedTuple):
 # and processing the result rows cost more than the query itself. One row per endpoint (its newest
 # reading, then its two newest usable ones, then whether a swap or correction was recorded after
 # its newest usable reading), in binary (no text to parse per timestamp and number).
+#
+# Each look-up walks the month partitions newest first, and the months ahead exist empty (made in
+# advance): bounded below the month after the batch, those are pruned instead of probed for every
+# endpoint three times. Rows at or past that bound would then go unseen, so the same statement asks
+# once whether any exists (a scan of those months alone, empty in the collector's case); when one
+# does, the look-up runs again without the bound.
 _GOOD_COLUMNS = "read_at, raw_kwh, corrected_kwh, offset_kwh, power_w, counter_reset_at"
 _LATEST_SQL = f"""
 SELECT e.id, e.rollover_kwh, e.circuit_max_kw, e.default_max_kw, e.resettable,
@@ -112,17 +118,26 @@ SELECT e.id, e.rollover_kwh, e.circuit_max_kw, e.default_max_kw, e.resettable,
        g1.read_at, g1.raw_kwh, g1.corrected_kwh, g1.offset_kwh, g1.power_w, g1.counter_reset_at,
        g2.read_at, g2.raw_kwh, g2.corrected_kwh, g2.offset_kwh, g2.power_w, g2.counter_reset_at,
        EXISTS (SELECT 1 FROM cm_meter_event AS ev
-               WHERE ev.endpoint_id = e.id AND ev.at > coalesce(g1.read_at, '-infinity')) AS has_events
+               WHERE ev.endpoint_id = e.id AND ev.at > coalesce(g1.read_at, '-infinity')) AS has_events,
+       (SELECT EXISTS (SELECT 1 FROM cm_reading WHERE read_at >= %(bound)s)) AS beyond
 FROM cm_endpoint AS e
 LEFT JOIN LATERAL (SELECT read_at, cum_good, cum_failed, cum_events, cum_estimated_kwh FROM cm_reading
-                   WHERE endpoint_id = e.id ORDER BY read_at DESC LIMIT 1) AS l ON true
+                   WHERE endpoint_id = e.id AND read_at < %(bound)s ORDER BY read_at DESC LIMIT 1) AS l ON true
 LEFT JOIN LATERAL (SELECT {_GOOD_COLUMNS} FROM cm_reading
-                   WHERE endpoint_id = e.id AND corrected_kwh IS NOT NULL ORDER BY read_at DESC LIMIT 1) AS g1 ON true
+                   WHERE endpoint_id = e.id AND corrected_kwh IS NOT NULL AND read_at < %(bound)s
+                   ORDER BY read_at DESC LIMIT 1) AS g1 ON true
 LEFT JOIN LATERAL (SELECT {_GOOD_COLUMNS} FROM cm_reading
                    WHERE endpoint_id = e.id AND corrected_kwh IS NOT NULL AND read_at < g1.read_at
                    ORDER BY read_at DESC LIMIT 1) AS g2 ON true
-WHERE e.id = ANY(%s)
+WHERE e.id = ANY(%(ids)s)
 """
+UNBOUNDED = datetime.max.replace(tzinfo=UTC)
+
+
+def month_after(at: datetime) -> datetime:
+    """The first instant of the UTC month after ``at``'s (a partition boundary)."""
+    at = at.astimezone(UTC)
+    return datetime(at.year + at.month // 12, at.month % 12 + 1, 1, tzinfo=UTC)
 
 
 def _utc(at: datetime | None) -> datetime | None:
@@ -163,8 +178,11 @@ class Latest(NamedTuple):
     (SQLite): only theirs are fetched. Usually none, which saves a query per batch."""
 
 
-def latest(conn: Connection, endpoint_ids: list[str]) -> Latest:
-    """Per endpoint: its row, its last reading of any outcome, its last two usable ones, and whether events wait."""
+def latest(conn: Connection, endpoint_ids: list[str], newest: datetime) -> Latest:
+    """Per endpoint: its row, its last reading of any outcome, its last two usable ones, and whether events wait.
+
+    ``newest``: the batch's latest reading time (PostgreSQL looks in the months up to it first).
+    """
     if conn.dialect.name != "postgresql":
         return _latest_correlated(conn, endpoint_ids)
     info: dict[str, Any] = {}
@@ -173,8 +191,13 @@ def latest(conn: Connection, endpoint_ids: list[str]) -> Latest:
     with_events: set[str] = set()
     cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
-        cursor.execute(_LATEST_SQL, [endpoint_ids], binary=True)  # type: ignore[call-arg]  # psycopg takes binary=
-        rows = cursor.fetchall()
+        rows: list[Any] = []
+        for bound in (month_after(newest), UNBOUNDED):
+            cursor.execute(_LATEST_SQL, {"ids": endpoint_ids, "bound": bound},  # type: ignore[call-arg]
+                           binary=True)  # psycopg takes binary=
+            rows = cursor.fetchall()
+            if not rows or not rows[0][23]:
+                break
     finally:
         cursor.close()
     for row in rows:

@@ -161,3 +161,28 @@ def test_endpoints_silent_for_months_are_corrected_from_their_old_readings(cm_en
     assert one == many
     assert [row[COLUMNS.index("event")] for row in many["old"]] == [None, None, "reset"]
     assert many["half"][-1][COLUMNS.index("cum_failed")] == 1 and many["half"][-1][COLUMNS.index("cum_good")] == 3
+
+
+def test_a_late_batch_sees_readings_stored_in_later_months(cm_engine: Engine) -> None:
+    # The newest-rows query looks in the months up to the batch's first (PostgreSQL prunes the months
+    # ahead): a reading stored for a later month must still make a late one go the late path, which
+    # renumbers the later rows' running totals, exactly as one by one does.
+    later = T0 + timedelta(days=40)  # June: two months after the batch's April reading
+    for prefix in ("one", "many"):
+        for name in ("late", "plain"):
+            add_endpoint(cm_engine, f"{prefix}-{name}", circuit_max_kw=10.0)
+        with cm_engine.begin() as conn:
+            store_reading(conn, RawReading(f"{prefix}-late", later, True, raw_kwh=900.0, power_w=500.0))
+    early = T0 - timedelta(days=1)
+    for endpoint_id in ("one-late", "one-plain"):
+        with cm_engine.begin() as conn:
+            store_reading(conn, RawReading(endpoint_id, early, True, raw_kwh=100.0, power_w=500.0))
+    with cm_engine.begin() as conn:
+        outcomes = store_batch(conn, [RawReading(e, early, True, raw_kwh=100.0, power_w=500.0)
+                                      for e in ("many-late", "many-plain")])
+    assert [outcome.inserted for outcome in outcomes] == [True, True]
+    one, many = _rows(cm_engine, "one"), _rows(cm_engine, "many")
+    assert one == many
+    good = COLUMNS.index("cum_good")
+    assert [row[good] for row in many["late"]] == [1, 2]  # the June reading renumbered after the late April one
+    assert [row[good] for row in many["plain"]] == [1]
