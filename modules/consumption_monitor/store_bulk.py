@@ -191,7 +191,7 @@ def latest(conn: Connection, endpoint_ids: list[str], newest: datetime) -> Lates
     with_events: set[str] = set()
     cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
-        rows: list[Any] = []
+        rows: Sequence[Any] = []
         for bound in (month_after(newest), UNBOUNDED):
             cursor.execute(_LATEST_SQL, {"ids": endpoint_ids, "bound": bound},  # type: ignore[call-arg]
                            binary=True)  # psycopg takes binary=
