@@ -12,7 +12,7 @@ from typing import Any
 
 from nxforge.sdk import ConfigError, ConfigProblem
 
-from .config import load_endpoints
+from .config import declared_clients, load_endpoints
 
 
 def config_rules(*, config_dir: Path, settings: dict[str, Any]) -> list[ConfigProblem]:
@@ -22,3 +22,8 @@ def config_rules(*, config_dir: Path, settings: dict[str, Any]) -> list[ConfigPr
     except ConfigError as exc:
         return list(exc.problems)
     return []
+
+
+def declared_client_names(*, config_dir: Path, settings: dict[str, Any]) -> list[str]:
+    """The clients the endpoint YAML declares: a client user's ``client:`` in users.yaml must name one."""
+    return sorted(declared_clients(config_dir))

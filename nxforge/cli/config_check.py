@@ -3,8 +3,10 @@
 Each file is validated against its model (``nxforge.yaml`` with its ``notifications:`` section,
 ``users.yaml``, every manifest, every module's config folder), then each enabled module's
 ``config-rules`` hook judges its folder as a whole (duplicate ids across files, names referenced
-but not declared), so the check refuses what the collector would refuse. Last, every ``${NAME}``
-reference in those files must have a value (environment or ``secrets.yaml``).
+but not declared), so the check refuses what the collector would refuse. A client user's
+``client:`` must name a client that an enabled module declares (its ``clients`` hook): a misspelt
+one would show that user nothing. Last, every ``${NAME}`` reference in those files must have a
+value (environment or ``secrets.yaml``).
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ from nxforge.secrets import REFERENCE
 
 CONFIG_RULES_HOOK: Literal["config-rules"] = "config-rules"
 """The manifest hook that judges a module's whole config folder (see HOOKS in nxforge/module_system/contract.py)."""
+CLIENTS_HOOK: Literal["clients"] = "clients"
+"""The manifest hook that names the clients a module's config declares."""
 
 
 def _problems_of(path: Path, model: type[BaseModel]) -> list[ConfigProblem]:
@@ -73,6 +77,54 @@ def _module_problems(
             message = f"{hook} failed: {type(exc).__name__}: {exc}"
             problems.append(ConfigProblem(manifest_path, None, f"hooks.{CONFIG_RULES_HOOK}", message))
     return checked, problems
+
+
+def declared_clients(env: Environment, core: CoreConfig | None, modules: list[ModuleInfo]) -> set[str] | None:
+    """The clients the enabled modules' config declares; None when none of them declares clients."""
+    found: set[str] | None = None
+    for info in modules:
+        manifest = info.manifest
+        hook = manifest.hooks.get(CLIENTS_HOOK) if manifest is not None else None
+        if manifest is None or hook is None or manifest.config is None or core is None:
+            continue
+        if info.name not in core.modules.enabled:
+            continue
+        settings = manifest.settings_with(core.modules.settings.get(info.name))
+        names = resolve_handler(env.modules_dir, hook)(config_dir=env.config_dir / manifest.config.folder,
+                                                       settings=settings)
+        found = (found or set()) | set(names)
+    return found
+
+
+def undeclared_client(env: Environment, client: str) -> str | None:
+    """A warning when ``client`` is declared by no enabled module (for ``nxforge users add|role --client``)."""
+    try:
+        core = validate_file(env.core_config_path, CoreConfig) if env.core_config_path.exists() else None
+        declared = declared_clients(env, core, discover_modules(env.modules_dir))
+    except Exception as exc:  # the check is advice: the user change stands, `nxforge config check` says more
+        return f"could not check client {client!r} against the declared clients: {exc}"
+    if declared is None or client in declared:
+        return None
+    return (f"client {client!r} is declared by no enabled module (declared: {', '.join(sorted(declared)) or 'none'}); "
+            "this user sees nothing until it is")
+
+
+def client_binding_problems(users_path: Path, declared: set[str]) -> list[ConfigProblem]:
+    """Each client user whose ``client:`` names none of ``declared``, at its line in users.yaml."""
+    try:
+        loaded = load_yaml(users_path)
+        users = validate_file(users_path, UsersDocument).users
+    except ConfigError:
+        return []  # the file's own problems are reported by its model
+    known = ", ".join(sorted(declared)) or "none"
+    problems = []
+    for username, record in users.items():
+        if record.client is not None and record.client not in declared:
+            message = (f"client {record.client!r} is declared by no enabled module (declared: {known}); "
+                       "this user would see nothing: fix the name, or declare the client under clients:")
+            problems.append(ConfigProblem(users_path, loaded.line_of(("users", username, "client")),
+                                          f"users.{username}.client", message))
+    return problems
 
 
 def _strings(data: Any, location: FieldPath = ()) -> Iterator[tuple[FieldPath, str]]:
@@ -129,6 +181,7 @@ def check_all(env: Environment) -> tuple[list[Path], list[ConfigProblem]]:
     enabled = set(core.modules.enabled) if core else set()
     modules = discover_modules(env.modules_dir)
     known = {info.name for info in modules}
+    judged = True
     for name in sorted(enabled - known):
         message = f"module {name!r} is enabled but not installed"
         problems.append(ConfigProblem(env.core_config_path, None, "modules.enabled", message))
@@ -142,5 +195,14 @@ def check_all(env: Environment) -> tuple[list[Path], list[ConfigProblem]]:
         files, found = _module_problems(env, info, core)
         checked += files
         problems += found
+        judged = judged and not (found and CLIENTS_HOOK in info.manifest.hooks)
+    if users_path.exists() and judged:  # a module whose own files are broken cannot say what it declares
+        try:
+            declared = declared_clients(env, core, modules)
+        except Exception as exc:  # a module's broken hook is reported like any problem, never a crash
+            problems.append(ConfigProblem(users_path, None, "", f"the declared clients could not be read: "
+                                          f"{CLIENTS_HOOK} hook failed: {type(exc).__name__}: {exc}"))
+        else:
+            problems += client_binding_problems(users_path, declared) if declared is not None else []
     problems += _missing_secrets(env, [path for path in checked if path.name != MANIFEST_FILE])
     return checked, list(dict.fromkeys(problems))

@@ -75,6 +75,7 @@ def cmd_users(args: argparse.Namespace) -> int:
             store.add(args.username, password, args.role, name=args.name or "", email=args.email, client=args.client)
             _audit("user.add", args.username, {"role": args.role, **_bound(args.client)})
             print(f"user {args.username} added with role {args.role}{_for(args.client)}")
+            _warn_undeclared(args.client)
         elif args.action == "passwd":
             store.set_password(args.username, _read_password(args))
             _audit("user.passwd", args.username)
@@ -83,10 +84,23 @@ def cmd_users(args: argparse.Namespace) -> int:
             store.set_role(args.username, args.role, client=args.client)
             _audit("user.role", args.username, {"role": args.role, **_bound(args.client)})
             print(f"{args.username} is now {args.role}{_for(args.client)}")
+            _warn_undeclared(args.client)
     except (UserError, PasswordError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     return 0
+
+
+def _warn_undeclared(client: str | None) -> None:
+    """Say so when the client named is declared nowhere (a typo would show that user nothing)."""
+    if not client:
+        return
+    from nxforge.cli.config_check import undeclared_client
+    from nxforge.environment import Environment
+
+    warning = undeclared_client(Environment.from_environ(), client)
+    if warning:
+        print(f"warning: {warning}", file=sys.stderr)
 
 
 def _bound(client: str | None) -> dict[str, str]:

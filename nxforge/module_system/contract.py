@@ -42,6 +42,9 @@ HOOKS: dict[str, str] = {
     "scrape-config": "fn(ctx: ModuleContext, endpoint: str) -> ScrapeRequest | None: called by `nxforge scrape "
     "test ENDPOINT`; returns the request the module's jobs would send for that endpoint or sensor device "
     "(its scrape config), or None when the module has no such endpoint.",
+    "clients": "fn(*, config_dir: Path, settings: dict[str, Any]) -> list[str]: called by `nxforge config check` "
+    "and `nxforge users add|role --client` for an enabled module, with no database; returns the clients its YAML "
+    "declares, one of which a client user's `client:` in users.yaml must name.",
 }
 """Hooks a manifest may name under ``hooks:``; the core calls them by name with these arguments.
 

@@ -172,7 +172,7 @@ class Manifest(Strict):
         default_factory=dict,
         description="extra `nxforge NAME` commands: name -> package.module:function(ctx, argv) -> exit status",
     )
-    hooks: dict[Literal["demo", "config-rules", "scrape-config"], str] = Field(
+    hooks: dict[Literal["demo", "config-rules", "scrape-config", "clients"], str] = Field(
         default_factory=dict,
         description="functions the core calls at set moments; see nxforge/module_system/contract.py HOOKS",
     )

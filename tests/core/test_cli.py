@@ -16,7 +16,8 @@ from tests.conftest import copy_fixture_module
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def nxforge(env: Environment, *args: str, extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def nxforge(env: Environment, *args: str, extra_env: dict[str, str] | None = None,
+            stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     variables = {
         **os.environ,
         "NXFORGE_CONFIG_DIR": str(env.config_dir),
@@ -27,7 +28,8 @@ def nxforge(env: Environment, *args: str, extra_env: dict[str, str] | None = Non
     if env.database_url_override:
         variables["NXFORGE_DATABASE_URL"] = env.database_url_override
     return subprocess.run(
-        [sys.executable, "-m", "nxforge.cli", *args], env=variables, capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "nxforge.cli", *args], env=variables, capture_output=True, text=True, timeout=120,
+        input=stdin,
     )
 
 
@@ -137,6 +139,45 @@ def test_config_check_asks_enabled_modules_for_their_whole_config_rules(nx_env: 
     nx_env.core_config_path.write_text("modules:\n  enabled: []\n")
     disabled = nxforge(nx_env, "config", "check")
     assert disabled.returncode == 0, disabled.stdout  # each file is valid alone; only an enabled module's rules join
+
+
+USERS = """\
+users:
+  acme-portal:
+    role: client
+    client: acme
+  globex-portal:
+    role: client
+    client: globexx
+"""
+
+
+def test_config_check_refuses_a_client_user_bound_to_an_undeclared_client(nx_env: Environment) -> None:
+    shutil.copytree(ROOT / "modules" / "consumption_monitor", nx_env.modules_dir / "consumption_monitor",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    folder = nx_env.config_dir / "consumption-monitor"
+    folder.mkdir()
+    endpoints = ENDPOINT.format(id="r1", client="acme") + ENDPOINT.format(id="r2", client="globex")
+    (folder / "a.yaml").write_text("clients:\n  - {name: acme}\n  - {name: globex}\nendpoints:\n" + endpoints)
+    nx_env.core_config_path.write_text("modules:\n  enabled: [consumption-monitor]\n")
+    users = nx_env.config_dir / "users.yaml"
+    users.write_text(USERS)
+    result = nxforge(nx_env, "config", "check")
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert [line for line in result.stdout.splitlines() if "client" in line and str(users) in line] == [
+        f"{users}:7: users.globex-portal.client: client 'globexx' is declared by no enabled module (declared: acme, "
+        "globex); this user would see nothing: fix the name, or declare the client under clients:"]
+
+    users.write_text(USERS.replace("globexx", "globex"))
+    fixed = nxforge(nx_env, "config", "check")
+    assert fixed.returncode == 0, fixed.stdout + fixed.stderr
+    added = nxforge(nx_env, "users", "add", "initech-portal", "--role", "client", "--client", "initek",
+                    "--password-stdin", stdin="initech-pass\n")
+    assert added.returncode == 0, added.stdout + added.stderr  # written: the client may be declared next
+    assert "warning: client 'initek' is declared by no enabled module (declared: acme, globex)" in added.stderr
+    assert "initek" in users.read_text()
+    quiet = nxforge(nx_env, "users", "role", "initech-portal", "client", "--client", "acme")
+    assert quiet.returncode == 0 and "warning" not in quiet.stderr, quiet.stdout + quiet.stderr
 
 
 def test_config_check_reports_the_notifications_section_with_its_line(nx_env: Environment) -> None:
