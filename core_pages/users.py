@@ -14,21 +14,30 @@ from nxforge.app.formatting import local_time
 from nxforge.audit import record_audit
 from nxforge.auth.passwords import PasswordError
 from nxforge.auth.users import UserError
+from nxforge.formatting import plain
+from nxforge.module_system.clients import undeclared_client
 from nxforge.roles import ROLE_DESCRIPTIONS, ROLES
 
 
 def _apply(
     ctx: CorePageContext, change: Callable[[], object], action: str, target: str, done: str, **detail: str
 ) -> None:
-    """Run one user change; audit it and rerun on success, show why on refusal."""
+    """Run one user change; audit it and rerun on success, show why on refusal.
+
+    A client binding that names no declared client is written (the client may be declared next) with
+    a warning, as ``nxforge users`` gives one: that user would see nothing until then.
+    """
     try:
         change()
     except (UserError, PasswordError, ValueError) as exc:
-        st.error(f"Not done: {exc}")
+        st.error(f"Not done: {plain(str(exc))}")
         return
     record_audit(ctx.platform.engine, ctx.actor, action, target, detail or None)
     clear_queries()
-    flash("success", done)
+    flash("success", plain(done))
+    warning = undeclared_client(ctx.platform.env, detail["client"]) if detail.get("client") else None
+    if warning:
+        flash("warning", plain(warning))
     st.rerun()
 
 

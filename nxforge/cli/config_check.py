@@ -22,6 +22,7 @@ from nxforge.config.errors import ConfigError, ConfigProblem
 from nxforge.config.loader import FieldPath, load_yaml, validate_file
 from nxforge.config.models import CoreConfig
 from nxforge.environment import SECRETS_FILE, Environment
+from nxforge.module_system.clients import CLIENTS_HOOK, declared_clients
 from nxforge.module_system.discovery import MANIFEST_FILE, ModuleInfo, discover_modules
 from nxforge.module_system.loading import HandlerError, resolve_handler
 from nxforge.module_system.manifest import Manifest
@@ -30,8 +31,6 @@ from nxforge.secrets import REFERENCE
 
 CONFIG_RULES_HOOK: Literal["config-rules"] = "config-rules"
 """The manifest hook that judges a module's whole config folder (see HOOKS in nxforge/module_system/contract.py)."""
-CLIENTS_HOOK: Literal["clients"] = "clients"
-"""The manifest hook that names the clients a module's config declares."""
 
 
 def _problems_of(path: Path, model: type[BaseModel]) -> list[ConfigProblem]:
@@ -77,36 +76,6 @@ def _module_problems(
             message = f"{hook} failed: {type(exc).__name__}: {exc}"
             problems.append(ConfigProblem(manifest_path, None, f"hooks.{CONFIG_RULES_HOOK}", message))
     return checked, problems
-
-
-def declared_clients(env: Environment, core: CoreConfig | None, modules: list[ModuleInfo]) -> set[str] | None:
-    """The clients the enabled modules' config declares; None when none of them declares clients."""
-    found: set[str] | None = None
-    for info in modules:
-        manifest = info.manifest
-        hook = manifest.hooks.get(CLIENTS_HOOK) if manifest is not None else None
-        if manifest is None or hook is None or manifest.config is None or core is None:
-            continue
-        if info.name not in core.modules.enabled:
-            continue
-        settings = manifest.settings_with(core.modules.settings.get(info.name))
-        names = resolve_handler(env.modules_dir, hook)(config_dir=env.config_dir / manifest.config.folder,
-                                                       settings=settings)
-        found = (found or set()) | set(names)
-    return found
-
-
-def undeclared_client(env: Environment, client: str) -> str | None:
-    """A warning when ``client`` is declared by no enabled module (for ``nxforge users add|role --client``)."""
-    try:
-        core = validate_file(env.core_config_path, CoreConfig) if env.core_config_path.exists() else None
-        declared = declared_clients(env, core, discover_modules(env.modules_dir))
-    except Exception as exc:  # the check is advice: the user change stands, `nxforge config check` says more
-        return f"could not check client {client!r} against the declared clients: {exc}"
-    if declared is None or client in declared:
-        return None
-    return (f"client {client!r} is declared by no enabled module (declared: {', '.join(sorted(declared)) or 'none'}); "
-            "this user sees nothing until it is")
 
 
 def client_binding_problems(users_path: Path, declared: set[str]) -> list[ConfigProblem]:

@@ -95,8 +95,8 @@ def _warn_undeclared(client: str | None) -> None:
     """Say so when the client named is declared nowhere (a typo would show that user nothing)."""
     if not client:
         return
-    from nxforge.cli.config_check import undeclared_client
     from nxforge.environment import Environment
+    from nxforge.module_system.clients import undeclared_client
 
     warning = undeclared_client(Environment.from_environ(), client)
     if warning:

@@ -146,3 +146,26 @@ def test_energy_free_dates_are_the_range_drawn(site: tuple[Environment, dict[str
     assert days == [date(2026, 3, day) for day in (5, 6, 7, 8)]  # four day bars, centred in their days
     assert any("globex" in str(trace.get("name")) for trace in json.loads(
         at.get("plotly_chart")[0].proto.spec)["data"])  # staff see every client
+
+
+def test_the_users_page_warns_when_a_client_user_names_an_undeclared_client(
+    site: tuple[Environment, dict[str, Totals]],
+) -> None:
+    at = open_page(app("admin"), "users")
+    assert not at.exception, [e.value for e in at.exception]
+    at.text_input(key="nx-add-username").input("initech-portal")
+    at.selectbox(key="nx-add-role").select("client")
+    at.text_input(key="nx-add-password").input("initech-pass-1")
+    at.text_input(key="nx-add-repeat").input("initech-pass-1")
+    at.text_input(key="nx-add-client").input("initek")
+    next(b for b in at.button if b.label == "Add user").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert "initech\\-portal added as client" in " ".join(w.value for w in at.success)
+    warning = " ".join(w.value for w in at.warning)
+    assert "initek" in warning and "declared by no enabled module" in warning and "acme" in warning
+    at.selectbox(key="nx-role-user").select("initech-portal")
+    at.selectbox(key="nx-role-role").select("client")
+    at.text_input(key="nx-role-client").input("acme")
+    next(b for b in at.button if b.label == "Change role").click().run()
+    assert "initech\\-portal is now client" in " ".join(w.value for w in at.success)
+    assert not [w.value for w in at.warning if "declared" in w.value]  # acme is declared: nothing to warn
