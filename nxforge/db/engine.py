@@ -12,7 +12,6 @@ from sqlalchemy.engine import make_url
 log = logging.getLogger(__name__)
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
-POSTGRES_SESSION_OPTIONS = "-c TimeZone=UTC"
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -47,12 +46,20 @@ def create_db_engine(url: str, **kwargs: Any) -> Engine:
         return engine
     if parsed.get_backend_name() == "postgresql" and parsed.get_driver_name() in ("psycopg2", ""):
         parsed = parsed.set(drivername="postgresql+psycopg")
+    engine = create_engine(parsed, pool_pre_ping=True, **kwargs)
     if parsed.get_backend_name() == "postgresql" and "options" not in parsed.query:
-        # Sessions in UTC, whatever the server's default: times are stored and compared in UTC, and
-        # psycopg hands back `timezone.utc` datetimes (a server zone such as Etc/UTC or Europe/Paris
-        # makes it convert every timestamp it loads through zoneinfo; the write path loads thousands).
-        kwargs["connect_args"] = {"options": POSTGRES_SESSION_OPTIONS, **kwargs.get("connect_args", {})}
-    return create_engine(parsed, pool_pre_ping=True, **kwargs)
+        event.listen(engine, "connect", _postgres_utc)
+    return engine
+
+
+def _postgres_utc(dbapi_connection: Any, _record: Any) -> None:
+    # Sessions in UTC, whatever the server's default: times are stored and compared in UTC, and psycopg
+    # hands back `timezone.utc` datetimes (under a zone such as Etc/UTC or Europe/Paris it converts every
+    # timestamp it loads through zoneinfo; the write path loads thousands per batch). A SET, not a
+    # startup `options` parameter, which PgBouncer and RDS Proxy refuse; committed, or the pool's
+    # rollback on return would undo it. A URL that sets `options` itself is left alone.
+    dbapi_connection.execute("SET TIME ZONE 'UTC'")
+    dbapi_connection.commit()
 
 
 def dialect_name(engine: Engine) -> str:
