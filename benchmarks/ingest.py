@@ -88,12 +88,16 @@ def _measure(dialect: str, workdir: Path, admin_url: str | None, args: argparse.
         return rows / elapsed, single_rate, len(spooled) / (time.perf_counter() - started), rows
 
 
-def _writer(url: str, share: slice, rounds: int, endpoints: int, batch: int, start: Any, done: Any) -> None:
+def _writer(url: str, share: slice, rounds: int, endpoints: int, batch: int, start: Any, ready: Any,
+            done: Any) -> None:
     """One writer process: its share of every round, batch by batch, from the common start."""
     engine = create_db_engine(url)
+    with engine.connect():
+        pass  # connected before the start, as a running collector is
     gc.collect()
     gc.freeze()
     readings = [_round(endpoints, step)[share] for step in range(rounds)]
+    ready.put(True)
     start.wait()
     for rows in readings:
         for index in range(0, len(rows), batch):
@@ -107,7 +111,7 @@ def _measure_writers(dialect: str, workdir: Path, admin_url: str | None, args: a
                      writers: int) -> float:
     """Rows/s of ``writers`` processes storing disjoint shares of the endpoints at once (fresh database)."""
     context = multiprocessing.get_context("fork")
-    start, done = context.Event(), context.Queue()
+    start, ready, done = context.Event(), context.Queue(), context.Queue()
     with _database(dialect, workdir, admin_url) as engine:
         migrate_module(engine, "consumption-monitor", MIGRATIONS)
         _endpoints(engine, args.endpoints)
@@ -115,14 +119,15 @@ def _measure_writers(dialect: str, workdir: Path, admin_url: str | None, args: a
         engine.dispose()  # no pooled connection crosses the fork
         share = -(-args.endpoints // writers)
         processes = [context.Process(target=_writer, args=(url, slice(i * share, (i + 1) * share), args.rounds,
-                                                            args.endpoints, batch, start, done))
+                                                            args.endpoints, batch, start, ready, done))
                      for i in range(writers)]
         for process in processes:
             process.start()
-        time.sleep(1.0 + 0.5 * writers)  # each builds its readings and connects before the start
+        for _ in processes:
+            ready.get(timeout=120)  # each has connected and built its readings
         started = time.perf_counter()
         start.set()
-        rows = sum(done.get() for _ in processes)
+        rows = sum(done.get(timeout=600) for _ in processes)
         elapsed = time.perf_counter() - started
         for process in processes:
             process.join()

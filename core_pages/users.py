@@ -10,11 +10,10 @@ from nxforge.app import queries
 from nxforge.app.cached import clear_queries, query
 from nxforge.app.context import CorePageContext
 from nxforge.app.flash import flash
-from nxforge.app.formatting import local_time
+from nxforge.app.formatting import local_time, plain
 from nxforge.audit import record_audit
 from nxforge.auth.passwords import PasswordError
 from nxforge.auth.users import UserError
-from nxforge.formatting import plain
 from nxforge.module_system.clients import undeclared_client
 from nxforge.roles import ROLE_DESCRIPTIONS, ROLES
 
@@ -116,7 +115,7 @@ def _role_label(role: str) -> str:
 def render(ctx: CorePageContext, role: str) -> None:
     """The user list, the three forms, and the latest user changes from the audit log."""
     st.title("Users")
-    st.caption(f"Stored in {ctx.users.path} with bcrypt hashes; the command line equivalent is `nxforge users`.")
+    st.caption(f"Stored in {plain(ctx.users.path)} with bcrypt hashes; the command line equivalent is `nxforge users`.")
     users = ctx.users.users()
     st.dataframe(
         [{"Username": u.username, "Name": u.name, "Role": u.role, "Client": u.client or "", "E-mail": u.email or ""}

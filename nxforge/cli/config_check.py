@@ -158,13 +158,14 @@ def check_all(env: Environment) -> tuple[list[Path], list[ConfigProblem]]:
         manifest_path = info.folder / MANIFEST_FILE
         checked.append(manifest_path)
         if info.manifest is None:
+            judged = judged and info.name not in enabled  # an enabled module that cannot say what it declares
             found = _problems_of(manifest_path, Manifest)
             problems += found or [ConfigProblem(manifest_path, None, "", info.error or "invalid manifest")]
             continue
         files, found = _module_problems(env, info, core)
         checked += files
         problems += found
-        judged = judged and not (found and CLIENTS_HOOK in info.manifest.hooks)
+        judged = judged and not (found and CLIENTS_HOOK in info.manifest.hooks and info.name in enabled)
     if users_path.exists() and judged:  # a module whose own files are broken cannot say what it declares
         try:
             declared = declared_clients(env, core, modules)

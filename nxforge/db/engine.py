@@ -47,7 +47,7 @@ def create_db_engine(url: str, **kwargs: Any) -> Engine:
     if parsed.get_backend_name() == "postgresql" and parsed.get_driver_name() in ("psycopg2", ""):
         parsed = parsed.set(drivername="postgresql+psycopg")
     engine = create_engine(parsed, pool_pre_ping=True, **kwargs)
-    if parsed.get_backend_name() == "postgresql" and "options" not in parsed.query:
+    if parsed.get_backend_name() == "postgresql" and "timezone" not in str(parsed.query.get("options", "")).lower():
         event.listen(engine, "connect", _postgres_utc)
     return engine
 
@@ -57,8 +57,10 @@ def _postgres_utc(dbapi_connection: Any, _record: Any) -> None:
     # hands back `timezone.utc` datetimes (under a zone such as Etc/UTC or Europe/Paris it converts every
     # timestamp it loads through zoneinfo; the write path loads thousands per batch). A SET, not a
     # startup `options` parameter, which PgBouncer and RDS Proxy refuse; committed, or the pool's
-    # rollback on return would undo it. A URL that sets `options` itself is left alone.
-    dbapi_connection.execute("SET TIME ZONE 'UTC'")
+    # rollback on return would undo it. A URL whose `options` set a time zone is left alone.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("SET TIME ZONE 'UTC'")
+    cursor.close()
     dbapi_connection.commit()
 
 

@@ -1,4 +1,4 @@
-"""PostgreSQL sessions run in UTC whatever the server's or the database's default zone."""
+"""PostgreSQL sessions run in UTC whatever the server's or the database's default zone, unless the URL sets one."""
 
 from __future__ import annotations
 
@@ -35,11 +35,24 @@ def test_a_session_is_in_utc_and_hands_back_utc_times(paris_database: str) -> No
             assert conn.execute(text("SELECT CAST(:at AS timestamptz)::date"), {"at": at}).scalar_one().day == 31
             back = conn.execute(text("SELECT CAST(:at AS timestamptz)"), {"at": at}).scalar_one()
         assert back == at and back.tzinfo is UTC
+        with engine.connect() as conn:  # the same pooled connection again, after the pool's rollback
+            assert conn.execute(text("SHOW timezone")).scalar_one() == "UTC"
     finally:
         engine.dispose()
 
 
-def test_options_in_the_url_are_kept(paris_database: str) -> None:
+def test_options_without_a_zone_keep_the_session_in_utc(paris_database: str) -> None:
+    url = make_url(paris_database).update_query_dict({"options": "-c statement_timeout=60000"})
+    engine = create_db_engine(url.render_as_string(hide_password=False))
+    try:
+        with engine.connect() as conn:
+            assert conn.execute(text("SHOW timezone")).scalar_one() == "UTC"
+            assert conn.execute(text("SHOW statement_timeout")).scalar_one() == "1min"
+    finally:
+        engine.dispose()
+
+
+def test_a_zone_in_the_url_options_is_kept(paris_database: str) -> None:
     url = make_url(paris_database).update_query_dict({"options": "-c TimeZone=Asia/Tokyo"})
     engine = create_db_engine(url.render_as_string(hide_password=False))
     try:
