@@ -23,6 +23,7 @@ from nxforge.config.loader import FieldPath, load_yaml, validate_file
 from nxforge.config.models import CoreConfig
 from nxforge.environment import SECRETS_FILE, Environment
 from nxforge.module_system.clients import CLIENTS_HOOK, declared_clients
+from nxforge.module_system.config_hooks import NOT_ASKED, call_config_hook
 from nxforge.module_system.discovery import MANIFEST_FILE, ModuleInfo, discover_modules
 from nxforge.module_system.loading import HandlerError, resolve_handler
 from nxforge.module_system.manifest import Manifest
@@ -67,14 +68,13 @@ def _module_problems(
         return [], [ConfigProblem(manifest_path, None, "config.model", str(exc))]
     checked = sorted(folder.glob("*.yaml")) if folder.is_dir() else []
     problems = [problem for path in checked for problem in _problems_of(path, model)]
-    hook = manifest.hooks.get(CONFIG_RULES_HOOK)
-    if hook and core is not None and info.name in core.modules.enabled:
-        settings = manifest.settings_with(core.modules.settings.get(info.name))
-        try:
-            problems += resolve_handler(env.modules_dir, hook)(config_dir=folder, settings=settings)
-        except Exception as exc:  # a module's broken rule is reported like any problem, never a crash
-            message = f"{hook} failed: {type(exc).__name__}: {exc}"
-            problems.append(ConfigProblem(manifest_path, None, f"hooks.{CONFIG_RULES_HOOK}", message))
+    try:
+        rules = call_config_hook(env, core, info, CONFIG_RULES_HOOK)
+    except Exception as exc:  # a module's broken rule is reported like any problem, never a crash
+        message = f"{manifest.hooks.get(CONFIG_RULES_HOOK)} failed: {type(exc).__name__}: {exc}"
+        problems.append(ConfigProblem(manifest_path, None, f"hooks.{CONFIG_RULES_HOOK}", message))
+    else:
+        problems += [] if rules is NOT_ASKED else rules
     return checked, problems
 
 

@@ -12,8 +12,8 @@ from typing import Literal
 from nxforge.config.loader import validate_file
 from nxforge.config.models import CoreConfig
 from nxforge.environment import Environment
+from nxforge.module_system.config_hooks import NOT_ASKED, call_config_hook
 from nxforge.module_system.discovery import ModuleInfo, discover_modules
-from nxforge.module_system.loading import resolve_handler
 
 CLIENTS_HOOK: Literal["clients"] = "clients"
 """The manifest hook that names the clients a module's config declares."""
@@ -23,16 +23,9 @@ def declared_clients(env: Environment, core: CoreConfig | None, modules: list[Mo
     """The clients the enabled modules' config declares; None when none of them declares clients."""
     found: set[str] | None = None
     for info in modules:
-        manifest = info.manifest
-        hook = manifest.hooks.get(CLIENTS_HOOK) if manifest is not None else None
-        if manifest is None or hook is None or manifest.config is None or core is None:
-            continue
-        if info.name not in core.modules.enabled:
-            continue
-        settings = manifest.settings_with(core.modules.settings.get(info.name))
-        names = resolve_handler(env.modules_dir, hook)(config_dir=env.config_dir / manifest.config.folder,
-                                                       settings=settings)
-        found = (found or set()) | set(names)
+        names = call_config_hook(env, core, info, CLIENTS_HOOK)
+        if names is not NOT_ASKED:
+            found = (found or set()) | set(names)
     return found
 
 
