@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -41,25 +42,24 @@ def test_a_session_is_in_utc_and_hands_back_utc_times(paris_database: str) -> No
         engine.dispose()
 
 
-def test_options_without_a_zone_keep_the_session_in_utc(paris_database: str) -> None:
-    url = make_url(paris_database).update_query_dict({"options": "-c statement_timeout=60000"})
+def _shown(url: Any, *settings: str) -> list[str]:
+    """What ``SHOW`` says of ``settings`` in a session of create_db_engine for ``url`` (a URL object)."""
     engine = create_db_engine(url.render_as_string(hide_password=False))
     try:
         with engine.connect() as conn:
-            assert conn.execute(text("SHOW timezone")).scalar_one() == "UTC"
-            assert conn.execute(text("SHOW statement_timeout")).scalar_one() == "1min"
+            return [conn.execute(text(f"SHOW {name}")).scalar_one() for name in settings]
     finally:
         engine.dispose()
+
+
+def test_options_without_a_zone_keep_the_session_in_utc(paris_database: str) -> None:
+    url = make_url(paris_database).update_query_dict({"options": "-c statement_timeout=60000"})
+    assert _shown(url, "timezone", "statement_timeout") == ["UTC", "1min"]
 
 
 def test_a_zone_in_the_url_options_is_kept(paris_database: str) -> None:
     url = make_url(paris_database).update_query_dict({"options": "-c TimeZone=Asia/Tokyo"})
-    engine = create_db_engine(url.render_as_string(hide_password=False))
-    try:
-        with engine.connect() as conn:
-            assert conn.execute(text("SHOW timezone")).scalar_one() == "Asia/Tokyo"
-    finally:
-        engine.dispose()
+    assert _shown(url, "timezone") == ["Asia/Tokyo"]
 
 
 def test_without_it_the_database_default_would_apply(paris_database: str) -> None:
