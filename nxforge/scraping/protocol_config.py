@@ -19,6 +19,7 @@ REGISTER_RE = re.compile(r"^(?:(?P<table>holding|input):)?(?P<address>0x[0-9a-fA
 RegisterType = Literal["uint16", "int16", "uint32", "int32", "uint64", "int64", "float32", "float64"]
 WordOrder = Literal["big", "little"]
 Table = Literal["holding", "input"]
+Framing = Literal["tcp", "rtu"]
 
 
 class _Model(BaseModel):
@@ -106,8 +107,11 @@ class RegisterFormat(_Model):
 
 
 class ModbusOptions(_Model):
-    """Modbus TCP: the unit id behind the address, and how registers decode by default."""
+    """Modbus over TCP: the framing, the unit id behind the address, and how registers decode by default."""
 
+    framing: Framing = Field("tcp", description="tcp: Modbus TCP (a meter's own Ethernet port, or a Modbus "
+                             "gateway); rtu: RTU frames over the TCP connection, as a serial-to-Ethernet converter "
+                             "in transparent (raw) mode passes them to the meters on its RS-485 bus")
     unit_id: int = Field(1, ge=0, le=255, description="the slave/unit id (a gateway routes by it)")
     table: Table = Field("holding", description="default register table when a selector names none")
     type: RegisterType = "float32"

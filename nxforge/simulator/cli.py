@@ -26,6 +26,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--modbus-port", type=int, default=0,
                         help="TCP port of the first device's Modbus server, the next devices counting up "
                         "(default: any)")
+    parser.add_argument("--modbus-rtu-port", type=int, default=0,
+                        help="TCP port of the RTU bus: RTU frames over TCP, device n as unit n (default: any)")
     parser.add_argument("--kwh", type=float, default=None, help="every device's counter starts here (default: seeded)")
     parser.add_argument("--frozen", action="store_true",
                         help="the simulated clock stands still: every reading stays as it started (examples, docs)")
@@ -42,7 +44,8 @@ def main(argv: list[str] | None = None, stop: threading.Event | None = None) -> 
     if args.kwh is not None:
         fleet = [dataclasses.replace(spec, initial_kwh=args.kwh) for spec in fleet]
     sim = Simulator(fleet, clock=SimClock(frozen=args.frozen), host=args.host, http_port=args.port,
-                    https_port=args.tls_port, snmp_port=args.snmp_port, modbus_port=args.modbus_port)
+                    https_port=args.tls_port, snmp_port=args.snmp_port, modbus_port=args.modbus_port,
+                    modbus_rtu_port=args.modbus_rtu_port)
     try:
         sim.start()
         sim.protocol_faces()  # SNMP and Modbus TCP now, so a port in use is said here
@@ -55,6 +58,10 @@ def main(argv: list[str] | None = None, stop: threading.Event | None = None) -> 
         creds = sim.snmp_credentials
         print(f"SNMP: v2c community {creds.community!r}; v3 user {creds.user!r} SHA {creds.auth_password!r} "
               f"AES {creds.priv_password!r}.  Modbus TCP: unit id 1.")
+        if sim.devices():
+            bus, _ = sim.modbus_rtu(sim.devices()[0].id)
+            print(f"Modbus RTU bus (RTU frames over TCP, framing: rtu): {bus}, device n as unit n "
+                  f"(the first {min(len(sim.devices()), 247)}).")
         for spec in sim.devices():
             print(f"{spec.id:<16} {spec.style:<9} {sim.url_for(spec.id):<48} {spec.username}/{spec.password}  "
                   f"{sim.snmp_url(spec.id)}  {sim.modbus_url(spec.id)}")

@@ -9,6 +9,9 @@ at request time from the device's one true counter (the same one its web page sh
 * Eastron SDM630 "Total import kWh": input registers 30073-30074 (address 0x0048), FLOAT32, kWh,
   high word first; and "Total kWh" at address 0x0156 (342).
 
+Besides, one port is an RS-485 bus behind a serial-to-Ethernet converter in transparent mode: RTU
+frames over TCP, the first 247 devices as units 1 to 247 (``rtu_units``), the same registers.
+
 Faults: ``down`` and ``slow`` hold the answer back (the client times out), ``garbled`` and
 ``sentinel`` answer NaN (float) or the "not available" marker (integer).
 """
@@ -21,6 +24,7 @@ import math
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING
 
+from pymodbus import FramerType
 from pymodbus.client import AsyncModbusTcpClient
 from pymodbus.constants import ExcCodes
 from pymodbus.server import ModbusTcpServer
@@ -32,6 +36,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 UNIT_ID = 1
+RTU_UNITS = 247  # the highest address a Modbus RTU bus allows
 PM5XXX_ENERGY_WH = 3203  # holding, INT64 Wh
 SDM630_IMPORT_KWH = 0x0048  # input, FLOAT32 kWh
 SDM630_TOTAL_KWH = 0x0156  # input, FLOAT32 kWh
@@ -57,10 +62,12 @@ def input_registers(kwh: float | None) -> dict[int, int]:
 class ModbusFace:
     """One pymodbus TCP server per device, all on the simulator's protocol loop."""
 
-    def __init__(self, host: str, base_port: int = 0) -> None:
+    def __init__(self, host: str, base_port: int = 0, rtu_port: int = 0) -> None:
         self.host = host
         self.base_port = base_port  # 0: any free port per device; else device n (0-based) on base_port + n
         self.ports: dict[str, int] = {}
+        self.rtu_port = rtu_port  # the RTU bus (0: any free port until started)
+        self.rtu_units: dict[str, int] = {}
         self._servers: list[ModbusTcpServer] = []
         self._held: set[asyncio.Task[object]] = set()
 
@@ -71,7 +78,14 @@ class ModbusFace:
             server = ModbusTcpServer(_device(runtime, self._held), address=(self.host, port))
             await server.serve_forever(background=True)
             self._servers.append(server)
-            self.ports[runtime.spec.id] = int(server.transport.sockets[0].getsockname()[1])  # type: ignore[attr-defined]
+            self.ports[runtime.spec.id] = _bound_port(server)
+        self.rtu_units = {runtime.spec.id: unit for unit, runtime in enumerate(runtimes[:RTU_UNITS], start=1)}
+        bus = ModbusTcpServer([_device(runtime, self._held, unit) for unit, runtime in enumerate(runtimes[:RTU_UNITS],
+                                                                                                 start=1)],
+                              framer=FramerType.RTU, address=(self.host, self.rtu_port))
+        await bus.serve_forever(background=True)
+        self._servers.append(bus)
+        self.rtu_port = _bound_port(bus)
 
     async def stop(self) -> None:
         """Drop held answers and close every server."""
@@ -83,12 +97,16 @@ class ModbusFace:
         self._servers = []
 
 
-def _device(runtime: DeviceRuntime, held: set[asyncio.Task[object]]) -> SimDevice:
+def _bound_port(server: ModbusTcpServer) -> int:
+    return int(server.transport.sockets[0].getsockname()[1])  # type: ignore[attr-defined]
+
+
+def _device(runtime: DeviceRuntime, held: set[asyncio.Task[object]], unit: int = UNIT_ID) -> SimDevice:
     holding = [SimData(PM5XXX_ENERGY_WH, count=4, datatype=DataType.REGISTERS)]
     inputs = [SimData(SDM630_IMPORT_KWH, count=2, datatype=DataType.REGISTERS),
               SimData(SDM630_TOTAL_KWH, count=2, datatype=DataType.REGISTERS)]
     bits = [SimData(0, values=False, datatype=DataType.BITS)]  # pymodbus wants all four tables
-    return SimDevice(UNIT_ID, simdata=(bits, list(bits), holding, inputs), action=_action(runtime, held))
+    return SimDevice(unit, simdata=(bits, list(bits), holding, inputs), action=_action(runtime, held))
 
 
 def _action(runtime: DeviceRuntime, held: set[asyncio.Task[object]]

@@ -25,12 +25,13 @@ class ProtocolFaces:
     """The SNMP agent and the Modbus servers of a fleet, with their ports by device id."""
 
     def __init__(self, host: str, runtimes: list[DeviceRuntime], credentials: SnmpCredentials,
-                 snmp_port: int = 0, modbus_port: int = 0) -> None:
-        """``snmp_port``/``modbus_port``: the first device's port, the next ones counting up (0: any free port)."""
+                 snmp_port: int = 0, modbus_port: int = 0, modbus_rtu_port: int = 0) -> None:
+        """``snmp_port``/``modbus_port``: the first device's port, the next ones counting up (0: any free port);
+        ``modbus_rtu_port``: the RTU bus's port (0: any free port)."""
         self.host = host
         self._runtimes = runtimes
         self.snmp = SnmpFace(host, credentials, snmp_port)
-        self.modbus = ModbusFace(host, modbus_port)
+        self.modbus = ModbusFace(host, modbus_port, modbus_rtu_port)
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="nxforge-sim-protocols", daemon=True)
 

@@ -38,12 +38,13 @@ class Simulator:
         https_port: int = 0,
         snmp_port: int = 0,
         modbus_port: int = 0,
+        modbus_rtu_port: int = 0,
     ) -> None:
         self.clock = clock if clock is not None else SimClock()
         self.t0 = self.clock.now()
         self.host = host
         self._ports = (http_port, https_port)
-        self._protocol_ports = (snmp_port, modbus_port)  # first device's ports, counting up; 0: any free
+        self._protocol_ports = (snmp_port, modbus_port, modbus_rtu_port)  # first device's, counting up; 0: any
         self._specs = list(devices)
         self._runtimes: dict[str, DeviceRuntime] = {}
         for spec in self._specs:
@@ -148,6 +149,17 @@ class Simulator:
         """``modbus://host:port`` of the device's Modbus TCP server (unit id 1)."""
         self.device(device_id)
         return f"modbus://{self.host}:{self.protocol_faces().modbus.ports[device_id]}"
+
+    def modbus_rtu(self, device_id: str) -> tuple[str, int]:
+        """``modbus://host:port`` of the RTU bus (RTU frames over TCP) and the device's unit id on it.
+
+        The first 247 devices are on the bus, as units 1 to 247 in fleet order.
+        """
+        self.device(device_id)
+        modbus = self.protocol_faces().modbus
+        if device_id not in modbus.rtu_units:
+            raise KeyError(f"{device_id!r} is not on the RTU bus (only the first 247 devices are)")
+        return f"modbus://{self.host}:{modbus.rtu_port}", modbus.rtu_units[device_id]
 
     # ----- devices and truth -------------------------------------------------------------
     def devices(self) -> list[DeviceSpec]:

@@ -36,7 +36,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = [ROOT / "docs" / name for name in ("getting-started.md", "troubleshooting.md", "configuration.md")]
 BLOCK = re.compile(r"(?:<!-- (?P<marker>[^>]*?) -->\n)?```(?P<lang>[\w-]*)\n(?P<body>.*?)```", re.DOTALL)
-PORTS = ("8790", "8791", "16100", "16020")  # the documented simulator's ports
+PORTS = ("8790", "8791", "16100", "16020", "16030")  # the documented simulator's ports
 SECONDS = re.compile(r"\b\d+\.\d+s\b")
 
 

@@ -42,6 +42,14 @@ endpoints:
         username: admin
         password: "${REDFISH_PASSWORD}"
         session_url: /redfish/v1/SessionService/Sessions
+  - id: meter-rtu
+    name: Modbus RTU meter behind a serial converter
+    client: acme
+    scrape:
+      preset: eastron-sdm630
+      url: modbus://10.0.0.8:4001
+      modbus:
+        framing: rs485
 """
 
 
@@ -62,5 +70,6 @@ def test_an_unknown_option_of_each_engine_is_a_file_line_field_message(tmp_path:
     lines = result.stdout.splitlines()
     for expected in (f"{site}:12: endpoints.0.scrape.snmp.walk_rot: unknown field",
                      f"{site}:20: endpoints.1.scrape.modbus.unitid: unknown field",
-                     f"{site}:31: endpoints.2.scrape.auth.redfish_session.session_url: unknown field"):
+                     f"{site}:31: endpoints.2.scrape.auth.redfish_session.session_url: unknown field",
+                     f"{site}:39: endpoints.3.scrape.modbus.framing: Input should be 'tcp' or 'rtu'"):
         assert any(line.startswith(expected) for line in lines), (expected, result.stdout)

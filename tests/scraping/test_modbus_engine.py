@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -119,6 +120,52 @@ def test_nothing_listening_is_unreachable(engine: ScrapingEngine) -> None:
     assert result.error is not None and result.error.error_class == "unreachable"
 
 
+def test_meters_on_an_rtu_bus_read_through_one_converter(engine: ScrapingEngine, sim: Simulator) -> None:
+    """Two meters behind a serial-to-Ethernet converter in transparent mode: RTU frames, one unit id each."""
+    requests = []
+    for device in ("panel-1", "fault-1"):
+        bus, unit = sim.modbus_rtu(device)
+        for preset in ("schneider-pm5xxx", "eastron-sdm630"):
+            config = {"preset": preset, "url": bus, "retries": 0, "modbus": {"framing": "rtu", "unit_id": unit}}
+            requests.append(ScrapeRequest(key=f"{device} {preset}", config=ScrapeConfig.model_validate(config),
+                                         capture_evidence=True))
+    results = engine.scrape_many(requests)  # concurrently: one request at a time on the shared connection
+    assert {sim.modbus_rtu("panel-1")[1], sim.modbus_rtu("fault-1")[1]} == {1, 2}
+    for result in results:
+        assert result.ok, result.error
+        device = result.key.split()[0]
+        assert result.values["total_kwh"].value == pytest.approx(sim.displayed_kwh(device), rel=1e-7)
+        assert result.evidence.page_source is not None
+        shown = result.evidence.page_source.read_text()
+        assert f"unit {sim.modbus_rtu(device)[1]} " in shown and "(RTU framing)" in shown
+    assert sim.displayed_kwh("panel-1") != sim.displayed_kwh("fault-1")
+
+
+def test_a_meter_answering_late_on_an_rtu_bus_costs_only_its_reading(engine: ScrapingEngine, sim: Simulator,
+                                                                     faulty: Any) -> None:
+    """RTU frames carry no transaction id: after a timeout and the late answer, the next unit still reads right."""
+    bus, slow_unit = sim.modbus_rtu("fault-1")
+    _, unit = sim.modbus_rtu("panel-1")
+    faulty.set_fault("slow", delay=1.5)
+    late = read(engine, bus, "schneider-pm5xxx", modbus={"framing": "rtu", "unit_id": slow_unit}, timeout_s=0.5,
+                retries=0)
+    assert late.error is not None and late.error.error_class == "timeout"
+    time.sleep(1.3)  # the late answer has been sent by now
+    next_one = read(engine, bus, "schneider-pm5xxx", modbus={"framing": "rtu", "unit_id": unit})
+    assert next_one.ok, next_one.error
+    assert next_one.values["total_kwh"].value == round(sim.displayed_kwh("panel-1"), 3)
+
+
+def test_the_wrong_framing_says_which_to_use(engine: ScrapingEngine, sim: Simulator) -> None:
+    bus, unit = sim.modbus_rtu("panel-1")
+    as_tcp = read(engine, bus, "eastron-sdm630", modbus={"unit_id": unit}, **FAST)
+    assert as_tcp.error is not None and as_tcp.error.error_class == "timeout" and as_tcp.values == {}
+    assert "framing: rtu" in (as_tcp.error.hint or "")
+    as_rtu = read(engine, sim.modbus_url("panel-1"), "eastron-sdm630", modbus={"framing": "rtu"}, **FAST)
+    assert as_rtu.error is not None and as_rtu.error.error_class == "timeout" and as_rtu.values == {}
+    assert "transparent" in (as_rtu.error.hint or "")
+
+
 def test_config_rules_per_engine() -> None:
     base = {"url": "modbus://10.0.0.7", "engine": "modbus", "values": {"total_kwh": {"selector": "holding:3203"}}}
     assert ScrapeConfig.model_validate(base).modbus is None  # defaults apply
@@ -130,3 +177,5 @@ def test_config_rules_per_engine() -> None:
         ScrapeConfig.model_validate({**base, "steps": [{"action": "navigate", "url": "x"}]})
     with pytest.raises(ValueError, match="does not apply"):
         ScrapeConfig.model_validate({**base, "snmp": {"mode": "get"}})
+    with pytest.raises(ValueError, match="framing"):
+        ScrapeConfig.model_validate({**base, "modbus": {"framing": "ascii"}})

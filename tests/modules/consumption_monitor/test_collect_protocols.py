@@ -36,9 +36,13 @@ REDFISH = {"redfish-pdu-mains": "redfish/v1/PowerEquipment/RackPDUs/1/Mains/AA",
 PER_KWH = {**{n: e.per_kwh for n, e in {**DEVICE_ENERGY, **OUTLET_ENERGY}.items()},
            "schneider-pm5xxx": 1000, "eastron-sdm630": 1000, **dict.fromkeys(REDFISH, 1000)}
 OUTLET_PRESETS = {*OUTLET_ENERGY, "redfish-pdu-outlet", "redfish-pdu-outlet-lifetime"}
+# The Modbus presets once more, on the simulator's RTU bus (RTU frames over TCP, as through a serial converter).
+RTU = {f"{name}-rtu": name for name in PROTOCOL_PRESETS if load_preset(name)["engine"] == "modbus"}
+ENDPOINTS = {**{name: name for name in PROTOCOL_PRESETS}, **RTU}  # endpoint id -> preset (and device)
 
 
-def endpoint_for(sim: Simulator, preset: str) -> dict[str, object]:
+def endpoint_for(sim: Simulator, endpoint_id: str) -> dict[str, object]:
+    preset = ENDPOINTS[endpoint_id]
     engine = load_preset(preset)["engine"]
     scrape: dict[str, object] = {"preset": preset, "timeout_s": 5, "retries": 0}
     if preset in REDFISH:
@@ -49,9 +53,12 @@ def endpoint_for(sim: Simulator, preset: str) -> dict[str, object]:
             scrape["values"] = {"total_kwh": {"selector": ".".join(map(str, OUTLET_ENERGY[preset].oid(2)))}}
             # The simulated clock jumps an hour between runs a second apart: no walk may be reused.
             scrape["snmp"] = {"walk_cache_s": 0}
+    elif endpoint_id in RTU:
+        scrape["url"], unit = sim.modbus_rtu(preset)
+        scrape["modbus"] = {"framing": "rtu", "unit_id": unit}
     else:
         scrape["url"] = sim.modbus_url(preset)
-    return {"id": preset, "name": preset, "client": "acme", "poll_interval": "1h", "circuit_max_kw": 5.0,
+    return {"id": endpoint_id, "name": endpoint_id, "client": "acme", "poll_interval": "1h", "circuit_max_kw": 5.0,
             "scrape": scrape}
 
 
@@ -81,7 +88,7 @@ def world(nx_env: Environment, monkeypatch: pytest.MonkeyPatch) -> Iterator[Worl
         monkeypatch.setenv("REDFISH_PASSWORD", devices[0].password)
         folder = env.config_dir / "consumption-monitor"
         folder.mkdir(parents=True)
-        site = {"clients": [{"name": "acme"}], "endpoints": [endpoint_for(sim, p) for p in PROTOCOL_PRESETS]}
+        site = {"clients": [{"name": "acme"}], "endpoints": [endpoint_for(sim, e) for e in ENDPOINTS]}
         (folder / "site.yaml").write_text(yaml.safe_dump(site, sort_keys=False))
         platform = Platform(env, clock=clock.now)
         enable_module(platform, "consumption-monitor", "tests")
@@ -93,31 +100,31 @@ def world(nx_env: Environment, monkeypatch: pytest.MonkeyPatch) -> Iterator[Worl
 
 def test_every_protocol_preset_is_collected_stored_and_billed(world: World) -> None:
     platform, sim = world.platform, world.sim
-    assert len(PROTOCOL_PRESETS) >= 17
+    assert len(PROTOCOL_PRESETS) >= 17 and len(RTU) == 2
     collector = Collector(platform)
-    expected: dict[str, list[float]] = {p: [] for p in PROTOCOL_PRESETS}
+    expected: dict[str, list[float]] = {e: [] for e in ENDPOINTS}
     for hour in range(HOURS):
         sim.clock.set(START + timedelta(hours=hour))
         runs = collector.run_due()
         assert [(r.job, r.status) for r in runs] == [("collect", "ok")], runs
-        for preset in PROTOCOL_PRESETS:
-            expected[preset].append(shown_kwh(sim, preset))
+        for endpoint_id, preset in ENDPOINTS.items():
+            expected[endpoint_id].append(shown_kwh(sim, preset))
     with platform.engine.connect() as conn:
         rows = conn.execute(select(reading.c.endpoint_id, reading.c.success, reading.c.raw_kwh, reading.c.engine,
                                    reading.c.error_message).order_by(reading.c.read_at)).all()
-    stored: dict[str, list[float]] = {p: [] for p in PROTOCOL_PRESETS}
+    stored: dict[str, list[float]] = {e: [] for e in ENDPOINTS}
     for row in rows:
         assert row.success, (row.endpoint_id, row.error_message)
-        assert row.engine == load_preset(row.endpoint_id)["engine"], row.endpoint_id
+        assert row.engine == load_preset(ENDPOINTS[row.endpoint_id])["engine"], row.endpoint_id
         stored[row.endpoint_id].append(row.raw_kwh)
-    for preset in PROTOCOL_PRESETS:
-        assert stored[preset] == pytest.approx(expected[preset], rel=1e-7, abs=1e-9), preset
+    for endpoint_id in ENDPOINTS:
+        assert stored[endpoint_id] == pytest.approx(expected[endpoint_id], rel=1e-7, abs=1e-9), endpoint_id
 
     last = START + timedelta(hours=HOURS - 1)
     billed = {row["endpoint_id"]: row for row in billing_by_endpoint(
         platform.engine, (START, last), ZoneInfo("UTC"), last).iter_rows(named=True)}
-    for preset in PROTOCOL_PRESETS:
+    for endpoint_id, preset in ENDPOINTS.items():
         truth = sim.true_energy_kwh(preset, last) - sim.true_energy_kwh(preset, START)
         if preset in OUTLET_PRESETS:
             truth = outlet_kwh(truth, 2)
-        assert billed[preset]["kwh"] == pytest.approx(truth, abs=2.0 / PER_KWH[preset] + 1e-6), preset
+        assert billed[endpoint_id]["kwh"] == pytest.approx(truth, abs=2.0 / PER_KWH[preset] + 1e-6), endpoint_id
