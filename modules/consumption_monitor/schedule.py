@@ -10,8 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from types import SimpleNamespace
+from typing import Any
 
-from sqlalchemy import Connection, bindparam, case, or_, select, update
+from sqlalchemy import Connection, DateTime, Text, bindparam, case, column, func, or_, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from nxforge.sdk import UTCDateTime
 
@@ -24,11 +27,34 @@ def next_due(read_at: datetime, poll_interval_s: float) -> datetime:
     return read_at + timedelta(seconds=poll_interval_s)
 
 
-def _later(column: object, name: str) -> object:
-    """SQL for "the later of the column and the bound value", NULLs ignored (portable GREATEST)."""
-    value = bindparam(name, type_=UTCDateTime())
-    return case((value.is_(None), column), (or_(column.is_(None), column < value), value),  # type: ignore[attr-defined]
-                else_=column)
+def _later(current: Any, value: Any) -> Any:
+    """SQL for "the later of the column and the value", NULLs ignored (portable GREATEST)."""
+    return case((value.is_(None), current), (or_(current.is_(None), current < value), value), else_=current)
+
+
+def _update(times: Any) -> Any:
+    """The UPDATE that moves the times of ``times`` (key, due, at, success_at) forward and releases claims."""
+    mine = endpoint.c.claimed_by == bindparam("owner")
+    return update(endpoint).where(endpoint.c.id == times.key).values(
+        next_due_at=_later(endpoint.c.next_due_at, times.due),
+        last_attempt_at=_later(endpoint.c.last_attempt_at, times.at),
+        last_success_at=_later(endpoint.c.last_success_at, times.success_at),
+        claimed_until=case((mine, None), else_=endpoint.c.claimed_until),
+        claimed_by=case((mine, None), else_=endpoint.c.claimed_by),
+    )
+
+
+_ONE_ROW = _update(SimpleNamespace(key=bindparam("key"), due=bindparam("due", type_=UTCDateTime()),
+                                   at=bindparam("at", type_=UTCDateTime()),
+                                   success_at=bindparam("success_at", type_=UTCDateTime())))
+"""Run once per endpoint (executemany): SQLite, in process, pays little per statement."""
+_TIMESTAMPS = ARRAY(DateTime(timezone=True))
+_ALL_ROWS = _update(func.unnest(bindparam("keys", type_=ARRAY(Text)), bindparam("dues", type_=_TIMESTAMPS),
+                                bindparam("ats", type_=_TIMESTAMPS), bindparam("success_ats", type_=_TIMESTAMPS))
+                    .table_valued(column("key", Text), column("due", DateTime(timezone=True)),
+                                  column("at", DateTime(timezone=True)), column("success_at", DateTime(timezone=True)))
+                    .render_derived(with_types=False).columns)
+"""PostgreSQL: one statement over arrays, instead of one per endpoint sent through the pipeline."""
 
 
 def reschedule(conn: Connection, readings: Iterable[RawReading], owner: str | None = None) -> dict[str, datetime]:
@@ -51,16 +77,12 @@ def reschedule(conn: Connection, readings: Iterable[RawReading], owner: str | No
            for endpoint_id, raw in latest.items() if endpoint_id in polls}
     if not due:
         return {}
-    release = case((endpoint.c.claimed_by == bindparam("owner"), None), else_=endpoint.c.claimed_by)
-    conn.execute(
-        update(endpoint).where(endpoint.c.id == bindparam("key")).values(
-            next_due_at=_later(endpoint.c.next_due_at, "due"),
-            last_attempt_at=_later(endpoint.c.last_attempt_at, "at"),
-            last_success_at=_later(endpoint.c.last_success_at, "success_at"),
-            claimed_until=case((endpoint.c.claimed_by == bindparam("owner"), None), else_=endpoint.c.claimed_until),
-            claimed_by=release,
-        ),
-        [{"key": endpoint_id, "due": at, "at": latest[endpoint_id].read_at,
-          "success_at": succeeded.get(endpoint_id), "owner": owner} for endpoint_id, at in sorted(due.items())],
-    )
+    keys = sorted(due)
+    if conn.dialect.name == "postgresql":
+        conn.execute(_ALL_ROWS, {"keys": keys, "dues": [due[k] for k in keys],
+                                 "ats": [latest[k].read_at for k in keys],
+                                 "success_ats": [succeeded.get(k) for k in keys], "owner": owner})
+    else:
+        conn.execute(_ONE_ROW, [{"key": k, "due": due[k], "at": latest[k].read_at, "success_at": succeeded.get(k),
+                                 "owner": owner} for k in keys])
     return due
