@@ -20,6 +20,7 @@ from .protocol_config import (
     SnmpCommunityAuth,
     SnmpOptions,
     SnmpV3Auth,
+    fill_indexes,
     normalize_oid,
     parse_register,
 )
@@ -292,7 +293,7 @@ class ScrapeConfig(_Model):
     @model_validator(mode="before")
     @classmethod
     def _expand_preset(cls, data: Any) -> Any:
-        return apply_preset(data) if isinstance(data, dict) else data
+        return fill_indexes(data, apply_preset(data)) if isinstance(data, dict) else data
 
     @field_validator("preset")
     @classmethod

@@ -95,6 +95,7 @@ class DeviceSpec:
     humidity_pct: float = 45.0
     redfish_sessions_only: bool = False  # Redfish: refuse HTTP Basic, a session token is required
     redfish_max_sessions: int = 4  # Redfish: sessions open at once; one more login is refused
+    linked: tuple[str, ...] = ()  # devices daisy-chained behind this one (its SNMP agent answers for them)
 
     def __post_init__(self) -> None:
         if not _ID_RE.match(self.id):
@@ -160,6 +161,7 @@ class DeviceRuntime:
         self._faults: dict[str, dict[str, Any]] = {}
         self._rng: random.Random | None = None
         self._stale_kwh: float | None = None
+        self.linked: list[DeviceRuntime] = []  # spec.linked, resolved by the simulator
 
     # ----- energy model -------------------------------------------------------------------
     def _at(self, at: datetime | None) -> datetime:

@@ -51,6 +51,11 @@ class Simulator:
             if spec.id in self._runtimes:
                 raise ValueError(f"duplicate device id {spec.id!r}")
             self._runtimes[spec.id] = DeviceRuntime(spec, self.clock, self.t0)
+        for spec in self._specs:
+            unknown = [device_id for device_id in spec.linked if device_id not in self._runtimes]
+            if unknown:
+                raise ValueError(f"{spec.id!r} links unknown device(s) {unknown}")
+            self._runtimes[spec.id].linked = [self._runtimes[device_id] for device_id in spec.linked]
         self._servers: list[SimServer] = []
         self._threads: list[threading.Thread] = []
         self._tmpdir: Path | None = None

@@ -5,7 +5,9 @@ its web page shows), so any SNMP preset can be pointed at any simulated device. 
 encodings are taken from the vendors' MIB files (PowerNet-MIB, PDU2-MIB, EATON-EPDU-MIB,
 Sentry4-MIB, VERTIV-V5-MIB, CPS-MIB); each device has ``spec.outlets`` metered outlets (8 by
 default), outlet n of N carrying n/(1+...+N) of the device's energy, so that the outlets sum
-to the device counter.
+to the device counter. Devices daisy-chained behind it (``spec.linked``) are answered too, at the
+next unit indexes of the MIBs that have one (Raritan pduId 2, 3...; Eaton strapping index 1,
+2...; Sentry4 unit 2, 3...), each with its own counter.
 """
 
 from __future__ import annotations
@@ -33,6 +35,16 @@ class EnergyObject:
     per_kwh: int
     encoding: Encoding
     ceiling: int | None = None
+    unit_arc: int | None = None  # where the OID holds the PDU's index in a chain (None: the MIB has none)
+
+    def chained(self, outlet: int, position: int) -> tuple[int, ...] | None:
+        """The OID for the PDU ``position`` places down the chain (0: this one), or None if the MIB has no index."""
+        oid = self.oid(outlet)
+        if position == 0:
+            return oid
+        if self.unit_arc is None:
+            return None
+        return (*oid[:self.unit_arc], oid[self.unit_arc] + position, *oid[self.unit_arc + 1:])
 
 
 def _fixed(oid: tuple[int, ...]) -> Callable[[int], tuple[int, ...]]:
@@ -55,9 +67,9 @@ GENERIC = (1, 3, 6, 1, 4, 1, 32473, 1, 1, 0)  # IANA's documentation enterprise 
 #: Whole-device (or inlet, input cord) energy, by the preset that reads it.
 DEVICE_ENERGY: dict[str, EnergyObject] = {
     "apc-rpdu2-snmp": EnergyObject(_fixed((*APC, 4, 3, 1, 9, 1)), 10, "int32"),
-    "raritan-pdu2-snmp": EnergyObject(_fixed((*RARITAN, 2, 3, 1, 4, 1, 1, 8)), 1000, "uint32"),
-    "eaton-epdu-snmp": EnergyObject(_fixed((*EATON, 3, 5, 1, 5, 0, 1)), 1000, "uint32"),
-    "sentry4-snmp": EnergyObject(_fixed((*SENTRY4, 3, 3, 1, 10, 1, 1)), 10, "int32"),
+    "raritan-pdu2-snmp": EnergyObject(_fixed((*RARITAN, 2, 3, 1, 4, 1, 1, 8)), 1000, "uint32", unit_arc=13),
+    "eaton-epdu-snmp": EnergyObject(_fixed((*EATON, 3, 5, 1, 5, 0, 1)), 1000, "uint32", unit_arc=14),
+    "sentry4-snmp": EnergyObject(_fixed((*SENTRY4, 3, 3, 1, 10, 1, 1)), 10, "int32", unit_arc=13),
     "vertiv-geist-snmp": EnergyObject(_fixed((*VERTIV, 1, 1, 12, 1)), 1000, "gauge32", ceiling=9_999_000),
     "cyberpower-epdu2-snmp": EnergyObject(_fixed((*CYBERPOWER, 3, 4, 1, 9, 1)), 10, "gauge32"),
     "snmp-counter": EnergyObject(_fixed(GENERIC), 1000, "counter64"),
@@ -65,9 +77,10 @@ DEVICE_ENERGY: dict[str, EnergyObject] = {
 #: Per-outlet energy columns, by the preset that reads them.
 OUTLET_ENERGY: dict[str, EnergyObject] = {
     "apc-rpdu2-outlet-snmp": EnergyObject(_column((*APC, 9, 4, 3, 1, 11)), 10, "int32"),
-    "raritan-pdu2-outlet-snmp": EnergyObject(_column((*RARITAN, 4, 3, 1, 4, 1), after=(8,)), 1000, "uint32"),
-    "eaton-epdu-outlet-snmp": EnergyObject(_column((*EATON, 6, 5, 1, 4, 0)), 1000, "uint32"),
-    "sentry4-outlet-snmp": EnergyObject(_column((*SENTRY4, 8, 3, 1, 14, 1, 1)), 1000, "int32"),
+    "raritan-pdu2-outlet-snmp": EnergyObject(_column((*RARITAN, 4, 3, 1, 4, 1), after=(8,)), 1000, "uint32",
+                                             unit_arc=13),
+    "eaton-epdu-outlet-snmp": EnergyObject(_column((*EATON, 6, 5, 1, 4, 0)), 1000, "uint32", unit_arc=14),
+    "sentry4-outlet-snmp": EnergyObject(_column((*SENTRY4, 8, 3, 1, 14, 1, 1)), 1000, "int32", unit_arc=13),
     "vertiv-geist-outlet-snmp": EnergyObject(_column((*VERTIV, 6, 1, 15)), 1000, "gauge32", ceiling=9_999_000),
     "cyberpower-epdu2-outlet-snmp": EnergyObject(_column((*CYBERPOWER, 6, 2, 4, 1, 11)), 10, "gauge32"),
 }
@@ -99,19 +112,28 @@ def device_objects(runtime: DeviceRuntime) -> dict[tuple[int, ...], Any]:
     allows it (signed counters) and drops the others (a vanished object); ``vanished_outlet``
     drops one outlet's objects.
     """
-    spec = runtime.spec
     objects: dict[tuple[int, ...], Any] = {
-        SYS_DESCR: rfc1902.OctetString(f"NxForge simulator {spec.style} PDU"),
-        SYS_NAME: rfc1902.OctetString(spec.id),
+        SYS_DESCR: rfc1902.OctetString(f"NxForge simulator {runtime.spec.style} PDU"),
+        SYS_NAME: rfc1902.OctetString(runtime.spec.id),
     }
+    for position, unit in enumerate([runtime, *runtime.linked]):
+        _place(objects, unit, position)
+    return objects
+
+
+def _place(objects: dict[tuple[int, ...], Any], runtime: DeviceRuntime, position: int) -> None:
+    """The energy objects of ``runtime``, ``position`` places down the chain, into ``objects``."""
+    spec = runtime.spec
     garbled = runtime.fault("garbled")
     vanished = runtime.fault("vanished_outlet")
     gone = int(vanished["outlet"]) if vanished is not None else None
     kwh = runtime.shown_kwh()
-    placed = [(energy.oid(0), energy, 0) for energy in DEVICE_ENERGY.values()]
-    placed += [(energy.oid(n), energy, n) for energy in OUTLET_ENERGY.values() for n in range(1, spec.outlets + 1)
-               if n != gone]
+    placed = [(energy.chained(0, position), energy, 0) for energy in DEVICE_ENERGY.values()]
+    placed += [(energy.chained(n, position), energy, n) for energy in OUTLET_ENERGY.values()
+               for n in range(1, spec.outlets + 1) if n != gone]
     for oid, energy, outlet in placed:
+        if oid is None:
+            continue
         if garbled is not None:
             objects[oid] = rfc1902.OctetString(str(garbled["text"]))
         elif kwh is None:
@@ -119,4 +141,3 @@ def device_objects(runtime: DeviceRuntime) -> dict[tuple[int, ...], Any]:
                 objects[oid] = rfc1902.Integer32(-1)
         else:
             objects[oid] = encode(outlet_kwh(kwh, outlet, spec.outlets) if outlet else kwh, energy)
-    return objects

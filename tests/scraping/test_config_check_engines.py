@@ -50,6 +50,13 @@ endpoints:
       url: modbus://10.0.0.8:4001
       modbus:
         framing: rs485
+  - id: pdu-chained
+    name: APC PDU behind another (its unit index cannot be set by the preset)
+    client: acme
+    scrape:
+      preset: apc-rpdu2-snmp
+      url: snmp://10.0.0.9
+      snmp: {unit: 2}
 """
 
 
@@ -71,5 +78,6 @@ def test_an_unknown_option_of_each_engine_is_a_file_line_field_message(tmp_path:
     for expected in (f"{site}:12: endpoints.0.scrape.snmp.walk_rot: unknown field",
                      f"{site}:20: endpoints.1.scrape.modbus.unitid: unknown field",
                      f"{site}:31: endpoints.2.scrape.auth.redfish_session.session_url: unknown field",
-                     f"{site}:39: endpoints.3.scrape.modbus.framing: Input should be 'tcp' or 'rtu'"):
+                     f"{site}:39: endpoints.3.scrape.modbus.framing: Input should be 'tcp' or 'rtu'",
+                     f"{site}:43: endpoints.4.scrape: Value error, snmp.unit: no OID of this endpoint has a {{unit}}"):
         assert any(line.startswith(expected) for line in lines), (expected, result.stdout)

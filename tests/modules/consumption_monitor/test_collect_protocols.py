@@ -50,9 +50,8 @@ def endpoint_for(sim: Simulator, endpoint_id: str) -> dict[str, object]:
     elif engine == "snmp":
         scrape["url"] = sim.snmp_url(preset)
         if preset in OUTLET_ENERGY:  # outlet 2 of the PDU
-            scrape["values"] = {"total_kwh": {"selector": ".".join(map(str, OUTLET_ENERGY[preset].oid(2)))}}
             # The simulated clock jumps an hour between runs a second apart: no walk may be reused.
-            scrape["snmp"] = {"walk_cache_s": 0}
+            scrape["snmp"] = {"outlet": 2, "walk_cache_s": 0}
     elif endpoint_id in RTU:
         scrape["url"], unit = sim.modbus_rtu(preset)
         scrape["modbus"] = {"framing": "rtu", "unit_id": unit}

@@ -1,0 +1,105 @@
+"""``snmp.outlet`` and ``snmp.unit``: one outlet of a PDU, and PDUs daisy-chained behind one address,
+read by their presets from the simulator's SNMP agent (UDP on 127.0.0.1), without writing an OID."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from nxforge.scraping import ScrapeConfig, ScrapeRequest, ScrapeResult, ScrapingEngine
+from nxforge.secrets import SecretStore
+from nxforge.simulator import DeviceSpec, SimClock, Simulator
+from nxforge.simulator.snmp_objects import DEVICE_ENERGY, OUTLET_ENERGY, outlet_kwh
+
+START = datetime(2025, 1, 1, tzinfo=UTC)
+# Each chained preset: the unit index of the first PDU, as the vendor's MIB numbers it.
+CHAINED = {"raritan-pdu2-snmp": 1, "raritan-pdu2-outlet-snmp": 1, "eaton-epdu-snmp": 0,
+           "eaton-epdu-outlet-snmp": 0, "sentry4-snmp": 1, "sentry4-outlet-snmp": 1}
+
+
+@pytest.fixture(scope="module")
+def sim() -> Iterator[Simulator]:
+    """A host PDU with two PDUs daisy-chained behind it (each its own counter), and a lone one."""
+    devices = [DeviceSpec("host", "raritan", power_kw=2.0, initial_kwh=1000.0, linked=("link-1", "link-2")),
+               DeviceSpec("link-1", "raritan", power_kw=3.0, initial_kwh=2000.0),
+               DeviceSpec("link-2", "raritan", power_kw=4.0, initial_kwh=3000.0),
+               DeviceSpec("lone", "plain", power_kw=1.0, initial_kwh=4444.4)]
+    with Simulator(devices, clock=SimClock(start=START, frozen=True)) as simulator:
+        yield simulator
+
+
+@pytest.fixture(scope="module")
+def engine(sim: Simulator, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ScrapingEngine]:
+    root = tmp_path_factory.mktemp("snmp-indexes")
+    secrets = SecretStore(environ={"SNMP_COMMUNITY": sim.snmp_credentials.community})
+    with ScrapingEngine(secrets=secrets, evidence_dir=root / "evidence", state_dir=root / "state") as scraping:
+        yield scraping
+
+
+def config(sim: Simulator, device: str, preset: str, **snmp: Any) -> ScrapeConfig:
+    data: dict[str, Any] = {"preset": preset, "url": sim.snmp_url(device), "retries": 0}
+    if snmp:
+        data["snmp"] = snmp
+    return ScrapeConfig.model_validate(data)
+
+
+def shown(sim: Simulator, device: str, preset: str, outlet: int = 0) -> float:
+    """What the preset's object shows for ``device`` (or its outlet), at the object's resolution."""
+    energy = {**DEVICE_ENERGY, **OUTLET_ENERGY}[preset]
+    kwh = sim.displayed_kwh(device)
+    return round((outlet_kwh(kwh, outlet) if outlet else kwh) * energy.per_kwh) / energy.per_kwh
+
+
+def value(result: ScrapeResult) -> float:
+    assert result.ok, result.error
+    return result.values["total_kwh"].value
+
+
+def test_every_outlet_preset_reads_the_outlet_named_by_snmp_outlet(engine: ScrapingEngine, sim: Simulator) -> None:
+    requests = [ScrapeRequest(key=f"{preset} {outlet}", config=config(sim, "lone", preset, outlet=outlet))
+                for preset in OUTLET_ENERGY for outlet in (3, 8)]
+    results = engine.scrape_many(requests)
+    for request, result in zip(requests, results, strict=True):
+        preset, outlet = request.key.split()
+        assert value(result) == pytest.approx(shown(sim, "lone", preset, int(outlet))), request.key
+    assert shown(sim, "lone", "apc-rpdu2-outlet-snmp", 3) != shown(sim, "lone", "apc-rpdu2-outlet-snmp", 8)
+    default = engine.scrape(ScrapeRequest(key="default", config=config(sim, "lone", "apc-rpdu2-outlet-snmp")))
+    assert value(default) == pytest.approx(shown(sim, "lone", "apc-rpdu2-outlet-snmp", 1))  # outlet 1 unless set
+
+
+@pytest.mark.parametrize("preset", sorted(CHAINED))
+def test_a_chained_pdu_is_read_through_its_host_by_snmp_unit(engine: ScrapingEngine, sim: Simulator,
+                                                            preset: str) -> None:
+    outlet = {"outlet": 5} if preset in OUTLET_ENERGY else {}
+    first = CHAINED[preset]
+    for offset, device in enumerate(("host", "link-1", "link-2")):
+        result = engine.scrape(ScrapeRequest(key=device, config=config(sim, "host", preset, unit=first + offset,
+                                                                       **outlet)))
+        assert value(result) == pytest.approx(shown(sim, device, preset, outlet.get("outlet", 0))), device
+    unset = engine.scrape(ScrapeRequest(key="unset", config=config(sim, "host", preset, **outlet)))
+    assert value(unset) == pytest.approx(shown(sim, "host", preset, outlet.get("outlet", 0)))  # the host by default
+    beyond = engine.scrape(ScrapeRequest(key="beyond", config=config(sim, "host", preset, unit=first + 3, **outlet)))
+    assert beyond.error is not None and beyond.values == {}  # no fourth PDU: no value, not another PDU's
+
+
+def test_an_index_no_oid_uses_is_refused_not_ignored() -> None:
+    url = "snmp://10.0.0.5"
+    outlet_2 = {"total_kwh": {"selector": "1.3.6.1.4.1.318.1.1.26.9.4.3.1.11.2"}}
+    with pytest.raises(ValueError, match=r"snmp.unit: no OID of this endpoint has a \{unit\}"):
+        ScrapeConfig.model_validate({"preset": "apc-rpdu2-snmp", "url": url, "snmp": {"unit": 2}})
+    with pytest.raises(ValueError, match=r"snmp.outlet: no OID of this endpoint has a \{outlet\}"):
+        ScrapeConfig.model_validate({"preset": "raritan-pdu2-snmp", "url": url, "snmp": {"outlet": 4}})
+    with pytest.raises(ValueError, match=r"snmp.outlet: no OID"):  # a written selector and an outlet: which one?
+        ScrapeConfig.model_validate({"preset": "apc-rpdu2-outlet-snmp", "url": url, "snmp": {"outlet": 4},
+                                     "values": outlet_2})
+    with pytest.raises(ValueError, match="greater than or equal to 1"):
+        ScrapeConfig.model_validate({"preset": "apc-rpdu2-outlet-snmp", "url": url, "snmp": {"outlet": 0}})
+    written = ScrapeConfig.model_validate({"preset": "apc-rpdu2-outlet-snmp", "url": url, "values": outlet_2})
+    assert written.values["total_kwh"].selector.endswith(".11.2")  # a written OID still works as before
+    raritan = ScrapeConfig.model_validate({"preset": "raritan-pdu2-outlet-snmp", "url": url,
+                                           "snmp": {"outlet": 7, "unit": 2}})
+    assert raritan.values["total_kwh"].selector == "1.3.6.1.4.1.13742.6.5.4.3.1.4.2.7.8"
+    assert raritan.snmp is not None and raritan.snmp.walk_root == "1.3.6.1.4.1.13742.6.5.4.3.1.4.2"
