@@ -66,6 +66,12 @@ def _(archive_dir, ctx, date, endpoints, energy_per_month, months_back, now, pl,
         .pivot(on="month", index="client", values="kwh", sort_columns=True)
     )
     per_client.columns = [c if c == "client" else c[:7] for c in per_client.columns]
+    _months, _month = [], _first  # every month shown, blank while it has no readings yet (a month's first hours)
+    while _month <= _today:
+        _months.append(_month.strftime("%Y-%m"))
+        _month = (_month + timedelta(days=32)).replace(day=1)
+    per_client = per_client.with_columns(
+        pl.lit(None, pl.Float64).alias(m) for m in _months if m not in per_client.columns).select("client", *_months)
     return monthly, per_client
 
 
