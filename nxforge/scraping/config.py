@@ -20,7 +20,6 @@ from .protocol_config import (
     SnmpCommunityAuth,
     SnmpOptions,
     SnmpV3Auth,
-    fill_indexes,
     normalize_oid,
     parse_register,
 )
@@ -293,7 +292,7 @@ class ScrapeConfig(_Model):
     @model_validator(mode="before")
     @classmethod
     def _expand_preset(cls, data: Any) -> Any:
-        return fill_indexes(data, apply_preset(data)) if isinstance(data, dict) else data
+        return apply_preset(data) if isinstance(data, dict) else data
 
     @field_validator("preset")
     @classmethod
@@ -358,22 +357,22 @@ def protocol_problems(config: ScrapeConfig) -> str | None:
         return "engine snmp needs auth type snmp_community (v1/v2c) or snmp_v3"
     if protocol == "modbus" and config.auth.type != "none":
         return "Modbus TCP has no authentication: remove auth"
+    root = config.snmp.walk_root if config.snmp is not None and config.snmp.mode == "walk" else None
     for name, spec in config.values.items():
+        reset_time = spec.counter.reset_time if spec.counter is not None else None
         try:
             if protocol == "snmp":
-                oid = normalize_oid(spec.selector)
-                root = config.snmp.walk_root if config.snmp is not None else None
-                if config.snmp is not None and config.snmp.mode == "walk" and root is not None \
-                        and not (oid + ".").startswith(normalize_oid(root) + "."):
-                    return f"values.{name}: OID {oid} is not under walk_root {root}"
+                for oid in (normalize_oid(spec.selector), *([normalize_oid(reset_time)] if reset_time else [])):
+                    if root is not None and not (oid + ".").startswith(normalize_oid(root) + "."):
+                        return f"values.{name}: OID {oid} is not under walk_root {root}"
             else:
                 parse_register(spec.selector)
         except ValueError as exc:
             return f"values.{name}: {exc}"
         if spec.regex or spec.attribute or spec.decimal or spec.unit_from:
             return f"values.{name}: regex, attribute, unit_from and decimal are for web pages, not engine {protocol}"
-        if spec.counter is not None and spec.counter.reset_time is not None:
-            return f"values.{name}: counter.reset_time is read from a web page or JSON document, not engine {protocol}"
+        if reset_time is not None and protocol == "modbus":
+            return f"values.{name}: counter.reset_time is read from a document or an OID, not engine modbus"
     return None
 
 

@@ -15,6 +15,8 @@ from typing import Any
 
 from ..config.loader import load_yaml
 
+SNMP_INDEXES = ("outlet", "unit")  # placeholders a preset's OIDs may hold: {outlet}, {unit}
+
 log = logging.getLogger(__name__)
 
 PRESET_DIR = Path(__file__).with_name("presets")
@@ -63,10 +65,10 @@ def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]
 
 
 def apply_preset(data: dict[str, Any]) -> dict[str, Any]:
-    """Expand ``preset:`` in a raw config mapping; unknown presets are left for validation."""
+    """Expand ``preset:`` in a raw config mapping and fill its OIDs' indexes (unknown presets: validation says)."""
     name = data.get("preset")
     if not isinstance(name, str) or not name:
-        return data
+        return fill_indexes(data, {}, data)
     try:
         preset = load_preset(name)
     except UnknownPresetError:
@@ -77,4 +79,50 @@ def apply_preset(data: dict[str, Any]) -> dict[str, Any]:
         preset_auth = preset.get("auth")
         if isinstance(preset_auth, dict) and preset_auth.get("type") != override_auth["type"]:
             preset.pop("auth")
-    return deep_merge(preset, data)
+    return fill_indexes(data, preset, deep_merge(preset, data))
+
+
+def fill_indexes(given: dict[str, Any], preset: dict[str, Any], merged: dict[str, Any]) -> dict[str, Any]:
+    """``merged`` with ``snmp.outlet`` and ``snmp.unit`` put into the ``{outlet}``/``{unit}`` of its OIDs.
+
+    An index the endpoint sets (``given``) with no place in its preset's OIDs nor its own is refused:
+    a chained PDU's ``unit: 2`` on a preset without a unit index would read unit 1, silently. An
+    OID the endpoint writes itself is used as written (a config read back and validated again too).
+    """
+    snmp, values = merged.get("snmp"), merged.get("values")
+    if not isinstance(snmp, dict) or not isinstance(values, dict):
+        return merged
+    snmp = dict(snmp)  # copies of the levels filled in: the caller's mappings stay as they were
+    values = {name: dict(spec) if isinstance(spec, dict) else spec for name, spec in values.items()}
+    for spec in values.values():
+        if isinstance(spec, dict) and isinstance(spec.get("counter"), dict):
+            spec["counter"] = dict(spec["counter"])
+    places = _oid_places(snmp, values)
+    own = given["snmp"] if isinstance(given.get("snmp"), dict) else {}
+    for index in SNMP_INDEXES:
+        mark, value = f"{{{index}}}", snmp.get(index)
+        holders = [(where, key) for where, key in places if mark in where[key]]
+        if not holders:
+            offered = any(mark in where[key] for where, key in _oid_places(preset.get("snmp"), preset.get("values")))
+            if own.get(index) is not None and not offered:
+                raise ValueError(f"snmp.{index}: no OID of this endpoint has a {mark} to fill (its preset reads "
+                                 f"one fixed {index}); write values.<name>.selector with the index instead")
+            continue
+        if value is None:
+            raise ValueError(f"the OIDs have a {mark}: set snmp.{index}")
+        if not isinstance(value, int) or isinstance(value, bool):
+            continue  # the model refuses it at its own field
+        for where, key in holders:
+            where[key] = where[key].replace(mark, str(value))
+    return {**merged, "snmp": snmp, "values": values}
+
+
+def _oid_places(snmp: Any, values: Any) -> list[tuple[dict[str, Any], str]]:
+    """Where a config's OIDs are: the walk root, each value's selector and counter reset time."""
+    places = [(snmp, "walk_root")] if isinstance(snmp, dict) else []
+    for spec in values.values() if isinstance(values, dict) else []:
+        if isinstance(spec, dict):
+            places.append((spec, "selector"))
+            if isinstance(spec.get("counter"), dict):
+                places.append((spec["counter"], "reset_time"))
+    return [(where, key) for where, key in places if isinstance(where.get(key), str)]

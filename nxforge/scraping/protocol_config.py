@@ -10,7 +10,7 @@ each value names where it is in ``selector``: an OID for SNMP
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -19,7 +19,6 @@ REGISTER_RE = re.compile(r"^(?:(?P<table>holding|input):)?(?P<address>0x[0-9a-fA
 RegisterType = Literal["uint16", "int16", "uint32", "int32", "uint64", "int64", "float32", "float64"]
 WordOrder = Literal["big", "little"]
 Table = Literal["holding", "input"]
-SNMP_INDEXES = ("outlet", "unit")  # placeholders a preset's OIDs may hold: {outlet}, {unit}
 Framing = Literal["tcp", "rtu"]
 
 
@@ -142,38 +141,6 @@ def parse_register(selector: str) -> tuple[Table | None, int]:
         raise ValueError(f"register address {address} is outside 0..65535")
     table = match.group("table")
     return (table if table in ("holding", "input") else None), address  # type: ignore[return-value]
-
-
-def fill_indexes(given: dict[str, Any], merged: dict[str, Any]) -> dict[str, Any]:
-    """``merged`` with ``snmp.outlet`` and ``snmp.unit`` put into the ``{outlet}``/``{unit}`` of its OIDs.
-
-    An index the endpoint sets (``given``, before its preset) that no OID of it uses is refused: a
-    chained PDU's ``unit: 2`` on a preset without a unit index would read unit 1, silently.
-    """
-    snmp, values = merged.get("snmp"), merged.get("values")
-    if not isinstance(snmp, dict) or not isinstance(values, dict):
-        return merged
-    snmp = dict(snmp)  # copies of the two levels filled in: the caller's mappings stay as they were
-    values = {name: dict(spec) if isinstance(spec, dict) else spec for name, spec in values.items()}
-    own: dict[str, Any] = given["snmp"] if isinstance(given.get("snmp"), dict) else {}
-    for index in SNMP_INDEXES:
-        mark, value = f"{{{index}}}", snmp.get(index)
-        holders = [spec for spec in values.values() if isinstance(spec, dict) and mark in str(spec.get("selector"))]
-        in_root = mark in str(snmp.get("walk_root"))
-        if not holders and not in_root:
-            if own.get(index) is not None:
-                raise ValueError(f"snmp.{index}: no OID of this endpoint has a {mark} to fill (its preset reads "
-                                 f"one fixed {index}); write values.<name>.selector with the index instead")
-            continue
-        if value is None:
-            raise ValueError(f"the OIDs have a {mark}: set snmp.{index}")
-        if not isinstance(value, int) or isinstance(value, bool):
-            continue  # the model refuses it at its own field
-        for spec in holders:
-            spec["selector"] = spec["selector"].replace(mark, str(value))
-        if in_root:
-            snmp["walk_root"] = snmp["walk_root"].replace(mark, str(value))
-    return {**merged, "snmp": snmp, "values": values}
 
 
 def normalize_oid(selector: str) -> str:

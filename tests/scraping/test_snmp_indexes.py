@@ -92,9 +92,14 @@ def test_an_index_no_oid_uses_is_refused_not_ignored() -> None:
         ScrapeConfig.model_validate({"preset": "apc-rpdu2-snmp", "url": url, "snmp": {"unit": 2}})
     with pytest.raises(ValueError, match=r"snmp.outlet: no OID of this endpoint has a \{outlet\}"):
         ScrapeConfig.model_validate({"preset": "raritan-pdu2-snmp", "url": url, "snmp": {"outlet": 4}})
-    with pytest.raises(ValueError, match=r"snmp.outlet: no OID"):  # a written selector and an outlet: which one?
-        ScrapeConfig.model_validate({"preset": "apc-rpdu2-outlet-snmp", "url": url, "snmp": {"outlet": 4},
-                                     "values": outlet_2})
+    both = ScrapeConfig.model_validate({"preset": "apc-rpdu2-outlet-snmp", "url": url, "snmp": {"outlet": 4},
+                                        "values": outlet_2})
+    assert both.values["total_kwh"].selector.endswith(".11.2")  # a written OID is used as written
+    again = ScrapeConfig.model_validate(both.model_dump(exclude_none=True))  # read back, as the sync does
+    assert again.values["total_kwh"].selector.endswith(".11.2") and again.snmp == both.snmp
+    for preset in ("raritan-pdu2-outlet-snmp", "eaton-epdu-snmp", "sentry4-snmp"):
+        filled = ScrapeConfig.model_validate({"preset": preset, "url": url, "snmp": {"unit": 2}})
+        assert ScrapeConfig.model_validate(filled.model_dump(exclude_none=True)) == filled
     with pytest.raises(ValueError, match="greater than or equal to 1"):
         ScrapeConfig.model_validate({"preset": "apc-rpdu2-outlet-snmp", "url": url, "snmp": {"outlet": 0}})
     written = ScrapeConfig.model_validate({"preset": "apc-rpdu2-outlet-snmp", "url": url, "values": outlet_2})
