@@ -8,11 +8,12 @@ engine refuses the "unavailable" values and hands the rest on in ``ReadValue.cou
 converted to the value's own unit, so the counter correction can tell a wrap (add exactly one
 register's worth) from a reset (carry the last value forward).
 
-Some devices also say *when* their counter last restarted (Redfish ``SensorResetTime``): a
-preset points ``reset_time`` at it, and the engine hands that instant on as ``reset_at``. Then a
-reset is known, not inferred from a drop: a later instant than the last reading's is a reset at
-that moment (even when the counter has since climbed past its old value), and the same instant
-with a lower value is no reset at all (the reading is held for review).
+Some devices also say *when* their counter last restarted (Redfish ``SensorResetTime``, Eaton's
+``inputTotalWhTimer``, APC's ``rPDU2DeviceStatusEnergyStartTime``): a preset points ``reset_time``
+at it, and the engine hands that instant on as ``reset_at``. Then a reset is known, not inferred
+from a drop: a later instant than the last reading's is a reset at that moment (even when the
+counter has since climbed past its old value), and the same instant with a lower value is no
+reset at all (the reading is held for review).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -55,8 +57,13 @@ class CounterSemantics(BaseModel):
     resettable: bool = Field(True, description="a person, a command or a reboot can set it back to 0")
     unavailable: list[float] = Field(default_factory=list, description="raw values meaning no reading (-1)")
     reset_time: str | None = Field(
-        None, description='where the same document says when the counter last restarted from 0 (ISO 8601), '
-        'e.g. Redfish "$.EnergykWh.SensorResetTime"; read by the http engine and JSON in the browser')
+        None, description='where the device says when the counter last restarted from 0: in the same document '
+        '(http engine, JSON in the browser), e.g. Redfish "$.EnergykWh.SensorResetTime"; or an OID read with the '
+        'value (snmp engine), e.g. Eaton inputTotalWhTimer. ISO 8601, Unix seconds (0: never) or MM/DD/YYYY '
+        'HH:MM:SS')
+    reset_time_zone: str | None = Field(
+        None, description="the zone of the device's clock, for reset times written without an offset (APC's "
+        "MM/DD/YYYY HH:MM:SS): an IANA name such as Europe/Paris")
 
     @model_validator(mode="after")
     def _check(self) -> CounterSemantics:
@@ -68,6 +75,14 @@ class CounterSemantics(BaseModel):
             raise ValueError("reset_time says when a counter was reset: it needs resettable: true")
         if self.reset_time is not None and not self.reset_time.strip():
             raise ValueError("reset_time: empty selector")
+        if self.reset_time_zone is not None:
+            if self.reset_time is None:
+                raise ValueError("reset_time_zone is the zone of reset_time: set reset_time too")
+            try:
+                ZoneInfo(self.reset_time_zone)
+            except (ValueError, ZoneInfoNotFoundError):
+                raise ValueError(f"reset_time_zone: unknown time zone {self.reset_time_zone!r} "
+                                 "(an IANA name such as Europe/Paris)") from None
         if self.reset_time is not None and self.reset_time.startswith("$"):
             from jsonpath_ng.ext import parse
 

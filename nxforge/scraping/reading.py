@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 
 from .config import ScrapeConfig, ValueSpec
 from .document import Document
 from .errors import ScrapeFailure
+from .reset_times import parse_reset_time
 from .result import ReadValue, Suggestion
 from .suggest import suggest_html, suggest_json
 from .suggest_xml import suggest_xml
@@ -27,31 +28,23 @@ def read_values(config: ScrapeConfig, document: Document) -> dict[str, ReadValue
             values[name] = interpret_text(name, spec, str(content), unit_text)
         counter = values[name].counter
         if counter is not None and spec.counter is not None and spec.counter.reset_time is not None:
-            dated = counter.model_copy(update={"reset_at": reset_time(name, spec.counter.reset_time, document)})
+            at = reset_time(name, spec.counter.reset_time, spec.counter.reset_time_zone, document)
+            dated = counter.model_copy(update={"reset_at": at})
             values[name] = values[name].model_copy(update={"counter": dated})
     return values
 
 
-def reset_time(name: str, selector: str, document: Document) -> datetime | None:
-    """When the document says the value's counter last restarted (ISO 8601, e.g. Redfish ``SensorResetTime``).
+def reset_time(name: str, selector: str, zone: str | None, document: Document) -> datetime | None:
+    """When the document says the value's counter last restarted (e.g. Redfish ``SensorResetTime``).
 
     None when the device does not say (the counter is then judged by its values alone, as before);
-    a time that is not ISO 8601 or has no offset is a failed reading, since guessing its zone could
-    place a reset on the wrong side of a reading.
+    the forms a time may take, and why one without an offset needs ``zone``: ``reset_times.py``.
     """
     found, content = document.find(ValueSpec.model_validate({"selector": selector}))
-    if not found or content is None or (isinstance(content, str) and not content.strip()):
+    if not found or content is None:
         return None
-    text = str(content).strip()
-    try:
-        at = datetime.fromisoformat(text)
-    except ValueError:
-        at = None
-    if at is None or at.tzinfo is None:
-        raise ScrapeFailure("not_a_number", f"value `{name}`: the counter's reset time `{text[:60]}` from "
-                            f"`{selector}` is not an ISO 8601 time with an offset",
-                            hint="point counter.reset_time at a time such as 2026-11-01T00:00:00Z")
-    return at.astimezone(UTC)
+    raw = content if isinstance(content, int) and not isinstance(content, bool) else str(content)
+    return parse_reset_time(name, selector, raw, zone)
 
 
 def suggestions_for(document: Document, limit: int = 3) -> list[Suggestion]:

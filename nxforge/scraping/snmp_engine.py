@@ -32,6 +32,7 @@ from .context import RunContext
 from .errors import ScrapeFailure
 from .protocol_config import DEFAULT_SNMP, SnmpCommunityAuth, SnmpV3Auth, normalize_oid
 from .register_values import finish_number
+from .reset_times import parse_reset_time
 from .result import ReadValue
 
 log = logging.getLogger(__name__)
@@ -78,6 +79,8 @@ class SnmpReader:
         options = config.snmp or DEFAULT_SNMP
         host, port = _address(config.url)
         oids = {name: normalize_oid(spec.selector) for name, spec in config.values.items()}
+        dated = {name: normalize_oid(spec.counter.reset_time) for name, spec in config.values.items()
+                 if spec.counter is not None and spec.counter.reset_time is not None}  # asked with the values
         if options.mode == "walk":
             assert options.walk_root is not None
             root = normalize_oid(options.walk_root)
@@ -85,11 +88,15 @@ class SnmpReader:
             found = await self._shared_walk(key, options.walk_cache_s, lambda: self._walk(ctx, host, port, root))
             ctx.mark(f"walk {root} ({len(found)} objects)")
         else:
-            found = await self._get(ctx, host, port, list(oids.values()))
-            ctx.mark(f"get {len(oids)} OIDs")
+            found = await self._get(ctx, host, port, [*oids.values(), *dated.values()])
+            ctx.mark(f"get {len(oids) + len(dated)} OIDs")
         ctx.snapshot.url = config.url
-        ctx.snapshot.source = "\n".join(f"{oid} = {_show(found.get(oid))}" for oid in oids.values())
-        return {name: _value(name, config.values[name], oid, found.get(oid), config.url) for name, oid in oids.items()}
+        ctx.snapshot.source = "\n".join(f"{oid} = {_show(found.get(oid))}" for oid in (*oids.values(), *dated.values()))
+        values = {name: _value(name, config.values[name], oid, found.get(oid), config.url)
+                  for name, oid in oids.items()}
+        for name, oid in dated.items():
+            values[name] = _dated(name, values[name], oid, found.get(oid), config.values[name])
+        return values
 
     # -- requests ---------------------------------------------------------------------------
 
@@ -241,6 +248,21 @@ def _show(value: Any) -> str:
     if value is None:
         return "(absent)"
     return f"{type(value).__name__}: {value.prettyPrint()}"
+
+
+def _dated(name: str, value: ReadValue, oid: str, found: Any, spec: ValueSpec) -> ReadValue:
+    """``value`` with the reset time its device gives at ``oid`` (none when the agent has no such object)."""
+    kind = type(found).__name__ if found is not None else "absent"
+    if value.counter is None or spec.counter is None or found is None or kind in EMPTY_TYPES:
+        return value
+    try:
+        raw: str | int = bytes(found).decode("utf-8", "replace") if kind in ("OctetString", "DisplayString") \
+            else int(found)
+    except (TypeError, ValueError):
+        raise ScrapeFailure("not_a_number", f"value `{name}`: the counter's reset time at {oid} is a {kind} "
+                            f"({found.prettyPrint()}), not a time") from None
+    at = parse_reset_time(name, oid, raw, spec.counter.reset_time_zone)
+    return value.model_copy(update={"counter": value.counter.model_copy(update={"reset_at": at})})
 
 
 def _value(name: str, spec: ValueSpec, oid: str, found: Any, url: str) -> ReadValue:

@@ -96,6 +96,7 @@ class DeviceSpec:
     redfish_sessions_only: bool = False  # Redfish: refuse HTTP Basic, a session token is required
     redfish_max_sessions: int = 4  # Redfish: sessions open at once; one more login is refused
     linked: tuple[str, ...] = ()  # devices daisy-chained behind this one (its SNMP agent answers for them)
+    clock_zone: str = "UTC"  # the zone of the device's own clock: the local times it shows (APC's energy start)
 
     def __post_init__(self) -> None:
         if not _ID_RE.match(self.id):
@@ -215,6 +216,11 @@ class DeviceRuntime:
     def events(self) -> list[Event]:
         with self._lock:
             return list(self._events)
+
+    def counter_restarted_at(self) -> datetime | None:
+        """When the shown counter last restarted from 0 (a reset or a swap), or None if it never did."""
+        restarts = [event for event in self.events if event.kind in ("reset", "swap")]
+        return restarts[-1].at if restarts else None
 
     # ----- rendering helpers used by styles ----------------------------------------------
     def energy_text(self, fmt: Callable[[float], str], kwh: float | None = None) -> str:

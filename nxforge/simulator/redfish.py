@@ -122,8 +122,7 @@ def _energy(dev: DeviceRuntime, outlet: int) -> dict[str, Any]:
         return round(outlet_kwh(kwh, outlet, outlets) if outlet else kwh, 3)
 
     reading = dev.energy_json(share)
-    events = [event for event in dev.events if event.kind in ("reset", "swap")]
-    reset_at = events[-1].at if events else dev.t0
+    reset_at = dev.counter_restarted_at() or dev.t0
     return {"Reading": None if reading == -1.0 else reading,
             "LifetimeReading": share(dev.spec.initial_kwh + dev.true_energy_kwh()),
             "SensorResetTime": reset_at.isoformat().replace("+00:00", "Z")}

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
+from zoneinfo import ZoneInfo
 
 from pysnmp.proto import rfc1902
 
@@ -118,7 +119,23 @@ def device_objects(runtime: DeviceRuntime) -> dict[tuple[int, ...], Any]:
     }
     for position, unit in enumerate([runtime, *runtime.linked]):
         _place(objects, unit, position)
+        objects.update(_reset_times(unit, position))
     return objects
+
+
+def _reset_times(runtime: DeviceRuntime, position: int) -> dict[tuple[int, ...], Any]:
+    """When the counters last restarted, where the MIBs say: Eaton's Unix seconds (0: never, the input and
+    every outlet: EATON-EPDU-MIB inputTotalWhTimer, outletWhTimer) and APC's local wall-clock start time
+    (PowerNet-MIB rPDU2DeviceStatusEnergyStartTime, in the card's zone, the meter's start if never reset)."""
+    restarted = runtime.counter_restarted_at()
+    unix = rfc1902.Counter32(int(restarted.timestamp()) if restarted else 0)
+    eaton = [(*EATON, 3, 5, 1, 6, position, 1)]
+    eaton += [(*EATON, 6, 5, 1, 5, position, n) for n in range(1, runtime.spec.outlets + 1)]
+    found: dict[tuple[int, ...], Any] = dict.fromkeys(eaton, unix)
+    if position == 0:  # APC's table has no index for a chained PDU
+        local = (restarted or runtime.t0).astimezone(ZoneInfo(runtime.spec.clock_zone))
+        found[(*APC, 4, 3, 1, 10, 1)] = rfc1902.OctetString(local.strftime("%m/%d/%Y %H:%M:%S"))
+    return found
 
 
 def _place(objects: dict[tuple[int, ...], Any], runtime: DeviceRuntime, position: int) -> None:

@@ -7,7 +7,7 @@ estimated over the known stretch only; the same time with a lower value is no re
 A counter declared ``resettable: false`` (Redfish ``LifetimeReading``) never has a drop folded as
 a reset. Checked on the rule, on both write paths and the recomputation (SQLite and PostgreSQL),
 through the spool, on the http engine against the simulator's Redfish face, and through the real
-collector to the bill.
+collector to the bill, over Redfish and over SNMP (Eaton's ``inputTotalWhTimer``, Unix seconds).
 """
 
 from __future__ import annotations
@@ -197,10 +197,20 @@ def test_a_reset_time_that_is_not_a_dated_instant_fails_the_reading() -> None:
 
 
 def test_config_check_refuses_a_reset_time_where_it_cannot_be_read() -> None:
-    with pytest.raises(ValueError, match="reset_time is read from a web page"):
+    with pytest.raises(ValueError, match=r"'\$\.x' is not a numeric OID"):  # SNMP reads it from an OID
         ScrapeConfig.model_validate({"preset": "snmp-counter", "url": "snmp://10.0.0.5",
                                      "values": {"total_kwh": {"selector": "1.3.6.1.4.1.1.1", "counter": {
                                          "unit": "Wh", "reset_time": "$.x"}}}})
+    with pytest.raises(ValueError, match="not engine modbus"):
+        ScrapeConfig.model_validate({"preset": "schneider-pm5xxx", "url": "modbus://10.0.0.6", "values": {
+            "total_kwh": {"counter": {"reset_time": "1.3.6.1"}}}})
+    with pytest.raises(ValueError, match="is not under walk_root"):  # a walk reads one table
+        ScrapeConfig.model_validate({"preset": "eaton-epdu-outlet-snmp", "url": "snmp://10.0.0.5", "values": {
+            "total_kwh": {"counter": {"reset_time": "1.3.6.1.4.1.534.6.6.7.6.5.1.5.0.1"}}}})
+    with pytest.raises(ValueError, match="unknown time zone 'Europe/Pariss'"):
+        ScrapeConfig.model_validate({"preset": "apc-rpdu2-snmp", "url": "snmp://10.0.0.5", "values": {
+            "total_kwh": {"counter": {"reset_time": "1.3.6.1.4.1.318.1.1.26.4.3.1.10.1",
+                                      "reset_time_zone": "Europe/Pariss"}}}})
     with pytest.raises(ValueError, match="needs resettable: true"):
         ScrapeConfig.model_validate({"url": "https://pdu/x", "engine": "http", "values": {"total_kwh": {
             "selector": "$.a", "counter": {"resettable": False, "reset_time": "$.b"}}}})
@@ -215,9 +225,12 @@ def site(nx_env: Environment, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple
     device = DeviceSpec("pdu-9", "plain", power_kw=2.0, initial_kwh=10.0)
     with Simulator([device], clock=SimClock(start=START, frozen=True)) as sim:
         monkeypatch.setenv("REDFISH_PASSWORD", device.password)
+        monkeypatch.setenv("SNMP_COMMUNITY", sim.snmp_credentials.community)
         endpoints = [{"id": f"rack-9-{kind}", "name": f"Rack 9 {kind}", "client": "acme", "poll_interval": "1h",
                       "scrape": {"preset": preset, "url": sim.url_for("pdu-9") + MAINS, "retries": 0}}
                      for kind, preset in (("reading", "redfish-pdu-mains"), ("lifetime", "redfish-pdu-mains-lifetime"))]
+        endpoints.append({"id": "rack-9-snmp", "name": "Rack 9 over SNMP", "client": "acme", "poll_interval": "1h",
+                          "scrape": {"preset": "eaton-epdu-snmp", "url": sim.snmp_url("pdu-9"), "retries": 0}})
         folder = env.config_dir / "consumption-monitor"
         folder.mkdir(parents=True)
         (folder / "site.yaml").write_text(yaml.safe_dump({"clients": [{"name": "acme"}], "endpoints": endpoints}))
@@ -242,16 +255,18 @@ def test_a_reset_the_pdu_dates_is_billed_as_the_truth_through_the_collector(site
         assert [(run.job, run.status) for run in collector.run_due()] == [("collect", "ok")]
     with nx.engine.connect() as conn:
         declared = dict(conn.execute(select(endpoint.c.id, endpoint.c.resettable)).all())
-    assert declared == {"rack-9-reading": True, "rack-9-lifetime": False}
-    assert rows_of(nx.engine, "rack-9-reading") == [
-        (10.0, pytest.approx(10.0), None, 0.0), (12.0, pytest.approx(12.0), None, 0.0),
-        (21.0, pytest.approx(34.0), "reset", pytest.approx(1.0)), (23.0, pytest.approx(36.0), None, 0.0)]
+    assert declared == {"rack-9-reading": True, "rack-9-lifetime": False, "rack-9-snmp": True}
+    for dated in ("rack-9-reading", "rack-9-snmp"):  # the Redfish reset time, and Eaton's Unix seconds over SNMP
+        assert rows_of(nx.engine, dated) == [
+            (10.0, pytest.approx(10.0), None, 0.0), (12.0, pytest.approx(12.0), None, 0.0),
+            (21.0, pytest.approx(34.0), "reset", pytest.approx(1.0)), (23.0, pytest.approx(36.0), None, 0.0)], dated
     end = START + timedelta(hours=12)
     billed = {row["endpoint_id"]: row for row in billing_by_endpoint(
         nx.engine, (START, end), ZoneInfo("UTC"), end).iter_rows(named=True)}
     truth = sim.true_energy_kwh("pdu-9", end) - sim.true_energy_kwh("pdu-9", START)
     assert truth == pytest.approx(24.0)
     assert billed["rack-9-reading"]["kwh"] == pytest.approx(truth, abs=1e-6)
+    assert billed["rack-9-snmp"]["kwh"] == pytest.approx(truth, abs=1e-6)
     # The gap 01:00-12:00 is spread linearly and counted as estimated (the coverage rule): its 22 kWh rise,
     # which holds the reset's own 1.0 once, whether the closing reading is inside the period or on its end.
     assert billed["rack-9-reading"]["estimated_kwh"] == pytest.approx(22.0, abs=1e-6)

@@ -1,0 +1,55 @@
+"""When a device says its energy counter last restarted: one reading of that time for every engine.
+
+Devices write it three ways: an ISO 8601 instant (Redfish ``SensorResetTime``), Unix seconds
+(Eaton's ``inputTotalWhTimer``; its 0, never reset, reads as the epoch, the counter's origin,
+so the first real reset is a later time and is caught) and a local wall-clock time without an
+offset (APC's ``rPDU2DeviceStatusEnergyStartTime``, ``05/30/2011 00:12:17``, in the zone set on
+the card). A time without an offset is read in ``counter.reset_time_zone`` when the endpoint
+gives one, and fails the reading otherwise: guessing its zone could place a reset on the wrong
+side of a reading.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from .errors import ScrapeFailure
+
+US_LOCAL = "%m/%d/%Y %H:%M:%S"  # APC PowerNet's ...StartTime objects
+
+
+def parse_reset_time(name: str, where: str, raw: str | int, zone: str | None) -> datetime | None:
+    """The instant ``raw`` (read at ``where``) names, in UTC; None when the device does not say."""
+    if isinstance(raw, int):  # Unix seconds; Eaton's 0 (never reset) is the epoch: any real reset is later
+        if raw < 0:
+            raise ScrapeFailure("not_a_number", f"value `{name}`: the counter's reset time {raw} from `{where}` "
+                                "is not a time (negative Unix seconds)")
+        return datetime.fromtimestamp(raw, UTC)
+    text = raw.strip()
+    if not text:
+        return None
+    at = _parse(text)
+    if at is None:
+        raise ScrapeFailure("not_a_number", f"value `{name}`: the counter's reset time `{text[:60]}` from "
+                            f"`{where}` is not a time (ISO 8601, Unix seconds or MM/DD/YYYY HH:MM:SS)",
+                            hint="point counter.reset_time at a time such as 2026-11-01T00:00:00Z")
+    if at.tzinfo is None:
+        if zone is None:
+            raise ScrapeFailure("not_a_number", f"value `{name}`: the counter's reset time `{text[:60]}` from "
+                                f"`{where}` has no offset, so its zone would be a guess",
+                                hint="set counter.reset_time_zone to the zone the device's clock is set to "
+                                "(e.g. Europe/Paris), or point reset_time at a time with an offset")
+        at = at.replace(tzinfo=ZoneInfo(zone))
+    return at.astimezone(UTC)
+
+
+def _parse(text: str) -> datetime | None:
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        pass
+    try:
+        return datetime.strptime(text, US_LOCAL)
+    except ValueError:
+        return None
