@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -85,36 +86,93 @@ def apply_preset(data: dict[str, Any]) -> dict[str, Any]:
 def fill_indexes(given: dict[str, Any], preset: dict[str, Any], merged: dict[str, Any]) -> dict[str, Any]:
     """``merged`` with ``snmp.outlet`` and ``snmp.unit`` put into the ``{outlet}``/``{unit}`` of its OIDs.
 
-    An index the endpoint sets (``given``) with no place in its preset's OIDs nor its own is refused:
-    a chained PDU's ``unit: 2`` on a preset without a unit index would read unit 1, silently. An
-    OID the endpoint writes itself is used as written (a config read back and validated again too).
+    An OID the endpoint writes in place of its preset's is used as written, and, when it is the
+    preset's OID for another index, it sets that index (so the preset's other OIDs, the reset time's
+    among them, read the same outlet or unit); an index it contradicts is refused. A written selector
+    of another shape drops the preset's reset time for that value, which dates another counter. An
+    index the endpoint sets with no place in its preset's OIDs nor its own is refused: a chained
+    PDU's ``unit: 2`` on a preset without a unit index would read unit 1, silently. A config read
+    back and validated again (the sync, the form editor) gives the same config.
     """
     snmp, values = merged.get("snmp"), merged.get("values")
-    if not isinstance(snmp, dict) or not isinstance(values, dict):
+    if not isinstance(values, dict) or (not isinstance(snmp, dict) and merged.get("engine") != "snmp"):
         return merged
-    snmp = dict(snmp)  # copies of the levels filled in: the caller's mappings stay as they were
+    snmp = dict(snmp) if isinstance(snmp, dict) else {}  # copies of the levels filled in: the caller's are kept
     values = {name: dict(spec) if isinstance(spec, dict) else spec for name, spec in values.items()}
     for spec in values.values():
         if isinstance(spec, dict) and isinstance(spec.get("counter"), dict):
             spec["counter"] = dict(spec["counter"])
-    places = _oid_places(snmp, values)
     own = given["snmp"] if isinstance(given.get("snmp"), dict) else {}
+    snmp.update(_written_indexes(given, preset, own, values))
+    places = _oid_places(snmp, values)
     for index in SNMP_INDEXES:
         mark, value = f"{{{index}}}", snmp.get(index)
         holders = [(where, key) for where, key in places if mark in where[key]]
         if not holders:
-            offered = any(mark in where[key] for where, key in _oid_places(preset.get("snmp"), preset.get("values")))
+            offered = any(mark in text for text in _oid_texts(preset).values())
             if own.get(index) is not None and not offered:
-                raise ValueError(f"snmp.{index}: no OID of this endpoint has a {mark} to fill (its preset reads "
-                                 f"one fixed {index}); write values.<name>.selector with the index instead")
+                raise ValueError(f"snmp.{index}: no OID of this endpoint has a {mark} to fill (its preset, if any, "
+                                 f"reads one fixed {index}); write values.<name>.selector with the index instead")
             continue
         if value is None:
             raise ValueError(f"the OIDs have a {mark}: set snmp.{index}")
+        if isinstance(value, str) and value.strip().isdigit():
+            value = snmp[index] = int(value)
         if not isinstance(value, int) or isinstance(value, bool):
-            continue  # the model refuses it at its own field
+            raise ValueError(f"snmp.{index} must be a whole number, not {value!r}")
         for where, key in holders:
             where[key] = where[key].replace(mark, str(value))
     return {**merged, "snmp": snmp, "values": values}
+
+
+def _written_indexes(given: dict[str, Any], preset: dict[str, Any], own: dict[str, Any],
+                     values: dict[str, Any]) -> dict[str, int]:
+    """The indexes the endpoint's own OIDs imply where they take the shape of its preset's.
+
+    Drops, from ``values``, a preset's reset time beside a selector the endpoint wrote in another shape.
+    """
+    templates, implied = _oid_texts(preset), dict[str, tuple[int, str]]()
+    for path, text in _oid_texts(given).items():
+        template = templates.get(path)
+        if template is None or "{" in text or not any(f"{{{index}}}" in template for index in SNMP_INDEXES):
+            continue
+        found = _indexes_in(template, text)
+        if found is None:  # another object than the preset's: its reset time is not this one's
+            reset = (*path[:-1], "counter", "reset_time")
+            if path[-1] == "selector" and reset in templates and reset not in _oid_texts(given):
+                values[path[1]]["counter"].pop("reset_time", None)
+            continue
+        for index, number in found.items():
+            where = ".".join(path)
+            if own.get(index) is not None and own[index] != number:
+                raise ValueError(f"{where} reads {index} {number} but snmp.{index} is {own[index]}: write "
+                                 f"{template} (or leave {where} to the preset) to read {index} {own[index]}")
+            if implied.setdefault(index, (number, where))[0] != number:
+                raise ValueError(f"{where} reads {index} {number} but {implied[index][1]} reads {index} "
+                                 f"{implied[index][0]}: one endpoint reads one {index}")
+    return {index: number for index, (number, _) in implied.items()}
+
+
+def _indexes_in(template: str, text: str) -> dict[str, int] | None:
+    """The indexes ``text`` holds where ``template`` has placeholders; None when it has another shape."""
+    pattern = re.escape(template)
+    for index in SNMP_INDEXES:
+        mark = re.escape(f"{{{index}}}")
+        pattern = pattern.replace(mark, f"(?P<{index}>[0-9]+)", 1).replace(mark, f"(?P={index})")
+    match = re.fullmatch(pattern, text)
+    return None if match is None else {key: int(value) for key, value in match.groupdict().items()}
+
+
+def _oid_texts(config: dict[str, Any]) -> dict[tuple[str, ...], str]:
+    """A config mapping's OIDs by where they are: the walk root, each value's selector and reset time."""
+    snmp, values = config.get("snmp"), config.get("values")
+    found: dict[tuple[str, ...], Any] = {("snmp", "walk_root"): snmp.get("walk_root")} if isinstance(snmp, dict) else {}
+    for name, spec in values.items() if isinstance(values, dict) else []:
+        if isinstance(spec, dict):
+            found["values", name, "selector"] = spec.get("selector")
+            if isinstance(spec.get("counter"), dict):
+                found["values", name, "counter", "reset_time"] = spec["counter"].get("reset_time")
+    return {path: text for path, text in found.items() if isinstance(text, str)}
 
 
 def _oid_places(snmp: Any, values: Any) -> list[tuple[dict[str, Any], str]]:

@@ -92,11 +92,9 @@ def test_an_index_no_oid_uses_is_refused_not_ignored() -> None:
         ScrapeConfig.model_validate({"preset": "apc-rpdu2-snmp", "url": url, "snmp": {"unit": 2}})
     with pytest.raises(ValueError, match=r"snmp.outlet: no OID of this endpoint has a \{outlet\}"):
         ScrapeConfig.model_validate({"preset": "raritan-pdu2-snmp", "url": url, "snmp": {"outlet": 4}})
-    both = ScrapeConfig.model_validate({"preset": "apc-rpdu2-outlet-snmp", "url": url, "snmp": {"outlet": 4},
-                                        "values": outlet_2})
-    assert both.values["total_kwh"].selector.endswith(".11.2")  # a written OID is used as written
-    again = ScrapeConfig.model_validate(both.model_dump(exclude_none=True))  # read back, as the sync does
-    assert again.values["total_kwh"].selector.endswith(".11.2") and again.snmp == both.snmp
+    with pytest.raises(ValueError, match=r"selector reads outlet 2 but snmp.outlet is 4: write .*11\.\{outlet\}"):
+        ScrapeConfig.model_validate({"preset": "apc-rpdu2-outlet-snmp", "url": url, "snmp": {"outlet": 4},
+                                     "values": outlet_2})
     for preset in ("raritan-pdu2-outlet-snmp", "eaton-epdu-snmp", "sentry4-snmp"):
         filled = ScrapeConfig.model_validate({"preset": preset, "url": url, "snmp": {"unit": 2}})
         assert ScrapeConfig.model_validate(filled.model_dump(exclude_none=True)) == filled
@@ -104,7 +102,51 @@ def test_an_index_no_oid_uses_is_refused_not_ignored() -> None:
         ScrapeConfig.model_validate({"preset": "apc-rpdu2-outlet-snmp", "url": url, "snmp": {"outlet": 0}})
     written = ScrapeConfig.model_validate({"preset": "apc-rpdu2-outlet-snmp", "url": url, "values": outlet_2})
     assert written.values["total_kwh"].selector.endswith(".11.2")  # a written OID still works as before
+    assert written.snmp is not None and written.snmp.outlet == 2  # and says which outlet it reads
     raritan = ScrapeConfig.model_validate({"preset": "raritan-pdu2-outlet-snmp", "url": url,
                                            "snmp": {"outlet": 7, "unit": 2}})
     assert raritan.values["total_kwh"].selector == "1.3.6.1.4.1.13742.6.5.4.3.1.4.2.7.8"
     assert raritan.snmp is not None and raritan.snmp.walk_root == "1.3.6.1.4.1.13742.6.5.4.3.1.4.2"
+
+
+EATON_INPUT = "1.3.6.1.4.1.534.6.6.7.3.5.1.5"  # inputTotalWh.<unit>.<input>; column 6 is its reset timer
+
+
+def test_a_saved_config_edited_by_hand_reads_the_index_it_names_or_is_refused() -> None:
+    """The form editor saves the filled-in OIDs beside the index; an index changed by hand afterwards
+    must not go on reading the old outlet, nor a written selector keep another counter's reset time."""
+    url = "snmp://10.0.0.5"
+    saved = ScrapeConfig.model_validate({"preset": "apc-rpdu2-outlet-snmp", "url": url, "snmp": {"outlet": 3}})
+    dumped = saved.model_dump(exclude_none=True)
+    assert dumped["values"]["total_kwh"]["selector"].endswith(".11.3")
+    assert ScrapeConfig.model_validate(dumped) == saved
+    dumped["snmp"]["outlet"] = 5
+    with pytest.raises(ValueError, match=r"selector reads outlet 3 but snmp.outlet is 5"):
+        ScrapeConfig.model_validate(dumped)
+    # Eaton's second strapped unit by its OID: the reset timer read is that unit's too, also once saved.
+    unit_1 = ScrapeConfig.model_validate({"preset": "eaton-epdu-snmp", "url": url,
+                                          "values": {"total_kwh": {"selector": f"{EATON_INPUT}.1.1"}}})
+    assert unit_1.snmp is not None and unit_1.snmp.unit == 1
+    counter = unit_1.values["total_kwh"].counter
+    assert counter is not None and counter.reset_time == "1.3.6.1.4.1.534.6.6.7.3.5.1.6.1.1"
+    assert ScrapeConfig.model_validate(unit_1.model_dump(exclude_none=True)) == unit_1
+    # Another object than the preset's (input 2): the preset's timer dates input 1, so none is read.
+    input_2 = ScrapeConfig.model_validate({"preset": "eaton-epdu-snmp", "url": url,
+                                           "values": {"total_kwh": {"selector": f"{EATON_INPUT}.0.2"}}})
+    counter = input_2.values["total_kwh"].counter
+    assert counter is not None and counter.reset_time is None and counter.unit == "Wh"
+    assert ScrapeConfig.model_validate(input_2.model_dump(exclude_none=True)) == input_2
+    timed = ScrapeConfig.model_validate({"preset": "eaton-epdu-snmp", "url": url, "values": {"total_kwh": {
+        "selector": f"{EATON_INPUT}.0.2", "counter": {"reset_time": "1.3.6.1.4.1.534.6.6.7.3.5.1.6.0.2"}}}})
+    assert timed.values["total_kwh"].counter is not None
+    assert timed.values["total_kwh"].counter.reset_time == "1.3.6.1.4.1.534.6.6.7.3.5.1.6.0.2"
+    with pytest.raises(ValueError, match=r"reset_time reads unit 2 but values.total_kwh.selector reads unit 1"):
+        ScrapeConfig.model_validate({"preset": "eaton-epdu-snmp", "url": url, "values": {"total_kwh": {
+            "selector": f"{EATON_INPUT}.1.1", "counter": {"reset_time": "1.3.6.1.4.1.534.6.6.7.3.5.1.6.2.1"}}}})
+    by_text = ScrapeConfig.model_validate({"preset": "eaton-epdu-snmp", "url": url, "snmp": {"unit": "2"}})
+    assert by_text.values["total_kwh"].selector == f"{EATON_INPUT}.2.1"  # "2" from a form field is 2
+    with pytest.raises(ValueError, match=r"snmp.unit must be a whole number, not 'two'"):
+        ScrapeConfig.model_validate({"preset": "eaton-epdu-snmp", "url": url, "snmp": {"unit": "two"}})
+    with pytest.raises(ValueError, match=r"the OIDs have a \{outlet\}: set snmp.outlet"):
+        ScrapeConfig.model_validate({"engine": "snmp", "url": url, "auth": {"type": "snmp_community",
+                                     "community": "public"}, "values": {"kwh": {"selector": "1.3.6.1.4.1.9.{outlet}"}}})
