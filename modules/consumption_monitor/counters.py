@@ -63,6 +63,7 @@ Event = Literal["reset", "rollover", "swap", "implausible", "ceiling"]
 PLAUSIBILITY_MARGIN = 1.2
 HISTORY_FACTOR = 10.0  # without a rating: up to ten times the endpoint's own recent peak is plausible
 PEAK_WINDOW = timedelta(minutes=15)
+RESET_CLOCK_SLACK = timedelta(minutes=15)  # a device's clock may lag ours: a reset this much before a read is new
 PEAK_HISTORY = timedelta(days=30)
 RESOLUTION_SLACK_KWH = 0.2  # two display steps of 0.1 kWh: rounding never makes a read implausible
 
@@ -168,9 +169,13 @@ def correct(state: CounterState | None, raw_kwh: float, read_at: datetime, rules
         return Corrected(raw_kwh, 0.0)
     hours = _hours(state.read_at, read_at)
     limit = rules.max_energy_kwh(hours)
-    announced = reset_at is not None and state.reset_at is not None  # the device dates its resets
-    if reset_at is not None and state.reset_at is not None and reset_at > state.reset_at:
+    # The device dates its resets. A later date is a reset only if it lies after the last reading (which
+    # saw the date before it); one that moved yet lies before it, or moved back, was re-dated (a zone
+    # corrected, a clock set): such a reading is judged by its value, as for a device that dates nothing.
+    if (reset_at is not None and state.reset_at is not None and state.reset_at < reset_at
+            and reset_at > state.read_at - RESET_CLOCK_SLACK):
         return _announced_reset(state, raw_kwh, read_at, rules, reset_at)
+    announced = reset_at is not None and reset_at == state.reset_at  # the device says there was no reset since
     delta = raw_kwh - state.raw_kwh
     if delta >= -rules.drop_tolerance_kwh:
         plausible = rules.plausible_energy_kwh(hours)

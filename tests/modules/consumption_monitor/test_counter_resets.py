@@ -82,6 +82,26 @@ def test_a_drop_the_device_does_not_date_is_held_and_the_next_reading_goes_on_fr
     assert back is not None and (back.corrected_kwh, back.event) == (pytest.approx(502.0), None)
 
 
+def test_a_reset_time_re_dated_by_the_device_is_judged_by_the_value_not_billed_twice() -> None:
+    walk = CounterWalk(None, CounterRules())
+    walk.read(10.0, START, reset_at=BOOT)
+    walk.read(12.0, START + timedelta(hours=1), reset_at=BOOT)
+    # The card's zone corrected: the same restart now reads one hour later, still long before the last
+    # reading. The counter went on (2 kW); counting 12 kWh again as energy before a reset would bill it twice.
+    later = walk.read(14.0, START + timedelta(hours=2), reset_at=BOOT + timedelta(hours=1))
+    assert later is not None and (later.event, later.corrected_kwh) == (None, pytest.approx(14.0))
+    # The clock set back (or the zone corrected the other way), and a real reset the device dates in that
+    # clock: an earlier date than before cannot say "no reset since", so the drop is judged as undated.
+    earlier = walk.read(1.0, START + timedelta(hours=3), reset_at=BOOT - timedelta(days=300))
+    assert earlier is not None and earlier.event == "reset"
+    assert earlier.corrected_kwh == pytest.approx(14.0 + 1.0 + earlier.estimated_kwh)
+    # A reset dated a few minutes before the last reading by a lagging clock is still a new one.
+    lagging = CounterWalk(None, CounterRules())
+    lagging.read(10.0, START, reset_at=BOOT)
+    caught = lagging.read(30.0, START + timedelta(hours=10), reset_at=START - timedelta(minutes=5))
+    assert caught is not None and caught.event == "reset" and caught.corrected_kwh == pytest.approx(40.0)
+
+
 def test_a_counter_that_cannot_be_reset_never_has_a_drop_folded() -> None:
     walk = CounterWalk(None, CounterRules(resettable=False))
     walk.read(500.0, START)
@@ -204,7 +224,7 @@ def test_config_check_refuses_a_reset_time_where_it_cannot_be_read() -> None:
     with pytest.raises(ValueError, match="not engine modbus"):
         ScrapeConfig.model_validate({"preset": "schneider-pm5xxx", "url": "modbus://10.0.0.6", "values": {
             "total_kwh": {"counter": {"reset_time": "1.3.6.1"}}}})
-    with pytest.raises(ValueError, match="is not under walk_root"):  # a walk reads one table
+    with pytest.raises(ValueError, match=r"values.total_kwh.counter.reset_time: OID .* is not under walk_root"):
         ScrapeConfig.model_validate({"preset": "eaton-epdu-outlet-snmp", "url": "snmp://10.0.0.5", "values": {
             "total_kwh": {"counter": {"reset_time": "1.3.6.1.4.1.534.6.6.7.6.5.1.5.0.1"}}}})
     with pytest.raises(ValueError, match="unknown time zone 'Europe/Pariss'"):
