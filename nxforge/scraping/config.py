@@ -362,9 +362,12 @@ def protocol_problems(config: ScrapeConfig) -> str | None:
         reset_time = spec.counter.reset_time if spec.counter is not None else None
         try:
             if protocol == "snmp":
-                for oid in (normalize_oid(spec.selector), *([normalize_oid(reset_time)] if reset_time else [])):
+                read = {"selector": spec.selector, **({"counter.reset_time": reset_time} if reset_time else {})}
+                for field, text in read.items():
+                    oid = normalize_oid(text)
                     if root is not None and not (oid + ".").startswith(normalize_oid(root) + "."):
-                        return f"values.{name}: OID {oid} is not under walk_root {root}"
+                        return (f"values.{name}.{field}: OID {oid} is not under walk_root {root} (a walk reads "
+                                "only its table: every OID of the endpoint must lie in it)")
             else:
                 parse_register(spec.selector)
         except ValueError as exc:

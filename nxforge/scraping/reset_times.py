@@ -21,12 +21,9 @@ US_LOCAL = "%m/%d/%Y %H:%M:%S"  # APC PowerNet's ...StartTime objects
 
 def parse_reset_time(name: str, where: str, raw: str | int, zone: str | None) -> datetime | None:
     """The instant ``raw`` (read at ``where``) names, in UTC; None when the device does not say."""
-    if isinstance(raw, int):  # Unix seconds; Eaton's 0 (never reset) is the epoch: any real reset is later
-        if raw < 0:
-            raise ScrapeFailure("not_a_number", f"value `{name}`: the counter's reset time {raw} from `{where}` "
-                                "is not a time (negative Unix seconds)")
-        return datetime.fromtimestamp(raw, UTC)
-    text = raw.strip()
+    text = str(raw).strip()
+    if text.isdigit() or isinstance(raw, int):  # Unix seconds, as a number or digits in a string
+        return _unix(name, where, int(text))
     if not text:
         return None
     at = _parse(text)
@@ -41,7 +38,25 @@ def parse_reset_time(name: str, where: str, raw: str | int, zone: str | None) ->
                                 hint="set counter.reset_time_zone to the zone the device's clock is set to "
                                 "(e.g. Europe/Paris), or point reset_time at a time with an offset")
         at = at.replace(tzinfo=ZoneInfo(zone))
-    return at.astimezone(UTC)
+    try:
+        return at.astimezone(UTC)
+    except OverflowError:  # year 1 or 9999 in a zone that moves it out of range
+        raise _not_a_time(name, where, text, "out of range") from None
+
+
+def _unix(name: str, where: str, seconds: int) -> datetime:
+    """Unix seconds; Eaton's 0 (never reset) is the epoch: any real reset is later."""
+    if seconds < 0:
+        raise _not_a_time(name, where, str(seconds), "negative Unix seconds")
+    try:
+        return datetime.fromtimestamp(seconds, UTC)
+    except (ValueError, OverflowError, OSError) as exc:
+        raise _not_a_time(name, where, str(seconds), f"Unix seconds out of range: {exc}") from None
+
+
+def _not_a_time(name: str, where: str, text: str, why: str) -> ScrapeFailure:
+    return ScrapeFailure("not_a_number", f"value `{name}`: the counter's reset time `{text[:60]}` from `{where}` "
+                         f"is not a time ({why})", hint="point counter.reset_time at the device's reset time")
 
 
 def _parse(text: str) -> datetime | None:

@@ -88,7 +88,7 @@ class SnmpReader:
             found = await self._shared_walk(key, options.walk_cache_s, lambda: self._walk(ctx, host, port, root))
             ctx.mark(f"walk {root} ({len(found)} objects)")
         else:
-            found = await self._get(ctx, host, port, [*oids.values(), *dated.values()])
+            found = await self._get(ctx, host, port, [*oids.values(), *dated.values()], optional=set(dated.values()))
             ctx.mark(f"get {len(oids) + len(dated)} OIDs")
         ctx.snapshot.url = config.url
         ctx.snapshot.source = "\n".join(f"{oid} = {_show(found.get(oid))}" for oid in (*oids.values(), *dated.values()))
@@ -130,7 +130,10 @@ class SnmpReader:
             raise ScrapeFailure("unreachable", f"cannot resolve or reach {host}:{port}: {exc}",
                                 hint="check the host name in url") from exc
 
-    async def _get(self, ctx: RunContext, host: str, port: int, oids: list[str]) -> Varbinds:
+    async def _get(self, ctx: RunContext, host: str, port: int, oids: list[str],
+                   optional: set[str] | frozenset[str] = frozenset()) -> Varbinds:
+        """The agent's answer for ``oids``; one of the ``optional`` ones missing is asked again without them
+        (SNMPv1 fails a whole GET for one missing object; v2c marks that object alone)."""
         credentials, context = self._credentials(ctx)
         target = await self._target(ctx, host, port)
         objects = [_object(oid) for oid in oids]
@@ -140,6 +143,8 @@ class SnmpReader:
             await self._raise_indication(ctx, indication, host, port, credentials)
         if status:
             where = oids[int(index) - 1] if index and int(index) <= len(oids) else "?"
+            if where in optional and status.prettyPrint() == "noSuchName":
+                return await self._get(ctx, host, port, [oid for oid in oids if oid not in optional])
             raise ScrapeFailure("selector_not_found", f"the agent at {host}:{port} answered {status.prettyPrint()} "
                                 f"for {where}", hint="check the OID against the device's MIB")
         return {str(name): value for name, value in varbinds}
@@ -255,6 +260,10 @@ def _dated(name: str, value: ReadValue, oid: str, found: Any, spec: ValueSpec) -
     kind = type(found).__name__ if found is not None else "absent"
     if value.counter is None or spec.counter is None or found is None or kind in EMPTY_TYPES:
         return value
+    if kind == "TimeTicks":  # sysUpTime and kin count since an event the agent does not date
+        raise ScrapeFailure("not_a_number", f"value `{name}`: the counter's reset time at {oid} is TimeTicks "
+                            f"({found.prettyPrint()}), a duration, not a time",
+                            hint="point counter.reset_time at an object holding a date or Unix seconds")
     try:
         raw: str | int = bytes(found).decode("utf-8", "replace") if kind in ("OctetString", "DisplayString") \
             else int(found)

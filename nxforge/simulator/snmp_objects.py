@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 OUTLETS = 8  # the default DeviceSpec.outlets
 SYS_DESCR = (1, 3, 6, 1, 2, 1, 1, 1, 0)
 SYS_NAME = (1, 3, 6, 1, 2, 1, 1, 5, 0)
+SYS_UPTIME = (1, 3, 6, 1, 2, 1, 1, 3, 0)  # TimeTicks (1/100 s) since the agent started: a duration, not a date
 Encoding = Literal["int32", "uint32", "gauge32", "counter64"]
 
 
@@ -116,6 +117,7 @@ def device_objects(runtime: DeviceRuntime) -> dict[tuple[int, ...], Any]:
     objects: dict[tuple[int, ...], Any] = {
         SYS_DESCR: rfc1902.OctetString(f"NxForge simulator {runtime.spec.style} PDU"),
         SYS_NAME: rfc1902.OctetString(runtime.spec.id),
+        SYS_UPTIME: rfc1902.TimeTicks(max(0, int((runtime.clock.now() - runtime.t0).total_seconds() * 100)) % 2**32),
     }
     for position, unit in enumerate([runtime, *runtime.linked]):
         _place(objects, unit, position)

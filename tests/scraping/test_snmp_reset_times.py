@@ -79,6 +79,20 @@ def test_apc_start_time_is_read_in_the_zone_of_the_cards_clock(engine: ScrapingE
     assert "has no offset" in unzoned.error.message and "reset_time_zone" in (unzoned.error.hint or "")
 
 
+def test_a_reset_time_the_agent_lacks_or_cannot_date_over_v1_and_v2c(engine: ScrapingEngine, sim: Simulator) -> None:
+    missing = apc_start("UTC")
+    missing["values"]["total_kwh"]["counter"]["reset_time"] = "1.3.6.1.4.1.318.1.1.26.4.3.1.99.1"  # not served
+    for version in ("1", "2c"):  # v1 fails a whole GET for one missing object: the value is asked again alone
+        auth = {"type": "snmp_community", "community": "${SNMP_COMMUNITY}", "version": version}
+        assert dated(read(engine, sim, "apc", "apc-rpdu2-snmp", auth=auth, **missing)) == (10.0, None), version
+    uptime = apc_start(None)
+    uptime["values"]["total_kwh"]["counter"]["reset_time"] = "1.3.6.1.2.1.1.3.0"  # sysUpTime: TimeTicks
+    sim.clock.set(START + timedelta(minutes=1))
+    ticks = read(engine, sim, "apc", "apc-rpdu2-snmp", **uptime)
+    assert ticks.error is not None and ticks.error.error_class == "not_a_number" and ticks.values == {}
+    assert "TimeTicks" in ticks.error.message and "a duration, not a time" in ticks.error.message
+
+
 def test_the_forms_of_a_reset_time() -> None:
     assert parse_reset_time("v", "x", 1_780_000_000, None) == datetime.fromtimestamp(1_780_000_000, UTC)
     assert parse_reset_time("v", "x", 0, None) == EPOCH
@@ -86,6 +100,8 @@ def test_the_forms_of_a_reset_time() -> None:
     assert parse_reset_time("v", "x", "05/30/2011 00:12:17", "Europe/Paris") == datetime(2011, 5, 29, 22, 12, 17,
                                                                                         tzinfo=UTC)
     assert parse_reset_time("v", "x", "  ", None) is None  # the device says nothing
-    for bad, zone in (("yesterday", "UTC"), ("2026-05-01T00:00:00", None), (-5, None)):
-        with pytest.raises(ScrapeFailure, match="reset time"):
+    assert parse_reset_time("v", "x", " 1780000000 ", None) == datetime.fromtimestamp(1_780_000_000, UTC)  # as text
+    for bad, zone in (("yesterday", "UTC"), ("2026-05-01T00:00:00", None), (-5, None), (10**20, None),
+                      ("99999999999999", None), ("9999-12-31T23:00:00-05:00", None), ("-5", None)):
+        with pytest.raises(ScrapeFailure, match=r"reset time .* (is not a time|has no offset)"):
             parse_reset_time("v", "x", bad, zone)
