@@ -124,6 +124,13 @@ class ModbusOptions(_Model):
     values: dict[str, RegisterFormat] = Field(default_factory=dict, description="per-value overrides by name")
     request_timeout_s: float = Field(2.0, gt=0, le=60)
 
+    @model_validator(mode="after")
+    def _bus_address(self) -> ModbusOptions:
+        # A serial bus addresses its meters 1..247 (0 is broadcast: every meter acts, none answers).
+        if self.framing == "rtu" and not 1 <= self.unit_id <= 247:
+            raise ValueError(f"unit_id {self.unit_id}: a meter on an RTU bus has an address from 1 to 247")
+        return self
+
     def format_for(self, name: str, table: Table | None) -> tuple[Table, RegisterType, WordOrder]:
         """The table, type and word order of value ``name`` (selector, then override, then default)."""
         override = self.values.get(name, RegisterFormat())

@@ -179,3 +179,7 @@ def test_config_rules_per_engine() -> None:
         ScrapeConfig.model_validate({**base, "snmp": {"mode": "get"}})
     with pytest.raises(ValueError, match="framing"):
         ScrapeConfig.model_validate({**base, "modbus": {"framing": "ascii"}})
+    for unit_id in (0, 248):
+        with pytest.raises(ValueError, match=f"unit_id {unit_id}: a meter on an RTU bus has an address from 1 to 247"):
+            ScrapeConfig.model_validate({**base, "modbus": {"framing": "rtu", "unit_id": unit_id}})
+    assert ScrapeConfig.model_validate({**base, "modbus": {"unit_id": 0}}).modbus is not None  # TCP: a gateway's 0
