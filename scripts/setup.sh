@@ -40,7 +40,8 @@ fi
 # Bytecode for NxForge's own code: pip compiles the packages it installs, not this editable checkout,
 # and where Python writes no bytecode itself (PYTHONDONTWRITEBYTECODE, a read-only checkout) every cron
 # run of the collector would compile its modules again (~0.15 s a run). Incremental: quick when done.
-$VENV/bin/python -m compileall -q -x '/(\.venv|node_modules)/' nxforge modules *.py >/dev/null
+$VENV/bin/python -m compileall -q -x '/(\.venv|node_modules)/' nxforge modules *.py >/dev/null \
+  || echo "setup: could not write bytecode here (read-only checkout?): the collector compiles as it imports" >&2
 
 # 2. A browser: Playwright's own if it has one, else the system's, else install Debian's headless shell.
 have_browser() {

@@ -71,8 +71,13 @@ def reschedule(conn: Connection, readings: Iterable[RawReading], owner: str | No
             succeeded[raw.endpoint_id] = raw.read_at
     if not latest:
         return {}
+    # PostgreSQL: the rows are locked here in id order (NO KEY UPDATE, as the UPDATE takes, so readings
+    # inserted beside, which take KEY SHARE through their foreign key, do not wait), before the UPDATE
+    # below, whose join may reach them in any order: two collectors rescheduling overlapping endpoints
+    # (a spool flushed late) then queue instead of deadlocking. SQLite locks the whole file anyway.
     polls = dict(conn.execute(select(endpoint.c.id, endpoint.c.poll_interval_s)
-                              .where(endpoint.c.id.in_(sorted(latest)))).fetchall())
+                              .where(endpoint.c.id.in_(sorted(latest))).order_by(endpoint.c.id)
+                              .with_for_update(key_share=True)).fetchall())
     due = {endpoint_id: next_due(raw.read_at, polls[endpoint_id])
            for endpoint_id, raw in latest.items() if endpoint_id in polls}
     if not due:
