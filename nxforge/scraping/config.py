@@ -22,6 +22,7 @@ from .protocol_config import (
     SnmpV3Auth,
     normalize_oid,
     parse_register,
+    reset_time_column,
 )
 
 USERINFO = re.compile(r"^(?:[A-Za-z][A-Za-z0-9+.-]*:)?//[^/?#]*@")
@@ -362,12 +363,16 @@ def protocol_problems(config: ScrapeConfig) -> str | None:
         reset_time = spec.counter.reset_time if spec.counter is not None else None
         try:
             if protocol == "snmp":
-                read = {"selector": spec.selector, **({"counter.reset_time": reset_time} if reset_time else {})}
-                for field, text in read.items():
-                    oid = normalize_oid(text)
-                    if root is not None and not (oid + ".").startswith(normalize_oid(root) + "."):
-                        return (f"values.{name}.{field}: OID {oid} is not under walk_root {root} (a walk reads "
-                                "only its table: every OID of the endpoint must lie in it)")
+                oid = normalize_oid(spec.selector)
+                if root is not None and not (oid + ".").startswith(normalize_oid(root) + "."):
+                    return f"values.{name}.selector: OID {oid} is not under walk_root {root} (a walk reads its table)"
+                if root is not None and reset_time:  # beside the walked table: its column is walked too
+                    try:
+                        reset_time_column(normalize_oid(root), oid, normalize_oid(reset_time))
+                    except ValueError as exc:
+                        return f"values.{name}.counter.reset_time: {exc}"
+                elif reset_time:
+                    normalize_oid(reset_time)
             else:
                 parse_register(spec.selector)
         except ValueError as exc:

@@ -162,3 +162,15 @@ DEFAULT_SNMP = SnmpOptions.model_validate({})
 DEFAULT_MODBUS = ModbusOptions.model_validate({})
 REGISTER_WORDS: dict[str, int] = {"uint16": 1, "int16": 1, "uint32": 2, "int32": 2, "float32": 2,
                                   "uint64": 4, "int64": 4, "float64": 4}
+
+
+def reset_time_column(root: str, value_oid: str, reset_oid: str) -> str | None:
+    """The column a walked value's reset time is walked from; None when it lies under ``root`` already."""
+    if (reset_oid + ".").startswith(root + "."):
+        return None
+    depth = len(value_oid.split(".")) - len(root.split("."))
+    arcs = reset_oid.split(".")
+    if depth < 1 or len(arcs) - depth < 2:
+        raise ValueError(f"reset time {reset_oid} has no column to walk: it needs more arcs than the "
+                         f"{depth} that index the value below walk_root")
+    return ".".join(arcs[:-depth])

@@ -16,6 +16,7 @@ discovery probe: an agent that answers it is up, so the community was refused (`
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -30,7 +31,7 @@ from . import snmp_bulk
 from .config import ValueSpec
 from .context import RunContext
 from .errors import ScrapeFailure
-from .protocol_config import DEFAULT_SNMP, SnmpCommunityAuth, SnmpV3Auth, normalize_oid
+from .protocol_config import DEFAULT_SNMP, SnmpCommunityAuth, SnmpV3Auth, normalize_oid, reset_time_column
 from .register_values import finish_number
 from .reset_times import parse_reset_time
 from .result import ReadValue
@@ -83,10 +84,13 @@ class SnmpReader:
                  if spec.counter is not None and spec.counter.reset_time is not None}  # asked with the values
         if options.mode == "walk":
             assert options.walk_root is not None
-            root = normalize_oid(options.walk_root)
-            key = (host, port, config.auth.model_dump_json(), root)
-            found = await self._shared_walk(key, options.walk_cache_s, lambda: self._walk(ctx, host, port, root))
-            ctx.mark(f"walk {root} ({len(found)} objects)")
+            found = {}
+            for root in walk_roots(normalize_oid(options.walk_root), oids, dated):
+                key = (host, port, config.auth.model_dump_json(), root)
+                walked = await self._shared_walk(key, options.walk_cache_s,
+                                                 functools.partial(self._walk, ctx, host, port, root))
+                ctx.mark(f"walk {root} ({len(walked)} objects)")
+                found.update(walked)
         else:
             found = await self._get(ctx, host, port, [*oids.values(), *dated.values()], optional=set(dated.values()))
             ctx.mark(f"get {len(oids) + len(dated)} OIDs")
@@ -235,6 +239,21 @@ class SnmpReader:
             log.debug("SNMPv3 probe of %s:%s failed", host, port, exc_info=True)
             return False
         return not isinstance(indication, errind.RequestTimedOut)
+
+
+def walk_roots(root: str, oids: dict[str, str], dated: dict[str, str]) -> list[str]:
+    """The tables a walked endpoint reads: ``root``, then the column of each reset time outside it.
+
+    A reset time beside a walked value (Eaton's outletWhTimer beside outletWh) is its own column,
+    indexed as the value is: its root drops as many trailing arcs as the value has below ``root``.
+    Each column is walked once per device and shared by the device's endpoints, like the values'.
+    """
+    roots = [root]
+    for name, oid in dated.items():
+        column = reset_time_column(root, oids[name], oid)
+        if column is not None and column not in roots:
+            roots.append(column)
+    return roots
 
 
 def _object(oid: str) -> hlapi.ObjectType:

@@ -14,6 +14,7 @@ from nxforge.scraping.errors import ScrapeFailure
 from nxforge.scraping.reset_times import parse_reset_time
 from nxforge.secrets import SecretStore
 from nxforge.simulator import DeviceSpec, SimClock, Simulator
+from nxforge.simulator.snmp_objects import outlet_kwh
 
 START = datetime(2026, 5, 10, 8, tzinfo=UTC)
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -64,6 +65,26 @@ def test_eaton_dates_its_resets_in_unix_seconds(engine: ScrapingEngine, sim: Sim
     assert dated(read(engine, sim, "eaton", "eaton-epdu-snmp")) == (pytest.approx(2.996), RESET)
     # The strapped PDU has its own counter and its own reset time, never reset here.
     assert dated(read(engine, sim, "eaton", "eaton-epdu-snmp", snmp={"unit": 1})) == (pytest.approx(53.0), EPOCH)
+
+
+def test_eaton_outlets_are_walked_with_their_reset_timers(engine: ScrapingEngine, sim: Simulator) -> None:
+    def outlets(unit: int = 0) -> list[ScrapeResult]:
+        return engine.scrape_many([ScrapeRequest(key=f"outlet {n}", config=ScrapeConfig.model_validate({
+            "preset": "eaton-epdu-outlet-snmp", "url": sim.snmp_url("eaton"), "retries": 0,
+            "snmp": {"outlet": n, "unit": unit, "walk_cache_s": 0}})) for n in (1, 2, 3)])
+
+    assert [dated(result)[1] for result in outlets()] == [EPOCH] * 3  # 0: never reset
+    port = int(sim.snmp_url("eaton").rsplit(":", 1)[1])
+    roots = sorted(key[3] for key in engine.snmp._walks if key[1] == port)
+    assert roots == ["1.3.6.1.4.1.534.6.6.7.6.5.1.4", "1.3.6.1.4.1.534.6.6.7.6.5.1.5"]  # outletWh, outletWhTimer
+    sim.clock.set(RESET)
+    sim.device("eaton").set_fault("reset")
+    sim.clock.set(START + timedelta(hours=3))
+    after = outlets()
+    assert [dated(result)[1] for result in after] == [RESET] * 3
+    assert [dated(result)[0] for result in after] == [pytest.approx(round(outlet_kwh(sim.displayed_kwh("eaton"), n)
+                                                                          * 1000) / 1000) for n in (1, 2, 3)]
+    assert [dated(result)[1] for result in outlets(unit=1)] == [EPOCH] * 3  # the strapped PDU was not reset
 
 
 def test_apc_start_time_is_read_in_the_zone_of_the_cards_clock(engine: ScrapingEngine, sim: Simulator) -> None:
