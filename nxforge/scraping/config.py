@@ -366,13 +366,9 @@ def protocol_problems(config: ScrapeConfig) -> str | None:
                 oid = normalize_oid(spec.selector)
                 if root is not None and not (oid + ".").startswith(normalize_oid(root) + "."):
                     return f"values.{name}.selector: OID {oid} is not under walk_root {root} (a walk reads its table)"
-                if root is not None and reset_time:  # beside the walked table: its column is walked too
-                    try:
-                        reset_time_column(normalize_oid(root), oid, normalize_oid(reset_time))
-                    except ValueError as exc:
-                        return f"values.{name}.counter.reset_time: {exc}"
-                elif reset_time:
-                    normalize_oid(reset_time)
+                reset_oid = normalize_oid(reset_time) if reset_time else None
+                if reset_oid and root is not None:  # in the walked table, or in a column walked beside it
+                    reset_time_column(normalize_oid(root), oid, reset_oid)
             else:
                 parse_register(spec.selector)
         except ValueError as exc:

@@ -171,6 +171,6 @@ def reset_time_column(root: str, value_oid: str, reset_oid: str) -> str | None:
     depth = len(value_oid.split(".")) - len(root.split("."))
     arcs = reset_oid.split(".")
     if depth < 1 or len(arcs) - depth < 2:
-        raise ValueError(f"reset time {reset_oid} has no column to walk: it needs more arcs than the "
+        raise ValueError(f"counter.reset_time {reset_oid} has no column to walk: it needs more arcs than the "
                          f"{depth} that index the value below walk_root")
     return ".".join(arcs[:-depth])

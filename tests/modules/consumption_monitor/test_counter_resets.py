@@ -224,7 +224,7 @@ def test_config_check_refuses_a_reset_time_where_it_cannot_be_read() -> None:
     with pytest.raises(ValueError, match="not engine modbus"):
         ScrapeConfig.model_validate({"preset": "schneider-pm5xxx", "url": "modbus://10.0.0.6", "values": {
             "total_kwh": {"counter": {"reset_time": "1.3.6.1"}}}})
-    with pytest.raises(ValueError, match=r"values.total_kwh.counter.reset_time: reset time 1.3.6 has no column"):
+    with pytest.raises(ValueError, match=r"values.total_kwh: counter.reset_time 1.3.6 has no column"):
         ScrapeConfig.model_validate({"preset": "eaton-epdu-outlet-snmp", "url": "snmp://10.0.0.5", "values": {
             "total_kwh": {"counter": {"reset_time": "1.3.6"}}}})  # walked beside the value: by its column
     with pytest.raises(ValueError, match="unknown time zone 'Europe/Pariss'"):
