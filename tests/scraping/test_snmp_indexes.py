@@ -113,11 +113,12 @@ EATON_INPUT = "1.3.6.1.4.1.534.6.6.7.3.5.1.5"  # inputTotalWh.<unit>.<input>; co
 
 
 def test_a_saved_config_edited_by_hand_reads_the_index_it_names_or_is_refused() -> None:
-    """The form editor saves the filled-in OIDs beside the index; an index changed by hand afterwards
-    must not go on reading the old outlet, nor a written selector keep another counter's reset time."""
+    """A config written out from its model (``dump_endpoints_file``) holds the filled-in OIDs beside the
+    index; an index changed by hand afterwards must not go on reading the old outlet, nor a written
+    selector keep another counter's reset time."""
     url = "snmp://10.0.0.5"
     saved = ScrapeConfig.model_validate({"preset": "apc-rpdu2-outlet-snmp", "url": url, "snmp": {"outlet": 3}})
-    dumped = saved.model_dump(exclude_none=True)
+    dumped = saved.model_dump(exclude_none=True)  # an endpoint copied from another's written-out config
     assert dumped["values"]["total_kwh"]["selector"].endswith(".11.3")
     assert ScrapeConfig.model_validate(dumped) == saved
     dumped["snmp"]["outlet"] = 5
