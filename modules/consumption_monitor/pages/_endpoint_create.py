@@ -7,6 +7,9 @@ then the file's whole text as it would be saved, through the module's ``validate
 pydantic model, and the client must be declared). Each problem shows under its field with the
 file:line it would have. Writing, audit and sync go through ``_endpoint_save.write_file``.
 
+Test reading reads the meter with the new endpoint's settings, checked the same way, before anything is
+written: an SNMP or Modbus endpoint can be tried on the live meter as a web page can.
+
 Duplicate fills the form from an existing endpoint (its YAML without comments or client history;
 secrets stay ``${NAME}`` references: the form only ever holds the reference text).
 """
@@ -20,9 +23,10 @@ from typing import Any, cast
 import streamlit as st
 from ruamel.yaml.comments import CommentedMap
 
-from nxforge.sdk import ConfigError, ModuleContext, plain
+from nxforge.sdk import ConfigError, ModuleContext, ScrapeResult, plain
 
-from ..config import validate_text
+from ..config import Endpoint, validate_text
+from . import _endpoint_tools as tools
 from ._endpoint_files import field_of, id_problem, new_file_path, new_file_text, new_item, with_new_item
 from ._endpoint_form import (
     FIELDS,
@@ -59,6 +63,10 @@ class CreatorState:
     """The YAML of the endpoint the form starts from (a duplicate's, without its id), empty for a blank one."""
     submitted: bool = False
     """Create was pressed: validate and write on this rerun."""
+    test_requested: bool = False
+    """Test reading was pressed: validate and read the meter on this rerun, writing nothing."""
+    test: ScrapeResult | None = None
+    """The last Test reading, shown until the panel closes."""
     problems: dict[str, str] = field(default_factory=dict)
     """The last attempt's problems, by form field key (``id`` and ``file`` included)."""
     general: list[str] = field(default_factory=list)
@@ -95,6 +103,12 @@ def _submit() -> None:
         state.submitted = True
 
 
+def _request_test() -> None:
+    state = creator()
+    if state is not None:
+        state.test_requested = True
+
+
 def draft_item(state: CreatorState, endpoint_id: str, values: dict[str, Any]) -> CommentedMap:
     """The new endpoint's mapping: the base (a duplicate's) with the id and the form's values written in."""
     base = parse_snippet(state.base, NEW) if state.base else None
@@ -126,8 +140,9 @@ def _target(folder: Path, problems: dict[str, str]) -> Target | None:
 
 
 def _validate(ctx: ModuleContext, state: CreatorState, defined_at: dict[str, str]
-              ) -> tuple[Target, str, CommentedMap] | None:
-    """The target and the file's new text when everything is valid; else None with the problems in ``state``."""
+              ) -> tuple[Target, str, CommentedMap, Endpoint] | None:
+    """The target, the file's new text, the new mapping and the endpoint as validated when everything is
+    valid; else None with the problems in ``state``."""
     values = form_input(NEW)
     problems = form_problems(values)
     for spec in FIELDS:
@@ -152,7 +167,7 @@ def _validate(ctx: ModuleContext, state: CreatorState, defined_at: dict[str, str
         problems["file"] = str(exc)
         return None
     try:
-        validate_text(target.path, text)
+        parsed, _ = validate_text(target.path, text)
     except ConfigError as exc:
         for found in exc.problems:
             where = f"{target.path.parent.name}/{target.path.name}" + (f":{found.line}" if found.line else "")
@@ -163,7 +178,13 @@ def _validate(ctx: ModuleContext, state: CreatorState, defined_at: dict[str, str
             else:
                 problems[key] = f"{problems[key]}; {said}" if key in problems else said
         return None
-    return target, text, item
+    return target, text, item, next(e for e in parsed.endpoints if e.id == str(item["id"]))
+
+
+def _test(ctx: ModuleContext, state: CreatorState, defined_at: dict[str, str]) -> None:
+    """Read the meter with the new endpoint's settings (validated as Create would), writing nothing."""
+    checked = _validate(ctx, state, defined_at)
+    state.test = tools.run_test(ctx, checked[3].id, checked[3].scrape) if checked is not None else None
 
 
 def _create(ctx: ModuleContext, state: CreatorState, defined_at: dict[str, str]) -> None:
@@ -171,7 +192,7 @@ def _create(ctx: ModuleContext, state: CreatorState, defined_at: dict[str, str])
     checked = _validate(ctx, state, defined_at)
     if checked is None:
         return
-    target, text, item = checked
+    target, text, item, _ = checked
     endpoint_id = str(item["id"])
     detail: dict[str, Any] = {"via": "form", "changed": changed_fields(None, item)}
     if state.source:
@@ -206,6 +227,9 @@ def render_creator(ctx: ModuleContext, defined_at: dict[str, str], files: list[s
     if state.submitted:
         state.submitted = False
         _create(ctx, state, defined_at)
+    if state.test_requested:
+        state.test_requested = False
+        _test(ctx, state, defined_at)
     with st.container(border=True):
         st.markdown(f"### Duplicate of {state.source}" if state.source else "### New endpoint")
         st.caption("The same checks as the YAML: nothing is written until the whole file is valid. Secrets are "
@@ -231,14 +255,18 @@ def render_creator(ctx: ModuleContext, defined_at: dict[str, str], files: list[s
             settings = settings_of(ctx)
             default_poll = str(ctx.settings.get("default_poll_interval") or f"{settings.default_poll_s:g}s")
             shown = {k: plain(v) for k, v in state.problems.items() if k not in ("id", "file")}
-            render_form(NEW, _placeholders(state, item), shown, default_poll)
+            render_form(NEW, _placeholders(state, item), shown, default_poll, item)
         with right:
             st.caption("YAML that Create appends to the file")
             if not form_problems(values):
                 st.code(YamlDocument.dump_item(item), language="yaml")
         for problem in state.general:
             st.error(plain(problem))
-        buttons = st.columns([1, 1, 3])
+        buttons = st.columns([1, 1, 1, 2])
         buttons[0].button("Create endpoint", key=widget_key(NEW, "create"), type="primary", icon=":material/add:",
                           on_click=_submit)
-        buttons[1].button("Cancel", key=widget_key(NEW, "cancel"), on_click=close_creator)
+        buttons[1].button("Test reading", key=widget_key(NEW, "test-btn"), icon=":material/play_circle:",
+                          on_click=_request_test, help="Read the meter now with these settings; nothing is written")
+        buttons[2].button("Cancel", key=widget_key(NEW, "cancel"), on_click=close_creator)
+        if state.test is not None:
+            tools.show_test(state.test, settings_of(ctx).timezone)

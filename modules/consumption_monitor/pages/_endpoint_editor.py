@@ -89,7 +89,8 @@ def _views(ctx: ModuleContext, endpoint_id: str, state: EditorState, draft: Draf
             settings = settings_of(ctx)
             default_poll = str(ctx.settings.get("default_poll_interval") or f"{settings.default_poll_s:g}s")
             base_item = parse_snippet(state.base, endpoint_id)
-            render_form(endpoint_id, preset_defaults(base_item), draft.field_problems, default_poll)
+            render_form(endpoint_id, preset_defaults(base_item), draft.field_problems, default_poll,
+                        draft.item if draft.item is not None else base_item)
     with right:
         if state.view == "Form" and draft.item is not None:
             st.caption("YAML of this endpoint, as Save will write it")

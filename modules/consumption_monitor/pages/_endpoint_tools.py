@@ -96,8 +96,8 @@ def show_test(result: ScrapeResult, tz: ZoneInfo) -> None:
             with st.container(border=True):
                 st.image(str(screenshot), caption="What the browser saw (password fields cleared)")
         else:
-            st.caption("No screenshot: the http engine reads pages without a browser. "
-                       "Choose the browser engine to get one.")
+            st.caption(f"No screenshot: the {result.engine} engine reads without a browser."
+                       + (" Choose the browser engine to get one." if result.engine == "http" else ""))
     source = result.evidence.page_source
     if source is not None and Path(source).is_file():
         text = Path(source).read_text(encoding="utf-8", errors="replace")
