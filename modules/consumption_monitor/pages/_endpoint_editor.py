@@ -17,7 +17,8 @@ from nxforge.sdk import ModuleContext, describe_preset, load_preset, plain
 
 from . import _endpoint_tools as tools
 from ._endpoint_create import open_creator
-from ._endpoint_form import fill_form, get_path, preset_defaults, render_form, widget_key
+from ._endpoint_engines import get_path
+from ._endpoint_form import fill_form, preset_defaults, render_form, widget_key
 from ._endpoint_retire import confirm_delete, request_delete
 from ._endpoint_save import config_label, save, toggle, validated
 from ._endpoint_state import (

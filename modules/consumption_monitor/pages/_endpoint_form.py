@@ -2,6 +2,8 @@
 values to and from an endpoint mapping (plain functions the tests call), and its inputs.
 
 A field's value lives in session state under ``field_key(endpoint_id, field)``, the input's own key.
+Which fields an engine (http, browser, snmp, modbus) uses, and so which are shown and which keys a
+change of engine removes, is decided in ``_endpoint_engines.py``.
 """
 
 from __future__ import annotations
@@ -33,8 +35,6 @@ from ._endpoint_engines import (
     whole_number_problem,
     wrong_auth_type,
 )
-
-__all__ = ["FIELDS", "FormField", "get_path"]
 
 Kind = Literal["text", "select", "number", "int", "bool", "secret"]
 
