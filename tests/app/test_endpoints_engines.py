@@ -5,13 +5,11 @@ TCP server (real UDP and TCP on 127.0.0.1), and the YAML file written."""
 
 from __future__ import annotations
 
-import io
 from collections.abc import Iterator
 from typing import Any, get_args
 
 import pytest
 import streamlit as st
-from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap
 from streamlit.testing.v1 import AppTest
 
@@ -43,6 +41,7 @@ from nxforge_modules.consumption_monitor.pages._endpoint_form import (  # noqa: 
     form_values,
     preset_defaults,
 )
+from nxforge_modules.consumption_monitor.pages._endpoint_yaml import YamlDocument, parse_snippet  # noqa: E402
 
 NEW = "ep-+new"
 SQLITE = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
@@ -51,13 +50,12 @@ SQLITE = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 # --- the field logic, plain functions ---------------------------------------------------------------
 
 def load(text: str) -> CommentedMap:
-    return YAML().load(text)  # type: ignore[no-any-return]
+    """An endpoint's YAML (starting ``id: ...``) as the editor parses it (quotes kept)."""
+    return parse_snippet(text, text.split("\n", 1)[0].removeprefix("id: "))
 
 
 def dump(item: Any) -> str:
-    out = io.StringIO()
-    YAML().dump(item, out)
-    return out.getvalue()
+    return YamlDocument.dump_item(item)
 
 
 WEB = """\
@@ -89,8 +87,8 @@ def test_each_engine_shows_only_its_fields_the_preset_deciding_when_the_form_doe
         choice = engine_choice(values)
         return {f.key for f in FIELDS if shown(f.key, choice)}
 
-    managed = {"auth_type", "username", "password", "regex", "version", "community", "auth_protocol",
-               "auth_password", "priv_protocol", "priv_password", "snmp_outlet", "snmp_unit", "unit_id", "framing"}
+    managed = {"auth_type", "username", "password", "regex", "version", "community", "auth_protocol", "auth_password",
+               "priv_protocol", "priv_password", "context", "snmp_outlet", "snmp_unit", "unit_id", "framing"}
     web = fields({"preset": "plain"}) & managed
     assert web == {"auth_type", "username", "password", "regex"}
     assert fields({"preset": "", "engine": ""}) & managed == web  # browser, the default
@@ -98,7 +96,7 @@ def test_each_engine_shows_only_its_fields_the_preset_deciding_when_the_form_doe
     assert community == {"auth_type", "version", "community", "snmp_outlet", "snmp_unit"}
     v3 = fields({"preset": "raritan-pdu2-outlet-snmp", "auth_type": "snmp_v3"}) & managed
     assert v3 == {"auth_type", "username", "auth_protocol", "auth_password", "priv_protocol", "priv_password",
-                  "snmp_outlet", "snmp_unit"}
+                  "context", "snmp_outlet", "snmp_unit"}
     assert fields({"preset": "eastron-sdm630"}) & managed == {"unit_id", "framing"}
     assert fields({"preset": "plain", "engine": "modbus"}) & managed == {"unit_id", "framing"}  # the form's engine
     assert fields({"preset": "eastron-sdm630", "engine": "snmp"}) & managed == community
@@ -137,16 +135,31 @@ def test_a_dropped_input_keeps_its_value_and_a_hidden_one_is_removed_even_when_d
 
 def test_switching_to_modbus_removes_auth_and_snmp_fields_but_not_unmanaged_keys() -> None:
     item = load("id: m\nname: M\nclient: acme\nscrape:\n  preset: raritan-pdu2-outlet-snmp\n  url: snmp://h\n"
-                "  auth: {community: \"${C}\", context: ctx}\n  snmp: {outlet: 4, unit: 2, walk_cache_s: 10}\n")
+                "  auth: {type: snmp_v3, username: u, auth_password: \"${A}\", priv_password: \"${P}\", "
+                "context: ctx}\n  snmp: {outlet: 4, unit: 2, walk_cache_s: 10}\n")
     apply_form(item, {"preset": "eastron-sdm630", "url": "modbus://h", "unit_id": "2", "framing": "rtu"})
-    assert dict(item["scrape"]["auth"]) == {"context": "ctx"}  # not the form's: left for config check to name
-    assert dict(item["scrape"]["snmp"]) == {"walk_cache_s": 10}
+    assert "auth" not in item["scrape"]  # Modbus has no login: every key of it the form manages
+    assert dict(item["scrape"]["snmp"]) == {"walk_cache_s": 10}  # not the form's: left for config check to name
     assert dict(item["scrape"]["modbus"]) == {"unit_id": 2, "framing": "rtu"}
     assert "  modbus: {unit_id: 2, framing: rtu}\n" in dump(item)
     # A basic login typed under snmp is dropped too: a known login type of another engine.
     web = load(WEB)
     apply_form(web, {"engine": "snmp", "auth_type": "basic"})
     assert "auth" not in web["scrape"]
+
+
+def test_changing_the_outlet_of_a_hand_written_snmp_endpoint_changes_that_number_only() -> None:
+    text = ("id: pdu-b3-outlet-3\nname: Outlet 3\nclient: acme\nscrape:\n"
+            "  preset: raritan-pdu2-outlet-snmp          # mode walk: the outlets of one PDU share one walk\n"
+            "  url: snmp://127.0.0.1:16100\n"
+            "  auth: {type: form, login_url: /login, community: \"${PDU_COMMUNITY}\"}  # half-converted\n"
+            "  snmp: {outlet: 3, walk_cache_s: 10}   # reads ...4.1.3.8\n")
+    item = load(text)
+    apply_form(item, form_values(item) | {"snmp_outlet": "5"})
+    # form is a web login, of no use under snmp: removed; login_url is not the form's; comments stay in place.
+    assert dump(item) == text.replace("outlet: 3", "outlet: 5").replace(
+        '{type: form, login_url: /login, community: "${PDU_COMMUNITY}"}  #',
+        '{login_url: /login, community: "${PDU_COMMUNITY}"}              #')
 
 
 def test_form_values_and_apply_form_round_trip_byte_for_byte() -> None:

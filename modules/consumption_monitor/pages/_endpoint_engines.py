@@ -25,7 +25,7 @@ SNMP_VERSIONS = ("1", "2c")
 AUTH_PROTOCOLS = ("none", "MD5", "SHA", "SHA224", "SHA256", "SHA384", "SHA512")
 PRIV_PROTOCOLS = ("none", "DES", "3DES", "AES", "AES192", "AES256")
 FRAMINGS = ("tcp", "rtu")
-V3_FIELDS = ("auth_protocol", "auth_password", "priv_protocol", "priv_password")
+V3_FIELDS = ("auth_protocol", "auth_password", "priv_protocol", "priv_password", "context")
 
 
 def get_path(data: Any, path: Iterable[str]) -> Any:

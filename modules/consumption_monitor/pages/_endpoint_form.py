@@ -100,6 +100,7 @@ FIELDS: tuple[FormField, ...] = (
               options=("", *PRIV_PROTOCOLS)),
     FormField("priv_password", (*AUTH_PATH, "priv_password"), "Privacy password reference", "secret",
               help=REFERENCE_HELP),
+    FormField("context", (*AUTH_PATH, "context"), "SNMP v3 context", help="Empty for most PDUs"),
     FormField("snmp_outlet", ("scrape", "snmp", "outlet"), "Outlet", "int",
               help="The outlet an outlet preset reads (fills {outlet} in its OIDs): one endpoint per outlet"),
     FormField("snmp_unit", ("scrape", "snmp", "unit"), "PDU unit in the chain", "int",
@@ -268,7 +269,8 @@ def preset_defaults(item: Any) -> dict[str, str]:
 
 LAYOUT = (("name", "client"), ("location", "feed"), ("poll_interval", "circuit_max_kw"), ("enabled",),
           ("preset", "engine"), ("url",), ("auth_type", "username", "password"), ("version", "community"),
-          ("auth_protocol", "auth_password"), ("priv_protocol", "priv_password"), ("snmp_outlet", "snmp_unit"),
+          ("auth_protocol", "auth_password"), ("priv_protocol", "priv_password", "context"),
+          ("snmp_outlet", "snmp_unit"),
           ("unit_id", "framing"), ("selector", "regex", "unit"))
 """The form's rows, top to bottom; a field the effective engine has no use for is left out."""
 URL_HINTS = {"snmp": "snmp://10.0.0.5 (port 161 unless given)", "modbus": "modbus://10.0.0.6 (port 502 unless given)"}
