@@ -6,6 +6,7 @@ TCP server (real UDP and TCP on 127.0.0.1), and the YAML file written."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any, get_args
 
 import pytest
@@ -26,6 +27,7 @@ from tests.app.test_endpoints_page import assert_clean, endpoints_page
 
 mount_modules(MODULES_DIR)
 
+from nxforge_modules.consumption_monitor.config import validate_text  # noqa: E402
 from nxforge_modules.consumption_monitor.pages._endpoint_engines import (  # noqa: E402
     AUTH_PROTOCOLS,
     FRAMINGS,
@@ -34,6 +36,7 @@ from nxforge_modules.consumption_monitor.pages._endpoint_engines import (  # noq
     engine_choice,
     shown,
 )
+from nxforge_modules.consumption_monitor.pages._endpoint_files import new_file_text, new_item, with_new_item  # noqa: E402
 from nxforge_modules.consumption_monitor.pages._endpoint_form import (  # noqa: E402
     FIELDS,
     apply_form,
@@ -160,6 +163,28 @@ def test_changing_the_outlet_of_a_hand_written_snmp_endpoint_changes_that_number
     assert dump(item) == text.replace("outlet: 3", "outlet: 5").replace(
         '{type: form, login_url: /login, community: "${PDU_COMMUNITY}"}  #',
         '{login_url: /login, community: "${PDU_COMMUNITY}"}              #')
+
+
+def test_an_endpoint_written_by_the_form_alone_is_valid_for_each_engine(tmp_path: Path) -> None:
+    forms = {
+        "snmp-get": {"engine": "snmp", "url": "snmp://10.0.0.5", "auth_type": "snmp_community", "version": "1",
+                     "community": "${PDU_COMMUNITY}", "selector": "1.3.6.1.4.1.318.1.1.26.4.3.1.9.1", "unit": "kWh"},
+        "snmp-v3": {"preset": "sentry4-outlet-snmp", "url": "snmp://10.0.0.6", "auth_type": "snmp_v3",
+                    "username": "ops", "auth_protocol": "SHA256", "auth_password": "${A}", "priv_protocol": "none",
+                    "snmp_outlet": "7", "snmp_unit": "2"},
+        "modbus": {"engine": "modbus", "url": "modbus://10.0.0.7:502", "unit_id": "12", "framing": "rtu",
+                   "selector": "input:0x48", "unit": "kWh"},
+    }
+    items = [apply_form(new_item(key), {"name": key, "client": "acme"} | values) for key, values in forms.items()]
+    text = "clients: [{name: acme}]\n" + new_file_text(items[0]).split("\n", 1)[1]
+    for item in items[1:]:
+        text = with_new_item(YamlDocument.load(tmp_path / "x.yaml", text), item)
+    parsed, _ = validate_text(tmp_path / "x.yaml", text)
+    by_id = {endpoint.id: endpoint.scrape for endpoint in parsed.endpoints}
+    assert by_id["snmp-get"].auth.type == "snmp_community" and by_id["snmp-get"].auth.version == "1"
+    assert by_id["snmp-v3"].snmp is not None and (by_id["snmp-v3"].snmp.outlet, by_id["snmp-v3"].snmp.unit) == (7, 2)
+    assert by_id["modbus"].modbus is not None and by_id["modbus"].modbus.unit_id == 12
+    assert '      values:\n        total_kwh: {selector: "input:0x48", unit: kWh}\n' in text
 
 
 def test_form_values_and_apply_form_round_trip_byte_for_byte() -> None:

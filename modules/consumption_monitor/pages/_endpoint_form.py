@@ -211,8 +211,8 @@ def apply_form(item: CommentedMap, values: dict[str, Any]) -> CommentedMap:
             continue
         if isinstance(old, str) and type(old) is not str and isinstance(new, str):
             new = type(old)(new)  # keep the value's quoting style
-        elif flow and field.kind == "secret" and isinstance(new, str):
-            new = DoubleQuotedScalarString(new)  # "${NAME}", as the docs write it in a flow map
+        elif flow and (field.kind == "secret" or field.key == "selector") and isinstance(new, str):
+            new = DoubleQuotedScalarString(new)  # "${NAME}" and "1.3.6...", as the docs write them
         _set_path(item, field.path, new, flow=flow)
     for key in unused(choice, item, {field.key: field.path for field in FIELDS}):
         _delete_path(item, FIELDS_BY_KEY[key].path)
