@@ -13,14 +13,14 @@ import logging
 import os
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 
 from nxforge.sdk import JobContext, ModuleContext, ScrapeRequest
 
 from .collect_online import Writer, spool_for
 from .config import EndpointSet
 from .readings import RawReading, reading_from_result
-from .schedule import reschedule
+from .schedule import lock_endpoints, reschedule
 from .store import store_batch
 from .tables import endpoint
 
@@ -34,15 +34,25 @@ def flush_spool(ctx: ModuleContext) -> int:
     """Store what earlier runs spooled, releasing the claims their collectors held; a repeated flush is harmless."""
 
     def store_all(readings: list[RawReading], owners: list[str | None]) -> None:
-        by_owner: dict[str | None, list[RawReading]] = {}
-        for raw, owner in zip(readings, owners, strict=True):
-            by_owner.setdefault(owner, []).append(raw)
         with ctx.db.begin() as conn:
-            store_batch(conn, readings)
-            for owner, claimed in by_owner.items():
-                reschedule(conn, claimed, owner)  # moves due times forward and releases the owner's claims
+            store_spooled(conn, readings, owners)
 
     return spool_for(ctx).flush_claimed(store_all)
+
+
+def store_spooled(conn: Connection, readings: list[RawReading], owners: list[str | None]) -> None:
+    """Store spooled readings and reschedule their endpoints, releasing each reading's collector's claims.
+
+    The rows of every owner are locked at once, in id order, before any is rescheduled: locked owner
+    by owner, a collector storing the same endpoints meanwhile could wait on one while holding another.
+    """
+    by_owner: dict[str | None, list[RawReading]] = {}
+    for raw, owner in zip(readings, owners, strict=True):
+        by_owner.setdefault(owner, []).append(raw)
+    store_batch(conn, readings)
+    lock_endpoints(conn, (raw.endpoint_id for raw in readings))
+    for owner, claimed in by_owner.items():
+        reschedule(conn, claimed, owner)  # moves due times forward and releases the owner's claims
 
 
 def load_due(ctx: ModuleContext) -> dict[str, datetime]:

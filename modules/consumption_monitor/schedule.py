@@ -57,6 +57,20 @@ _ALL_ROWS = _update(func.unnest(bindparam("keys", type_=ARRAY(Text)), bindparam(
 """PostgreSQL: one statement over arrays, instead of one per endpoint sent through the pipeline."""
 
 
+def lock_endpoints(conn: Connection, ids: Iterable[str]) -> dict[str, float]:
+    """Lock the endpoints' rows in id order for this transaction; their poll intervals, by id.
+
+    PostgreSQL: NO KEY UPDATE, as the UPDATE takes, so readings inserted beside (KEY SHARE through their
+    foreign key) do not wait. Every writer that reschedules locks its rows here first and in one order,
+    so two of them on overlapping endpoints (a spool flushed for several owners while a collector
+    stores) queue instead of deadlocking: the UPDATE's join may reach rows in any order. SQLite locks
+    the whole file anyway.
+    """
+    return dict(conn.execute(select(endpoint.c.id, endpoint.c.poll_interval_s)
+                             .where(endpoint.c.id.in_(sorted(set(ids)))).order_by(endpoint.c.id)
+                             .with_for_update(key_share=True)).fetchall())
+
+
 def reschedule(conn: Connection, readings: Iterable[RawReading], owner: str | None = None) -> dict[str, datetime]:
     """After storing ``readings``: move each endpoint's times forward (never back); return next due by endpoint.
 
@@ -71,13 +85,7 @@ def reschedule(conn: Connection, readings: Iterable[RawReading], owner: str | No
             succeeded[raw.endpoint_id] = raw.read_at
     if not latest:
         return {}
-    # PostgreSQL: the rows are locked here in id order (NO KEY UPDATE, as the UPDATE takes, so readings
-    # inserted beside, which take KEY SHARE through their foreign key, do not wait), before the UPDATE
-    # below, whose join may reach them in any order: two collectors rescheduling overlapping endpoints
-    # (a spool flushed late) then queue instead of deadlocking. SQLite locks the whole file anyway.
-    polls = dict(conn.execute(select(endpoint.c.id, endpoint.c.poll_interval_s)
-                              .where(endpoint.c.id.in_(sorted(latest))).order_by(endpoint.c.id)
-                              .with_for_update(key_share=True)).fetchall())
+    polls = lock_endpoints(conn, latest)
     due = {endpoint_id: next_due(raw.read_at, polls[endpoint_id])
            for endpoint_id, raw in latest.items() if endpoint_id in polls}
     if not due:
