@@ -116,51 +116,65 @@ def fill_indexes(given: dict[str, Any], preset: dict[str, Any], merged: dict[str
             continue
         if value is None:
             raise ValueError(f"the OIDs have a {mark}: set snmp.{index}")
-        if isinstance(value, str) and value.strip().isdigit():
-            value = snmp[index] = int(value)
+        value = snmp[index] = _whole(value)
         if not isinstance(value, int) or isinstance(value, bool):
             raise ValueError(f"snmp.{index} must be a whole number, not {value!r}")
         for where, key in holders:
             where[key] = where[key].replace(mark, str(value))
-    return {**merged, "snmp": snmp, "values": values}
+    return {**merged, **({"snmp": snmp} if snmp or "snmp" in merged else {}), "values": values}
 
 
 def _written_indexes(given: dict[str, Any], preset: dict[str, Any], own: dict[str, Any],
                      values: dict[str, Any]) -> dict[str, int]:
     """The indexes the endpoint's own OIDs imply where they take the shape of its preset's.
 
-    Drops, from ``values``, a preset's reset time beside a selector the endpoint wrote in another shape.
+    Drops, from ``values``, a preset's reset time beside a selector the endpoint wrote in another shape,
+    and refuses that reset time written out in the preset's shape (a copied config whose selector alone
+    was changed): either way it dates another counter.
     """
-    templates, implied = _oid_texts(preset), dict[str, tuple[int, str]]()
-    for path, text in _oid_texts(given).items():
+    templates, written = _oid_texts(preset), _oid_texts(given)
+    implied = dict[str, tuple[int, str]]()
+    for path, text in written.items():
         template = templates.get(path)
-        if template is None or "{" in text or not any(f"{{{index}}}" in template for index in SNMP_INDEXES):
+        if template is None or not any(f"{{{index}}}" in template for index in SNMP_INDEXES):
             continue
         found = _indexes_in(template, text)
-        if found is None:  # another object than the preset's: its reset time is not this one's
-            reset = (*path[:-1], "counter", "reset_time")
-            if path[-1] == "selector" and reset in templates and reset not in _oid_texts(given):
-                values[path[1]]["counter"].pop("reset_time", None)
-            continue
-        for index, number in found.items():
-            where = ".".join(path)
-            if own.get(index) is not None and own[index] != number:
-                raise ValueError(f"{where} reads {index} {number} but snmp.{index} is {own[index]}: write "
-                                 f"{template} (or leave {where} to the preset) to read {index} {own[index]}")
+        reset = (*path[:-1], "counter", "reset_time")
+        if found is None and path[-1] == "selector" and reset in templates:  # another object than the preset's
+            if reset in written and _indexes_in(templates[reset], written[reset]) is not None:
+                raise ValueError(f"values.{path[1]}.counter.reset_time is the preset's for its own object, not for "
+                                 f"values.{path[1]}.selector {text}: write that object's reset time, or none")
+            counter = values[path[1]].get("counter")
+            if reset not in written and isinstance(counter, dict):
+                counter.pop("reset_time", None)
+        for index, number in (found or {}).items():
+            where, set_here = ".".join(path), _whole(own.get(index))
+            if set_here is not None and set_here != number:
+                raise ValueError(f"{where} reads {index} {number} but snmp.{index} is {set_here}: write "
+                                 f"{template} (or leave {where} to the preset) to read {index} {set_here}")
             if implied.setdefault(index, (number, where))[0] != number:
                 raise ValueError(f"{where} reads {index} {number} but {implied[index][1]} reads {index} "
                                  f"{implied[index][0]}: one endpoint reads one {index}")
     return {index: number for index, (number, _) in implied.items()}
 
 
+def _whole(value: Any) -> Any:
+    """``"3"`` (a quoted index, a form's text) as 3; anything else as it is."""
+    return int(value) if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit() else value
+
+
 def _indexes_in(template: str, text: str) -> dict[str, int] | None:
-    """The indexes ``text`` holds where ``template`` has placeholders; None when it has another shape."""
-    pattern = re.escape(template)
+    """The indexes ``text`` holds where ``template`` has placeholders (a placeholder kept as it is holds
+    none); None when it has another shape. Leading dots and spaces do not count (``.1.3.6...``)."""
+    pattern = re.escape(template.strip().lstrip("."))
     for index in SNMP_INDEXES:
         mark = re.escape(f"{{{index}}}")
-        pattern = pattern.replace(mark, f"(?P<{index}>[0-9]+)", 1).replace(mark, f"(?P={index})")
-    match = re.fullmatch(pattern, text)
-    return None if match is None else {key: int(value) for key, value in match.groupdict().items()}
+        pattern = (pattern.replace(mark, f"(?:(?P<{index}>[0-9]+)|{mark})", 1)
+                   .replace(mark, f"(?:(?P={index})|{mark})"))
+    match = re.fullmatch(pattern, text.strip().lstrip("."))
+    if match is None:
+        return None
+    return {key: int(value) for key, value in match.groupdict().items() if value is not None}
 
 
 def _oid_texts(config: dict[str, Any]) -> dict[tuple[str, ...], str]:

@@ -117,7 +117,7 @@ class ModbusOptions(_Model):
     framing: Framing = Field("tcp", description="tcp: Modbus TCP (a meter's own Ethernet port, or a Modbus "
                              "gateway); rtu: RTU frames over the TCP connection, as a serial-to-Ethernet converter "
                              "in transparent (raw) mode passes them to the meters on its RS-485 bus")
-    unit_id: int = Field(1, ge=0, le=255, description="the slave/unit id (a gateway routes by it)")
+    unit_id: int = Field(1, ge=0, le=255, description="the slave/unit id (a gateway routes by it; 1-247 on an RTU bus)")
     table: Table = Field("holding", description="default register table when a selector names none")
     type: RegisterType = "float32"
     word_order: WordOrder = Field("big", description="big: high word first (most meters); little: low word first")
@@ -170,7 +170,10 @@ def reset_time_column(root: str, value_oid: str, reset_oid: str) -> str | None:
         return None
     depth = len(value_oid.split(".")) - len(root.split("."))
     arcs = reset_oid.split(".")
-    if depth < 1 or len(arcs) - depth < 2:
+    if depth < 1:
+        raise ValueError(f"counter.reset_time {reset_oid} lies outside walk_root {root}, and the value is walk_root "
+                         "itself: no index to walk it by")
+    if len(arcs) - depth < 2:
         raise ValueError(f"counter.reset_time {reset_oid} has no column to walk: it needs more arcs than the "
                          f"{depth} that index the value below walk_root")
     return ".".join(arcs[:-depth])

@@ -22,8 +22,8 @@ US_LOCAL = "%m/%d/%Y %H:%M:%S"  # APC PowerNet's ...StartTime objects
 def parse_reset_time(name: str, where: str, raw: str | int, zone: str | None) -> datetime | None:
     """The instant ``raw`` (read at ``where``) names, in UTC; None when the device does not say."""
     text = str(raw).strip()
-    if text.isdigit() or isinstance(raw, int):  # Unix seconds, as a number or digits in a string
-        return _unix(name, where, int(text))
+    if isinstance(raw, int) or (text.isascii() and text.isdigit() and len(text) != 8):  # 8 digits: ISO 20240131
+        return _unix(name, where, int(text))  # Unix seconds, as a number or digits in a string
     if not text:
         return None
     at = _parse(text)

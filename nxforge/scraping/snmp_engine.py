@@ -147,8 +147,8 @@ class SnmpReader:
             await self._raise_indication(ctx, indication, host, port, credentials)
         if status:
             where = oids[int(index) - 1] if index and int(index) <= len(oids) else "?"
-            if where in optional and status.prettyPrint() == "noSuchName":
-                return await self._get(ctx, host, port, [oid for oid in oids if oid not in optional])
+            if where in optional and status.prettyPrint() == "noSuchName":  # only that one: the others may answer
+                return await self._get(ctx, host, port, [oid for oid in oids if oid != where], optional - {where})
             raise ScrapeFailure("selector_not_found", f"the agent at {host}:{port} answered {status.prettyPrint()} "
                                 f"for {where}", hint="check the OID against the device's MIB")
         return {str(name): value for name, value in varbinds}

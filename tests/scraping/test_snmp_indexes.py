@@ -151,3 +151,39 @@ def test_a_saved_config_edited_by_hand_reads_the_index_it_names_or_is_refused() 
     with pytest.raises(ValueError, match=r"the OIDs have a \{outlet\}: set snmp.outlet"):
         ScrapeConfig.model_validate({"engine": "snmp", "url": url, "auth": {"type": "snmp_community",
                                      "community": "public"}, "values": {"kwh": {"selector": "1.3.6.1.4.1.9.{outlet}"}}})
+
+
+def test_an_oid_written_in_another_form_still_names_its_index() -> None:
+    url = "snmp://10.0.0.5"
+    apc = "1.3.6.1.4.1.318.1.1.26.9.4.3.1.11"
+    quoted = ScrapeConfig.model_validate({"preset": "apc-rpdu2-outlet-snmp", "url": url, "snmp": {"outlet": "3"},
+                                          "values": {"total_kwh": {"selector": f"{apc}.3"}}})
+    assert quoted.snmp is not None and quoted.snmp.outlet == 3  # "3" and 3 agree
+    with pytest.raises(ValueError, match=r"selector reads outlet 3 but snmp\.outlet is 5"):  # net-snmp's -On form
+        ScrapeConfig.model_validate({"preset": "apc-rpdu2-outlet-snmp", "url": url, "snmp": {"outlet": 5},
+                                     "values": {"total_kwh": {"selector": f".{apc}.3"}}})
+    dotted = ScrapeConfig.model_validate({"preset": "eaton-epdu-snmp", "url": url,
+                                          "values": {"total_kwh": {"selector": f".{EATON_INPUT}.1.1"}}})
+    assert dotted.snmp is not None and dotted.snmp.unit == 1
+    assert dotted.values["total_kwh"].counter is not None
+    assert dotted.values["total_kwh"].counter.reset_time == "1.3.6.1.4.1.534.6.6.7.3.5.1.6.1.1"
+    # Half written: the unit typed in, the outlet left to snmp.outlet; the reset timer follows the unit typed.
+    outlet_oid = "1.3.6.1.4.1.534.6.6.7.6.5.1.4.1.{outlet}"
+    half = ScrapeConfig.model_validate({"preset": "eaton-epdu-outlet-snmp", "url": url, "snmp": {"outlet": 4},
+                                        "values": {"total_kwh": {"selector": outlet_oid}}})
+    assert half.snmp is not None and (half.snmp.unit, half.snmp.outlet) == (1, 4)
+    assert half.values["total_kwh"].counter is not None
+    assert half.values["total_kwh"].counter.reset_time == "1.3.6.1.4.1.534.6.6.7.6.5.1.5.1.4"
+    with pytest.raises(ValueError, match=r"selector reads unit 1 but snmp\.unit is 2"):
+        ScrapeConfig.model_validate({"preset": "eaton-epdu-outlet-snmp", "url": url, "snmp": {"outlet": 4, "unit": 2},
+                                     "values": {"total_kwh": {"selector": outlet_oid}}})
+    # A written-out config whose selector alone is changed to another object keeps the old object's timer: refused.
+    copied = ScrapeConfig.model_validate({"preset": "eaton-epdu-snmp", "url": url}).model_dump(
+        mode="json", exclude_none=True, exclude_defaults=True)
+    copied["values"]["total_kwh"]["selector"] = f"{EATON_INPUT}.0.2"
+    with pytest.raises(ValueError, match=r"counter\.reset_time is the preset's for its own object"):
+        ScrapeConfig.model_validate(copied)
+    no_counter = ScrapeConfig.model_validate({"preset": "eaton-epdu-snmp", "url": url, "values": {"total_kwh": {
+        "selector": f"{EATON_INPUT}.0.2", "counter": None}}})
+    assert no_counter.values["total_kwh"].counter is None
+    assert ScrapeConfig.model_validate({"preset": "apc-rpdu2-snmp", "url": url}).snmp is None  # none added

@@ -103,9 +103,14 @@ def test_apc_start_time_is_read_in_the_zone_of_the_cards_clock(engine: ScrapingE
 def test_a_reset_time_the_agent_lacks_or_cannot_date_over_v1_and_v2c(engine: ScrapingEngine, sim: Simulator) -> None:
     missing = apc_start("UTC")
     missing["values"]["total_kwh"]["counter"]["reset_time"] = "1.3.6.1.4.1.318.1.1.26.4.3.1.99.1"  # not served
-    for version in ("1", "2c"):  # v1 fails a whole GET for one missing object: the value is asked again alone
+    # A second value of the same object dated by the start time the agent has: it stays dated.
+    missing["values"]["again"] = {"selector": "1.3.6.1.4.1.318.1.1.26.4.3.1.9.1", "unit": "kWh", "scale": 0.1,
+                                  "counter": apc_start("America/New_York")["values"]["total_kwh"]["counter"]}
+    for version in ("1", "2c"):  # v1 fails a whole GET for one missing object: asked again without that one
         auth = {"type": "snmp_community", "community": "${SNMP_COMMUNITY}", "version": version}
-        assert dated(read(engine, sim, "apc", "apc-rpdu2-snmp", auth=auth, **missing)) == (10.0, None), version
+        result = read(engine, sim, "apc", "apc-rpdu2-snmp", auth=auth, **missing)
+        assert dated(result) == (10.0, None), version
+        assert result.values["again"].counter is not None and result.values["again"].counter.reset_at == START
     uptime = apc_start(None)
     uptime["values"]["total_kwh"]["counter"]["reset_time"] = "1.3.6.1.2.1.1.3.0"  # sysUpTime: TimeTicks
     sim.clock.set(START + timedelta(minutes=1))
@@ -122,7 +127,9 @@ def test_the_forms_of_a_reset_time() -> None:
                                                                                         tzinfo=UTC)
     assert parse_reset_time("v", "x", "  ", None) is None  # the device says nothing
     assert parse_reset_time("v", "x", " 1780000000 ", None) == datetime.fromtimestamp(1_780_000_000, UTC)  # as text
+    assert parse_reset_time("v", "x", "20260501", "UTC") == datetime(2026, 5, 1, tzinfo=UTC)  # ISO basic, not seconds
     for bad, zone in (("yesterday", "UTC"), ("2026-05-01T00:00:00", None), (-5, None), (10**20, None),
-                      ("99999999999999", None), ("9999-12-31T23:00:00-05:00", None), ("-5", None)):
+                      ("99999999999999", None), ("9999-12-31T23:00:00-05:00", None), ("-5", None),
+                      ("\u00b2", None)):
         with pytest.raises(ScrapeFailure, match=r"reset time .* (is not a time|has no offset)"):
             parse_reset_time("v", "x", bad, zone)
