@@ -3,10 +3,12 @@
 Consumption over [t0, t1) is C(t1) - C(t0), C being the corrected counter evaluated at each
 boundary by ``boundaries`` (interpolated between the readings around it), so the energy used
 between the last reading of one month and the first of the next is split between them, never
-lost. ``segments`` cuts the period where an endpoint's client or that client's tariff changes;
-each piece is priced at its tariff and rounded, so an amount here is the sum of the statement
-lines' energy amounts (``lines.statement_lines``). A period without a reading is null, not 0,
-and a change against it is null too.
+lost. ``segments`` cuts the period where an endpoint's client or that client's tariff changes.
+Amounts are the sums of the statement lines those pieces give (``statement_lines.lines_of_segments``:
+time-of-use windows, fixed fees, overage, prices and factors to 6 places, money rounded per line), and
+kWh the sums of the lines' rounded kWh, so a running or open month's table agrees with its statement
+(adjustments to closed months are lines of the statement only). A period without a reading is null,
+not 0, and a change against it is null too.
 """
 
 from __future__ import annotations
@@ -15,7 +17,6 @@ import logging
 from collections.abc import Mapping
 from dataclasses import replace
 from datetime import datetime
-from decimal import Decimal
 from typing import TypeAlias
 from zoneinfo import ZoneInfo
 
@@ -26,8 +27,8 @@ from .billing_settings import BillingSettings
 from .coverage import add_coverage
 from .periods import Period, previous_period, resolve_period
 from .segments import UNASSIGNED, PointCache, assignments_of, endpoints_of, prefetch, segment_frame
-from .statement_lines import statement_lines
-from .terms import ClientTerms, decimal_of, money
+from .statement_lines import LINE_SCHEMA, lines_of_segments, statement_lines
+from .terms import ClientTerms, decimal_of
 
 log = logging.getLogger(__name__)
 
@@ -48,16 +49,19 @@ MONEY = pl.Decimal(38, 2)
 __all__ = ["UNASSIGNED", "billing_by_client", "billing_by_endpoint", "statement_lines"]
 
 
-def _priced(segments: pl.DataFrame) -> pl.DataFrame:
-    """Each segment's amount: kWh (to the Wh) x overhead factor x rate, rounded to the currency's minor unit."""
-    amounts: list[Decimal | None] = []
-    for kwh, factor, rate, currency in segments.select("kwh", "overhead_factor", "rate", "currency").iter_rows():
-        quantity = decimal_of(kwh, 3)
-        if quantity is None or rate is None or currency is None:
-            amounts.append(None)
-            continue
-        amounts.append(money(quantity * Decimal(str(factor)) * Decimal(str(rate)), currency))
-    return segments.with_columns(pl.Series("amount", amounts, dtype=MONEY))
+def _quantized(segments: pl.DataFrame) -> pl.DataFrame:
+    """Each segment's kWh to the Wh as its statement line has it, rate and factor to the line's 6 places: sums of
+    these are the statement's sums (a client's kWh is the sum of its lines' rounded quantities)."""
+    def rounded(column: str, places: int) -> pl.Series:
+        values = [decimal_of(value, places) for value in segments[column].to_list()]
+        return pl.Series(column, [float(value) if value is not None else None for value in values], dtype=pl.Float64)
+
+    return segments.with_columns(rounded("kwh", 3), rounded("rate", 6), rounded("overhead_factor", 6))
+
+
+def _line_amounts(lines: pl.DataFrame, key: str) -> pl.DataFrame:
+    """The sum of the statement lines' amounts per ``key`` (endpoint_id or client), null when none is priced."""
+    return lines.group_by(key).agg(_money_sum("amount"))
 
 
 def _nullable_sum(column: str) -> pl.Expr:
@@ -80,19 +84,24 @@ def _to_datetime(column: str) -> pl.Expr:
 
 def _endpoint_table(conn: Connection, period: Period, config: BillingSettings,
                     clients: Mapping[str, ClientTerms], assignments: Mapping[str, list[tuple[float, str]]],
-                    tz: ZoneInfo, cache: PointCache, coverage: bool = True) -> tuple[pl.DataFrame, pl.DataFrame]:
+                    tz: ZoneInfo, cache: PointCache, coverage: bool = True
+                    ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """(endpoint table, segments, statement lines): with ``coverage``, amounts are the sums of the lines the
+    statement is made of (time-of-use windows, fixed fees, rounded prices); without, kWh only."""
     info = endpoints_of(conn, period)
     ids = info["endpoint_id"].to_list()
     segments, points = segment_frame(conn, period, ids, assignments, config.max_extrapolation_s, clients, tz, cache)
     t0, t1 = period.start.timestamp(), period.end.timestamp()
+    lines = pl.DataFrame(schema=LINE_SCHEMA)
     if segments.is_empty() or points.is_empty():
-        return pl.DataFrame(schema={c: pl.String for c in ENDPOINT_COLUMNS}), segments
-    segments = _priced(segments)
+        return pl.DataFrame(schema={c: pl.String for c in ENDPOINT_COLUMNS}), segments, lines
     if coverage:
         segments = add_coverage(conn, segments, period, config, tz)
+        lines = lines_of_segments(conn, segments, clients, tz, period, config)
     else:
         segments = segments.with_columns(pl.lit(None, pl.Float64).alias("covered_hours"),
                                          ((pl.col("e") - pl.col("s")) / 3600.0).alias("period_hours"))
+    segments = _quantized(segments)
     at0 = points.filter(pl.col("t") == t0).select(
         "endpoint_id", pl.col("method").alias("start_method"), pl.col("a1_t").alias("first_t"),
         pl.col("c").alias("start_counter_kwh"))
@@ -105,10 +114,11 @@ def _endpoint_table(conn: Connection, period: Period, config: BillingSettings,
         pl.col("readings_used").sum(), pl.col("failed_reads").sum(), pl.col("resets_folded").sum(),
         pl.col("client").unique(maintain_order=True).str.join(", "),
         pl.col("overhead_factor").last(), pl.col("rate").last(), pl.col("currency").last(),
-        _money_sum("amount"), pl.col("covered_hours").sum().round(3), pl.col("period_hours").sum().round(3),
+        pl.col("covered_hours").sum().round(3), pl.col("period_hours").sum().round(3),
     )
     table = (
         info.join(per_endpoint, on="endpoint_id", how="left")
+        .join(_line_amounts(lines, "endpoint_id"), on="endpoint_id", how="left")
         .join(at0, on="endpoint_id", how="left").join(at1, on="endpoint_id", how="left")
         .with_columns(
             pl.when(pl.col("first_t") < t1).then(_to_datetime("first_t")).alias("first_reading_at"),
@@ -118,7 +128,7 @@ def _endpoint_table(conn: Connection, period: Period, config: BillingSettings,
             pl.lit(period.start).alias("period_start"), pl.lit(period.end).alias("period_end"),
         )
     )
-    return table, segments
+    return table, segments, lines
 
 
 def _settings(settings: BillingSettings | None, max_extrapolation_s: float | None) -> BillingSettings:
@@ -133,11 +143,14 @@ def _rounded(frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+Tables: TypeAlias = tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]
+
+
 def _period_and_previous(engine: Engine, month: PeriodArg, tz: ZoneInfo, now: datetime,
                          clients: Mapping[str, ClientTerms] | None, config: BillingSettings
-                         ) -> tuple[Period, tuple[pl.DataFrame, pl.DataFrame], tuple[pl.DataFrame, pl.DataFrame]]:
-    """The (endpoint table, client segments) of ``month`` and of the month before, with the three
-    boundaries they share looked up once."""
+                         ) -> tuple[Period, Tables, Tables]:
+    """The (endpoint table, client segments, statement lines) of ``month`` and of the month before, with the
+    three boundaries they share looked up once."""
     period = resolve_period(month, tz, now)
     before = previous_period(period, tz)
     with engine.connect() as conn:
@@ -155,7 +168,7 @@ def billing_by_endpoint(engine: Engine, month: PeriodArg, tz: ZoneInfo, now: dat
                         settings: BillingSettings | None = None) -> pl.DataFrame:
     """One row per endpoint for ``month`` (``YYYY-MM`` in ``tz``, or a (start, end) pair)."""
     config = _settings(settings, max_extrapolation_s)
-    period, (table, _), (previous, _) = _period_and_previous(engine, month, tz, now, clients, config)
+    period, (table, _, _), (previous, _, _) = _period_and_previous(engine, month, tz, now, clients, config)
     if table.is_empty():
         return table.select(ENDPOINT_COLUMNS)
     table = table.join(previous.select("endpoint_id", pl.col("kwh").alias("previous_month_kwh")),
@@ -165,7 +178,9 @@ def billing_by_endpoint(engine: Engine, month: PeriodArg, tz: ZoneInfo, now: dat
     return _rounded(table.select(ENDPOINT_COLUMNS))
 
 
-def _client_table(segments: pl.DataFrame, period: Period) -> pl.DataFrame:
+def _client_table(segments: pl.DataFrame, lines: pl.DataFrame, period: Period) -> pl.DataFrame:
+    """Per client: kWh the sum of its segments' rounded kWh, amount the sum of all its statement lines (energy,
+    time-of-use, overage, fixed fees), as its statement totals them."""
     return (
         segments.group_by("client").agg(
             pl.col("endpoint_id").n_unique().alias("endpoints"),
@@ -173,8 +188,8 @@ def _client_table(segments: pl.DataFrame, period: Period) -> pl.DataFrame:
             _nullable_sum("kwh"), pl.col("estimated_kwh").sum(), pl.col("readings_used").sum(),
             pl.col("failed_reads").sum(), pl.col("resets_folded").sum(),
             pl.col("overhead_factor").first(), pl.col("rate").first(), pl.col("currency").first(),
-            _money_sum("amount"),
         )
+        .join(_line_amounts(lines, "client"), on="client", how="left")
         .with_columns(
             _share(pl.col("estimated_kwh"), pl.col("kwh")).alias("estimated_share"),
             pl.lit(period.to_date).alias("to_date"),
@@ -190,10 +205,10 @@ def billing_by_client(engine: Engine, month: PeriodArg, tz: ZoneInfo, now: datet
                       settings: BillingSettings | None = None) -> pl.DataFrame:
     """One row per client: the sum of its endpoints (A and B feeds), split by dated assignments."""
     config = _settings(settings, max_extrapolation_s)
-    period, (_, segments), (_, previous) = _period_and_previous(engine, month, tz, now, clients, config)
+    period, (_, segments, lines), (_, previous, _) = _period_and_previous(engine, month, tz, now, clients, config)
     if segments.is_empty():
         return pl.DataFrame(schema={c: pl.String for c in CLIENT_COLUMNS})
-    table = _client_table(segments, period)
+    table = _client_table(segments, lines, period)
     if not previous.is_empty():
         before = previous.group_by("client").agg(_nullable_sum("kwh").alias("previous_month_kwh"))
         table = table.join(before, on="client", how="left")

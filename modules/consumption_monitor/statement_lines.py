@@ -17,7 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import polars as pl
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from .billing_settings import BillingSettings
 from .coverage import add_coverage
@@ -31,7 +31,7 @@ LINE_SCHEMA: dict[str, Any] = {
     "client": pl.String, "client_name": pl.String, "endpoint_id": pl.String, "term": pl.String,
     "description": pl.String, "period_start": pl.Datetime("us", "UTC"), "period_end": pl.Datetime("us", "UTC"),
     "quantity": QUANTITY, "unit": pl.String, "unit_price": PRICE, "currency": pl.String, "amount": MONEY,
-    "overhead_factor": pl.Decimal(38, 4),
+    "overhead_factor": PRICE,  # as line_contract: the factor printed is the factor the amount was computed with
     "start_counter_kwh": pl.Float64, "end_counter_kwh": pl.Float64, "start_method": pl.String,
     "end_method": pl.String, "covered_hours": pl.Float64, "period_hours": pl.Float64,
     "estimated_kwh": pl.Float64, "estimated_share": pl.Float64, "resets": pl.Int64, "failed_reads": pl.Int64,
@@ -62,7 +62,8 @@ def energy_line(segment: Mapping[str, Any], terms: ClientTerms | None, tz: ZoneI
                 ) -> dict[str, Any]:
     """One energy (or time-of-use) line of a segment, with its coverage and how it was obtained."""
     quantity = decimal_of(quantity_kwh, 3)
-    factor = Decimal(str(segment["overhead_factor"] or 1.0))
+    declared = Decimal(str(segment["overhead_factor"] or 1.0))
+    factor = decimal_of(declared, 6) or Decimal(1)  # the line's precision, so quantity x price x factor = amount
     currency = segment["currency"] or (terms.currency if terms else "")
     price = decimal_of(rate, 6)
     amount = money(quantity * factor * price, currency) if quantity is not None and price is not None else None
@@ -72,7 +73,7 @@ def energy_line(segment: Mapping[str, Any], terms: ClientTerms | None, tz: ZoneI
         since = _stamp(segment["tariff_from"]).astimezone(tz)
         notes.append(f"tariff from {since:%Y-%m-%d}" if since.year > 1970 else "first tariff")
     if factor != 1:
-        notes.append(f"x overhead factor {factor}")
+        notes.append(f"x overhead factor {declared if declared == factor else factor}")
     notes += segment.get("notes") or []
     if status == "no data":
         notes.append("no data: no reading in or around the period")
@@ -131,10 +132,15 @@ def statement_lines(engine: Engine, month: str | Period, tz: ZoneInfo, at: datet
         if segments.is_empty() or points.is_empty():
             return pl.DataFrame(schema=LINE_SCHEMA)
         segments = add_coverage(conn, segments, period, config, tz)
-        rows: list[dict[str, Any]] = []
-        rows += term_lines(conn, segments, clients, tz, period, _full_month(period, tz), config, energy_line)
+        return lines_of_segments(conn, segments, clients, tz, period, config)
+
+
+def lines_of_segments(conn: Connection, segments: pl.DataFrame, clients: Mapping[str, ClientTerms], tz: ZoneInfo,
+                      period: Period, config: BillingSettings) -> pl.DataFrame:
+    """The statement lines of segments (coverage added): also what the billing tables sum, so they agree."""
+    rows = term_lines(conn, segments, clients, tz, period, _full_month(period, tz), config, energy_line)
     frame = pl.DataFrame(rows, schema=LINE_SCHEMA)
     return frame.sort(["client", "endpoint_id", "period_start", "term"])
 
 
-__all__ = ["LINE_SCHEMA", "UNASSIGNED", "statement_lines"]
+__all__ = ["LINE_SCHEMA", "UNASSIGNED", "lines_of_segments", "statement_lines"]
