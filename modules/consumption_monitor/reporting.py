@@ -60,27 +60,55 @@ class StatementSettings:
         )
 
 
+def declared_clients(ctx: ModuleContext) -> tuple[dict[str, Any], str | None]:
+    """Declared clients and their tariffs, and what is wrong with the endpoint YAML (None when nothing)."""
+    try:
+        return dict(load_endpoints(ctx.config_dir).clients), None
+    except ConfigError as exc:
+        return {}, str(exc)
+
+
 def clients_of(ctx: ModuleContext) -> dict[str, Any]:
     """Declared clients and their tariffs; none (and a logged warning) while the YAML has problems."""
-    try:
-        return dict(load_endpoints(ctx.config_dir).clients)
-    except ConfigError as exc:
-        log.warning("endpoint YAML has problems; statements without client prices:\n%s", exc)
-        return {}
+    clients, problem = declared_clients(ctx)
+    if problem is not None:
+        log.warning("endpoint YAML has problems; statements without client prices:\n%s", problem)
+    return clients
 
 
-def source_for(ctx: ModuleContext, clients: dict[str, Any] | None = None) -> LineSource:
+@dataclass(frozen=True)
+class PricedSource:
+    """A line source that also carries the endpoint YAML's problems, so a close can refuse to freeze unpriced lines.
+
+    Served statements of an open month still show (their lines unpriced, with a logged warning);
+    ``statements.close_month`` reads ``config_problem`` and refuses.
+    """
+
+    lines: LineSource
+    config_problem: str | None = None
+
+    def __call__(self, month: str, at: datetime, client: str | None) -> pl.DataFrame:
+        """The month's live statement lines."""
+        return self.lines(month, at, client)
+
+
+def source_for(ctx: ModuleContext, clients: dict[str, Any] | None = None) -> PricedSource:
     """Live statement lines from the billing query function, with this site's clients and settings."""
     from . import billing, billing_settings
 
     tz = MonitorSettings.from_context(ctx).timezone
-    declared = clients_of(ctx) if clients is None else clients
+    problem = None
+    if clients is None:
+        clients, problem = declared_clients(ctx)
+        if problem is not None:
+            log.warning("endpoint YAML has problems; statements without client prices:\n%s", problem)
+    declared = clients
     config = billing_settings.BillingSettings.from_context(ctx)
 
     def source(month: str, at: datetime, client: str | None) -> pl.DataFrame:
         return billing.statement_lines(ctx.db, month, tz, at, clients=declared, settings=config, client=client)
 
-    return source
+    return PricedSource(source, problem)
 
 
 def month_statements(ctx: ModuleContext, month: str, at: datetime, client: str | None = None

@@ -193,7 +193,11 @@ def draft_statements(lines: pl.DataFrame, period: Period, tz: ZoneInfo, version:
     found = []
     for (client,), own in lines.partition_by("client", as_dict=True, maintain_order=True).items():
         amount, kwh, share = _totals(own)
-        currencies = [c for c in own["currency"].to_list() if c]
+        currencies = list(dict.fromkeys(c for c in own["currency"].to_list() if c))
+        if len(currencies) > 1:  # one total in one currency: never add EUR and USD
+            raise StatementError(
+                f"{client}'s statement for {month} has lines in {' and '.join(currencies)}: one total cannot add them",
+                f"give {client} one currency (its tariffs and the closed months adjusted here must agree)")
         found.append(Statement(
             statement_number(month, client, version, prefix), month, version, client,
             own["client_name"][0] or client, currencies[0] if currencies else "", period.start, period.end,
@@ -234,6 +238,21 @@ def _over_threshold(statements: list[Statement], threshold: float) -> list[tuple
     return found
 
 
+def _refuse_unpriced(month: str, statements: list[Statement], config_problem: str | None) -> None:
+    """A closed month never changes: refuse to freeze lines with energy but no price (or prices from a broken YAML)."""
+    if config_problem:
+        raise StatementError(f"{month} cannot be closed: the endpoint YAML has problems, so no client price is "
+                             f"known:\n{config_problem}",
+                             "fix the YAML (nxforge config check lists every problem), then close the month")
+    unpriced = [(row["client"], row["endpoint_id"] or "-", row["term"]) for item in statements
+                for row in item.lines.filter(pl.col("quantity").is_not_null() & pl.col("amount").is_null())
+                .iter_rows(named=True)]
+    if unpriced:
+        listed = ", ".join(f"{client} {endpoint} {term}" for client, endpoint, term in unpriced[:10])
+        raise StatementError(f"{month} cannot be closed: {len(unpriced)} line(s) have a quantity but no price: "
+                             f"{listed}", "declare each client with its rate under clients: in the endpoint YAML")
+
+
 def close_month(engine: Engine, month: str, tz: ZoneInfo, at: datetime, source: LineSource, *, who: str,
                 max_estimated_share: float, confirm_estimates: bool = False,
                 prefix: str = DEFAULT_PREFIX) -> list[Statement]:
@@ -246,6 +265,7 @@ def close_month(engine: Engine, month: str, tz: ZoneInfo, at: datetime, source: 
     if state.closed:
         raise StatementError(f"{month} is already closed (version {state.version})",
                              "an admin can reopen it to make a new version")
+    _refuse_unpriced(month, statements, getattr(source, "config_problem", None))
     over = _over_threshold(statements, max_estimated_share)
     if over and not confirm_estimates:
         listed = ", ".join(f"{endpoint or client} {share:.1%}" for client, endpoint, share in over[:10])

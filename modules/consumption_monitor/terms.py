@@ -13,7 +13,8 @@ from datetime import UTC, date, datetime, time
 from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 HOURS = re.compile(r"^(?P<h0>\d{1,2})(:(?P<m0>\d{2}))?-(?P<h1>\d{1,2})(:(?P<m1>\d{2}))?$")
@@ -145,7 +146,21 @@ class ClientTerms(_Strict):
         known = [day for day in dates if day is not None]
         if known != sorted(known) or len(set(known)) != len(known):
             raise ValueError("tariffs must list distinct valid_from dates in increasing order")
+        self._one_currency()
         return self
+
+    def _one_currency(self) -> None:
+        """A statement totals one currency: a dated tariff may not switch it (the error names the tariff's field)."""
+        changed = [InitErrorDetails(
+            type=PydanticCustomError(
+                "currency_change", "currency {currency} differs from the client's {client_currency}: a statement "
+                "adds its lines in one currency; set currency: {currency} on the client (all its tariffs), or "
+                "declare another client for the contract in {currency}",
+                {"currency": tariff.currency, "client_currency": self.currency}),
+            loc=("tariffs", index, "currency"), input=tariff.currency)
+            for index, tariff in enumerate(self.tariffs) if tariff.currency not in (None, self.currency)]
+        if changed:
+            raise ValidationError.from_exception_data(type(self).__name__, changed)
 
     @property
     def label(self) -> str:

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import polars as pl
-from sqlalchemy import Connection
+from sqlalchemy import Connection, select
 
 from .billing_settings import BillingSettings
 from .periods import Period
@@ -32,6 +32,7 @@ from .profile import (
     window_kwh,
     window_spans,
 )
+from .tables import endpoint
 from .terms import ClientTerms, Tariff, decimal_of, money
 
 EnergyLine = Callable[..., dict[str, Any]]
@@ -123,6 +124,49 @@ def _commitment_lines(client: str, terms: ClientTerms, tariff: Tariff, group: li
     return lines
 
 
+def _retired_at(conn: Connection, endpoint_ids: set[str]) -> dict[str, float]:
+    """When each retired endpoint left the configuration (UTC seconds)."""
+    if not endpoint_ids:
+        return {}
+    query = select(endpoint.c.id, endpoint.c.retired_at).where(endpoint.c.id.in_(sorted(endpoint_ids)),
+                                                               endpoint.c.retired_at.is_not(None))
+    return {endpoint_id: at.timestamp() for endpoint_id, at in conn.execute(query)}
+
+
+def _fixed_fee_line(row: dict[str, Any], terms: ClientTerms, tariff: Tariff, period: Period, month: Period,
+                    retired_at: float | None, tz: ZoneInfo) -> list[dict[str, Any]]:
+    """The circuit's fee for the part of the month it was the client's and not yet retired (none after that)."""
+    assert tariff.fixed_fee_per_circuit is not None
+    fee_end = month.end.timestamp() if row["e"] == period.end.timestamp() else row["e"]
+    if retired_at is not None and retired_at < fee_end:
+        fee_end = retired_at
+    if fee_end <= row["s"]:
+        return []
+    month_s = month.end.timestamp() - month.start.timestamp()
+    quantity = decimal_of((fee_end - row["s"]) / month_s, 3) or Decimal(0)
+    retired = f", retired {_when(fee_end, tz)}" if retired_at == fee_end else ""
+    return [_client_line(
+        row["client"], terms, "fixed_fee", f"Fixed monthly fee for circuit {row['endpoint_id']}"
+        + ("" if quantity == 1 else f", {quantity} of the month") + retired, row["s"], fee_end, quantity, "month",
+        tariff.fixed_fee_per_circuit, tariff.currency or terms.currency, row["endpoint_id"])]
+
+
+def whole_hour_offsets(tz: ZoneInfo, period: Period) -> bool:
+    """True when ``tz`` is a whole number of hours from UTC throughout the period (checked every hour).
+
+    The hourly rollup's knots are at UTC whole hours: they bracket windows on local whole hours
+    only then (not in Asia/Kolkata, +05:30, nor across Lord Howe's half-hour DST).
+    """
+    start, end = period.start.timestamp(), period.end.timestamp()
+    instants = [*np.arange(start, end, 3600.0), end]
+    return all(_offset_s(tz, instant) % 3600 == 0 for instant in instants)
+
+
+def _offset_s(tz: ZoneInfo, seconds: float) -> float:
+    offset = datetime.fromtimestamp(seconds, UTC).astimezone(tz).utcoffset()
+    return offset.total_seconds() if offset is not None else 0.0
+
+
 def term_lines(conn: Connection, segments: pl.DataFrame, clients: Mapping[str, ClientTerms], tz: ZoneInfo,
                period: Period, month: Period, config: BillingSettings, energy_line: EnergyLine
                ) -> list[dict[str, Any]]:
@@ -138,10 +182,13 @@ def term_lines(conn: Connection, segments: pl.DataFrame, clients: Mapping[str, C
         elif tariff is not None and tariff.tou:
             hourly = all(minute % 60 == 0 for window in tariff.tou for minute in window.minutes())
             (whole_hours if hourly else every_reading).add(row["endpoint_id"])
+    if whole_hours and not whole_hour_offsets(tz, period):  # local whole hours are not UTC whole hours here
+        every_reading |= whole_hours
     readings = usable_readings(conn, period, sorted(every_reading)) if every_reading else {}
     whole_hours -= every_reading
     if whole_hours:  # windows on whole hours need C only at whole hours: the rollup has what brackets them
         readings.update(hourly_knots(conn, period, sorted(whole_hours)))
+    retired = _retired_at(conn, {row["endpoint_id"] for row in rows})
     lines: list[dict[str, Any]] = []
     groups: dict[tuple[str, float], list[dict[str, Any]]] = defaultdict(list)
     for row in rows:
@@ -152,13 +199,7 @@ def term_lines(conn: Connection, segments: pl.DataFrame, clients: Mapping[str, C
             continue
         groups[(row["client"], row["tariff_from"])].append(row)
         if tariff.fixed_fee_per_circuit is not None:
-            fee_end = month.end.timestamp() if row["e"] == period.end.timestamp() else row["e"]
-            month_s = month.end.timestamp() - month.start.timestamp()
-            quantity = decimal_of((fee_end - row["s"]) / month_s, 3) or Decimal(0)
-            lines.append(_client_line(
-                row["client"], terms, "fixed_fee", f"Fixed monthly fee for circuit {row['endpoint_id']}"
-                + ("" if quantity == 1 else f", {quantity} of the month"), row["s"], fee_end, quantity, "month",
-                tariff.fixed_fee_per_circuit, tariff.currency or terms.currency, row["endpoint_id"]))
+            lines += _fixed_fee_line(row, terms, tariff, period, month, retired.get(row["endpoint_id"]), tz)
     t0, t1 = period.start.timestamp(), period.end.timestamp()
     for (client, since), group in groups.items():
         terms = clients[client]
