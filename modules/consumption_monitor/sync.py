@@ -2,8 +2,10 @@
 
 Readings are never deleted: a removed endpoint only gets ``retired_at`` (and comes back if it
 reappears), and only when the whole folder was read: while a file or endpoint is refused, nothing is
-retired (the endpoints of a file that does not parse are unknown, not removed). Client changes are
-appended to ``cm_client_assignment`` so past months keep billing the client who was there.
+retired (the endpoints of a file that does not parse are unknown, not removed). A change of ``client``
+is appended to ``cm_client_assignment`` from the sync on, so past months keep billing the client who
+was there; a ``client_history`` is mirrored as written (a corrected date replaces the wrong row), closed
+months being served from their frozen statements whatever the rows say now.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, time
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, bindparam, insert, select, text, update
+from sqlalchemy import Engine, bindparam, delete, insert, select, text, update
 
 from nxforge.sdk import ConfigProblem
 
@@ -36,6 +38,8 @@ class SyncReport:
     updated: list[str] = field(default_factory=list)
     retired: list[str] = field(default_factory=list)
     reclients: list[str] = field(default_factory=list)
+    dropped_assignments: list[tuple[str, datetime, str]] = field(default_factory=list)
+    """(endpoint, valid_from, client) rows a corrected client_history no longer lists (also logged)."""
     problems: list[ConfigProblem] = field(default_factory=list)
     """What the YAML had that could not be read (those endpoints were left as they were)."""
 
@@ -68,15 +72,24 @@ def desired_assignments(item: Endpoint, tz: ZoneInfo) -> list[tuple[datetime, st
     return periods
 
 
-def _missing_assignments(item: Endpoint, existing: set[tuple[datetime, str]], tz: ZoneInfo,
-                         now: datetime) -> list[tuple[datetime, str]]:
-    """The (valid_from, client) rows to append so the endpoint's assignments say what the YAML says."""
+def _assignment_changes(item: Endpoint, existing: set[tuple[datetime, str]], tz: ZoneInfo, now: datetime
+                        ) -> tuple[list[tuple[datetime, str]], list[tuple[datetime, str]]]:
+    """(rows to append, rows to drop) so the endpoint's assignments say what the YAML says.
+
+    With ``client_history`` the YAML is the whole truth from its first date on: a row it no longer
+    lists (a mistyped date, since corrected) is dropped, rows it still lists keep their ``recorded_at``,
+    rows before its first date stay. Closed months are served from their frozen statements, so only
+    open months follow. Without it, a change of ``client`` is appended from now on.
+    """
     if item.client_history:
-        return [pair for pair in desired_assignments(item, tz) if pair not in existing]
+        desired = desired_assignments(item, tz)
+        first = min(when for when, _ in desired)
+        stale = sorted(pair for pair in existing if pair[0] >= first and pair not in desired)
+        return [pair for pair in desired if pair not in existing], stale
     if not existing:
-        return [(SINCE_ALWAYS, item.client)]
+        return [(SINCE_ALWAYS, item.client)], []
     current = max(existing, key=lambda pair: pair[0])[1]
-    return [(now, item.client)] if current != item.client else []
+    return ([(now, item.client)] if current != item.client else []), []
 
 
 def sync_endpoints(engine: Engine, endpoints: EndpointSet, *, now: datetime, tz: ZoneInfo,
@@ -106,6 +119,7 @@ def sync_endpoints(engine: Engine, endpoints: EndpointSet, *, now: datetime, tz:
         inserts: list[dict[str, object]] = []
         updates: list[dict[str, object]] = []
         assignments: list[dict[str, object]] = []
+        dropped: list[tuple[str, datetime, str]] = []
         for endpoint_id, item in wanted.items():
             values = _row_values(item, default_poll_s, default_rollover_kwh, default_max_kw)
             row = rows.get(endpoint_id)
@@ -117,10 +131,11 @@ def sync_endpoints(engine: Engine, endpoints: EndpointSet, *, now: datetime, tz:
                   or row.default_max_kw != values["default_max_kw"] or row.resettable != values["resettable"]):
                 updates.append({"key": endpoint_id, "retired_at": None, **values})
                 report.updated.append(endpoint_id)
-            missing = _missing_assignments(item, assigned.get(endpoint_id, set()), tz, now)
+            missing, stale = _assignment_changes(item, assigned.get(endpoint_id, set()), tz, now)
             assignments += [{"endpoint_id": endpoint_id, "client": client, "valid_from": valid_from,
                              "recorded_at": now} for valid_from, client in missing]
-            if missing:
+            dropped += [(endpoint_id, valid_from, client) for valid_from, client in stale]
+            if missing or stale:
                 report.reclients.append(endpoint_id)
         for endpoint_id, row in rows.items():
             if retire and endpoint_id not in wanted and row.retired_at is None:
@@ -132,6 +147,13 @@ def sync_endpoints(engine: Engine, endpoints: EndpointSet, *, now: datetime, tz:
             conn.execute(update(endpoint).where(endpoint.c.id == bindparam("key")), same)
         if report.retired:
             conn.execute(update(endpoint).where(endpoint.c.id.in_(report.retired)).values(retired_at=now))
+        for endpoint_id, valid_from, client in dropped:
+            log.warning("client_history of %s no longer says %s from %s: assignment row dropped",
+                        endpoint_id, client, valid_from.isoformat())
+            conn.execute(delete(client_assignment).where(
+                client_assignment.c.endpoint_id == endpoint_id, client_assignment.c.valid_from == valid_from,
+                client_assignment.c.client == client))
+        report.dropped_assignments = dropped
         if assignments:
             conn.execute(insert(client_assignment), assignments)
     if report.added or report.updated or report.retired:
