@@ -8,6 +8,7 @@ import getpass
 import logging
 import sys
 from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
 
 import polars as pl
@@ -92,9 +93,27 @@ def billing_frame(ctx: ModuleContext, month: str, by: str, at: datetime,
     if state.closed:
         statements = served[1] if served else month_statements(ctx, month, at)[1]
         return lines_of(statements) if by == "endpoint" else exports.statement_totals(statements)
-    compute = billing_by_client if by == "client" else billing_by_endpoint
-    return compute(ctx.db, month, settings.timezone, at, clients=clients_of(ctx),
-                   max_extrapolation_s=settings.max_extrapolation_s)
+    if by == "endpoint":
+        return billing_by_endpoint(ctx.db, month, settings.timezone, at, clients=clients_of(ctx),
+                                   max_extrapolation_s=settings.max_extrapolation_s)
+    table = billing_by_client(ctx.db, month, settings.timezone, at, clients=clients_of(ctx),
+                              max_extrapolation_s=settings.max_extrapolation_s)
+    return with_statement_totals(table, served[1] if served else month_statements(ctx, month, at)[1])
+
+
+def with_statement_totals(table: pl.DataFrame, statements: list[Statement]) -> pl.DataFrame:
+    """An open month's by-client table beside its draft statements: ``adjustments`` (lines correcting earlier
+    closed months, billed on this statement) and ``statement_total`` (amount + adjustments, what the PDF says)."""
+    if table.is_empty():
+        return table
+    money = pl.Decimal(38, 2)
+    drafts = pl.DataFrame(
+        [{"client": item.client, "statement_total": item.total_amount,
+          "adjustments": sum(item.lines.filter(pl.col("term") == "adjustment")["amount"].drop_nulls().to_list(),
+                             Decimal("0.00"))} for item in statements],
+        schema={"client": pl.String, "statement_total": money, "adjustments": money})
+    return table.join(drafts, on="client", how="full", coalesce=True).select(
+        *table.columns, "adjustments", "statement_total").sort("client")
 
 
 def frame_bytes(ctx: ModuleContext, frame: pl.DataFrame, fmt: str, sheet: str) -> bytes:

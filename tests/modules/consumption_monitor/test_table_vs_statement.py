@@ -20,9 +20,11 @@ import yaml
 from nxforge_modules.consumption_monitor import cli
 from nxforge_modules.consumption_monitor.billing import billing_by_client, billing_by_endpoint, statement_lines
 from nxforge_modules.consumption_monitor.config import load_endpoints
+from nxforge_modules.consumption_monitor.corrections import record_correction
 from nxforge_modules.consumption_monitor.exports import statement_totals
 from nxforge_modules.consumption_monitor.line_contract import LineSource
 from nxforge_modules.consumption_monitor.readings import RawReading
+from nxforge_modules.consumption_monitor.reporting import month_statements
 from nxforge_modules.consumption_monitor.statements import close_month, served_statements
 from nxforge_modules.consumption_monitor.store import store_batch
 from nxforge_modules.consumption_monitor.sync import sync_endpoints
@@ -154,6 +156,18 @@ def test_billing_command_prints_the_statement_amount_before_and_after_the_close(
     assert open_table["amount"].to_list() == closed_table["amount"].to_list() == [400.8]
     assert open_table["kwh"].to_list() == closed_table["kwh"].to_list() == [1490.0]
     assert by_endpoint["amount"].to_list() == [400.8]  # the open month by circuit: its lines, fee included
+
+    # 10 kWh found in October after its close: November's statement carries the adjustment, and the table
+    # of November says so beside the month's own amount.
+    record_correction(platform.engine, "a-1", at=utc(2026, 10, 20), delta_kwh=10.0, who="ops", why="shunt",
+                      recorded_at=NOW)
+    november = pl.read_csv(cli.billing_table_bytes(ctx, "2026-11", "client", "csv"), schema_overrides={
+        "amount": pl.Decimal(38, 2), "adjustments": pl.Decimal(38, 2), "statement_total": pl.Decimal(38, 2)})
+    (draft,) = month_statements(ctx, "2026-11", NOW)[1]
+    adjustments = draft.lines.filter(pl.col("term") == "adjustment")["amount"].sum()
+    row = november.row(0, named=True)
+    assert adjustments > 0 and row["adjustments"] == adjustments
+    assert row["statement_total"] == draft.total_amount == row["amount"] + row["adjustments"]
 
 
 SITE = """\
