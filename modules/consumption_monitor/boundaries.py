@@ -26,12 +26,13 @@ from datetime import UTC, datetime
 import polars as pl
 from sqlalchemy import Connection, ScalarSelect, select
 
-from .tables import endpoint, reading
+from .tables import endpoint, meter_event, reading
 
 SLOTS = ("b1", "b2", "a1", "a2", "latest")
 LOOKUP_SCHEMA = {"endpoint_id": pl.String, **{f"{s}_{k}": pl.Float64 for s in ("b1", "b2", "a1", "a2") for k in "tc"},
                  "cum_good": pl.Int64, "cum_failed": pl.Int64, "cum_events": pl.Int64,
-                 "cum_estimated_kwh": pl.Float64, "b1_e": pl.String, "a1_e": pl.String}
+                 "cum_estimated_kwh": pl.Float64, "b1_e": pl.String, "a1_e": pl.String,
+                 "a1_events": pl.Int64, "a1_estimated_kwh": pl.Float64}
 ID_CHUNK = 5000
 
 
@@ -79,6 +80,8 @@ def _lookup_by_ids(conn: Connection, t: datetime, endpoint_ids: Sequence[str] | 
         columns[f"{slot}_c"] = [p[1] if p else None for p in picked]
     for slot in ("b1", "a1"):
         columns[f"{slot}_e"] = [p[6] if (p := details.get(getattr(row, slot))) else None for row in found]
+    columns["a1_events"] = [p[4] if (p := details.get(row.a1)) else None for row in found]
+    columns["a1_estimated_kwh"] = [p[5] if (p := details.get(row.a1)) else None for row in found]
     anys = [details.get(row.latest) for row in found]
     for position, name in ((2, "cum_good"), (3, "cum_failed"), (4, "cum_events")):
         columns[name] = [p[position] if p else 0 for p in anys]
@@ -108,7 +111,8 @@ _SIDE_SQL = """
 _LATERAL_SQL = """
 SELECT e.id, b.t1, b.c1, b.t2, b.c2, a.t1, a.c1, a.t2, a.c2,
        coalesce(b.cum_good, 0), coalesce(b.cum_failed, 0), coalesce(b.cum_events, 0),
-       coalesce(b.cum_estimated_kwh, 0), b.e1, a.e1, q.i, b.blocked OR a.blocked
+       coalesce(b.cum_estimated_kwh, 0), b.e1, a.e1, a.cum_events, a.cum_estimated_kwh, q.i,
+       b.blocked OR a.blocked
 FROM unnest(%(ts)s::timestamptz[]) WITH ORDINALITY AS q(at, i) CROSS JOIN cm_endpoint e
 CROSS JOIN LATERAL ({before}) b CROSS JOIN LATERAL ({after}) a {where}"""
 
@@ -137,7 +141,8 @@ def _lookup_lateral(conn: Connection, instants: Sequence[datetime], endpoint_ids
     found = _lateral_rows(conn, instants, endpoint_ids, usable_only=False)
     blocked = found.filter(pl.col("blocked")).select("endpoint_id", "t")
     if not blocked.is_empty():
-        slots = [f"{s}_{k}" for s in ("b1", "b2", "a1", "a2") for k in "tc"] + ["b1_e", "a1_e"]
+        slots = [f"{s}_{k}" for s in ("b1", "b2", "a1", "a2") for k in "tc"] + ["b1_e", "a1_e", "a1_events",
+                                                                               "a1_estimated_kwh"]
         for (when,), group in blocked.group_by("t"):
             at = datetime.fromtimestamp(float(when), UTC)
             usable = _lateral_rows(conn, [at], group["endpoint_id"].to_list(), usable_only=True)
@@ -166,8 +171,50 @@ def _slope(c1: str, t1: str, c2: str, t2: str) -> pl.Expr:
     return (pl.col(c1) - pl.col(c2)) / (pl.col(t1) - pl.col(t2))
 
 
-def evaluate(raw: pl.DataFrame, max_extrapolation_s: float) -> pl.DataFrame:
-    """C(t) per endpoint with how it was obtained and how much of it is an estimate."""
+CORRECTION_SCHEMA = {"endpoint_id": pl.String, "at": pl.Float64, "delta": pl.Float64}
+
+
+def corrections_near(conn: Connection, raw: pl.DataFrame) -> pl.DataFrame:
+    """The corrections recorded after the usable reading before some ``t`` and up to the one at or after it."""
+    since = raw.select(pl.col("b1_t").min()).item() if raw.height else None
+    if since is None:
+        return pl.DataFrame(schema=CORRECTION_SCHEMA)
+    upto = raw.select(pl.max_horizontal(pl.col("a1_t").max(), pl.col("t").max())).item()
+    query = (select(meter_event.c.endpoint_id, meter_event.c.at, meter_event.c.delta_kwh)
+             .where(meter_event.c.kind == "correction", meter_event.c.delta_kwh.is_not(None),
+                    meter_event.c.at > datetime.fromtimestamp(float(since), UTC),
+                    meter_event.c.at <= datetime.fromtimestamp(float(upto), UTC)))
+    rows = [(row.endpoint_id, row.at.timestamp(), row.delta_kwh) for row in conn.execute(query)]
+    return pl.DataFrame(rows, schema=CORRECTION_SCHEMA, orient="row")
+
+
+def _with_steps(raw: pl.DataFrame, corrections: pl.DataFrame | None) -> pl.DataFrame:
+    """Per row, corrections after the reading before t: ``d_span`` up to the reading at/after t, ``d_before`` before t.
+
+    A correction is a step at its time, counted in C(t) for t after it: the energy of [t0, t1) holds the
+    corrections dated in it. The readings after one hold it already, so it is taken out of them before
+    interpolating and put back only where t is past it (a correction dated on a boundary is the next month's).
+    """
+    zero = raw.with_columns(pl.lit(0.0).alias("d_span"), pl.lit(0.0).alias("d_before"))
+    if corrections is None or corrections.is_empty() or raw.is_empty():
+        return zero
+    at, delta = pl.col("at"), pl.col("delta")
+    steps = (raw.select("endpoint_id", "t", "b1_t", "a1_t").join(corrections, on="endpoint_id", how="inner")
+             .filter(pl.col("b1_t").is_not_null() & (at > pl.col("b1_t")))
+             .group_by("endpoint_id", "t")
+             .agg(delta.filter(pl.col("a1_t").is_not_null() & (at <= pl.col("a1_t"))).sum().alias("d_span"),
+                  delta.filter(at < pl.col("t")).sum().alias("d_before")))
+    return (raw.join(steps, on=["endpoint_id", "t"], how="left")
+            .with_columns(pl.col("d_span").fill_null(0.0), pl.col("d_before").fill_null(0.0)))
+
+
+def evaluate(raw: pl.DataFrame, max_extrapolation_s: float, corrections: pl.DataFrame | None = None) -> pl.DataFrame:
+    """C(t) per endpoint with how it was obtained and how much of it is an estimate.
+
+    ``corrections`` (``corrections_near``) are applied as steps at their time, not spread between readings.
+    On a reading exactly at t, the resets it folded (and their estimates) count up to t, with its counter.
+    """
+    raw = _with_steps(raw, corrections)
     t = pl.col("t")
     exact = pl.col("a1_t") == t
     bracket = pl.col("b1_t").is_not_null() & pl.col("a1_t").is_not_null()
@@ -176,16 +223,19 @@ def evaluate(raw: pl.DataFrame, max_extrapolation_s: float) -> pl.DataFrame:
     was_failing = pl.col("b1_t").is_null() & (pl.col("cum_failed") > 0)
     backward = (pl.col("a1_t").is_not_null() & pl.col("a2_t").is_not_null() & was_failing
                 & (pl.col("a1_t") - t <= max_extrapolation_s))
-    interpolated = pl.col("b1_c") + (pl.col("a1_c") - pl.col("b1_c")) * (t - pl.col("b1_t")) / (
-        pl.col("a1_t") - pl.col("b1_t"))
-    forward_c = pl.col("b1_c") + _slope("b1_c", "b1_t", "b2_c", "b2_t").clip(lower_bound=0.0) * (t - pl.col("b1_t"))
+    steps = pl.col("d_before")
+    uncorrected_a1 = pl.col("a1_c") - pl.col("d_span")
+    interpolated = pl.col("b1_c") + (uncorrected_a1 - pl.col("b1_c")) * (t - pl.col("b1_t")) / (
+        pl.col("a1_t") - pl.col("b1_t")) + steps
+    forward_c = (pl.col("b1_c") + _slope("b1_c", "b1_t", "b2_c", "b2_t").clip(lower_bound=0.0) * (t - pl.col("b1_t"))
+                 + steps)
     backward_c = pl.col("a1_c") - _slope("a2_c", "a2_t", "a1_c", "a1_t").clip(lower_bound=0.0) * (pl.col("a1_t") - t)
     return raw.with_columns(
-        pl.when(exact).then(pl.col("a1_c"))
+        pl.when(exact).then(uncorrected_a1 + steps)
         .when(bracket).then(interpolated)
         .when(forward).then(forward_c)
         .when(backward).then(backward_c)
-        .when(pl.col("b1_t").is_not_null()).then(pl.col("b1_c"))
+        .when(pl.col("b1_t").is_not_null()).then(pl.col("b1_c") + steps)
         .when(pl.col("a1_t").is_not_null()).then(pl.col("a1_c"))
         .otherwise(None).alias("c"),
         pl.when(exact).then(pl.lit("exact"))
@@ -197,18 +247,23 @@ def evaluate(raw: pl.DataFrame, max_extrapolation_s: float) -> pl.DataFrame:
                 .otherwise(pl.col("a1_e")) == "opening").then(pl.lit("opening")).otherwise(None).alias("origin"),
     ).with_columns(
         pl.when(pl.col("method") == "extrapolated")
-        .then((pl.col("c") - pl.coalesce(pl.col("b1_c"), pl.col("a1_c"))).abs())
+        .then((pl.col("c") - steps - pl.coalesce(pl.col("b1_c"), pl.col("a1_c"))).abs())
         .otherwise(0.0).alias("estimated_kwh"),
-    )
+        pl.when(exact).then(pl.col("a1_events")).otherwise(pl.col("cum_events")).alias("cum_events"),
+        pl.when(exact).then(pl.col("a1_estimated_kwh")).otherwise(pl.col("cum_estimated_kwh"))
+        .alias("cum_estimated_kwh"),
+    ).drop("d_span", "d_before")
 
 
 def counter_at_many(conn: Connection, instants: Sequence[datetime], max_extrapolation_s: float,
                     endpoint_ids: Sequence[str] | None = None) -> pl.DataFrame:
     """C at each instant for every endpoint (or those given), in one round trip on PostgreSQL."""
-    return evaluate(lookup_many(conn, instants, endpoint_ids), max_extrapolation_s)
+    raw = lookup_many(conn, instants, endpoint_ids)
+    return evaluate(raw, max_extrapolation_s, corrections_near(conn, raw))
 
 
 def counter_at(conn: Connection, t: datetime, max_extrapolation_s: float,
                endpoint_ids: Sequence[str] | None = None) -> pl.DataFrame:
     """C(t) for every endpoint (or those given): endpoint_id, c, method, estimated_kwh, totals, b1_t, a1_t."""
-    return evaluate(lookup(conn, t, endpoint_ids), max_extrapolation_s)
+    raw = lookup(conn, t, endpoint_ids)
+    return evaluate(raw, max_extrapolation_s, corrections_near(conn, raw))

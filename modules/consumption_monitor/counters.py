@@ -3,7 +3,8 @@
 corrected = raw + offset. The offset changes when the meter's own counter breaks continuity:
 
 * **rollover** (a drop while the previous value was within one interval's worth of energy of
-  the configured maximum): offset += rollover_kwh. Exact: nothing is estimated.
+  the configured maximum: at the circuit rating, else at the plausible power below; only when
+  neither is known, above 99 % of the maximum): offset += rollover_kwh. Exact: nothing is estimated.
 * **reset** (any other drop larger than ``drop_tolerance_kwh``): the meter restarted from 0 at
   an unknown moment since the previous reading. We carry prev_raw into the offset and, for the
   energy between the previous reading and the reset (which no meter recorded), add an estimate:
@@ -182,7 +183,7 @@ def correct(state: CounterState | None, raw_kwh: float, read_at: datetime, rules
         if plausible is not None and delta > plausible:
             return Corrected(None, state.offset_kwh, "implausible")
         return Corrected(max(raw_kwh + state.offset_kwh, state.corrected_kwh), state.offset_kwh)
-    if rules.rollover_kwh and _looks_like_rollover(state.raw_kwh, raw_kwh, rules, limit):
+    if rules.rollover_kwh and _looks_like_rollover(state.raw_kwh, raw_kwh, rules, hours):
         offset = state.offset_kwh + rules.rollover_kwh
         return Corrected(raw_kwh + offset, offset, "rollover")
     if not rules.resettable or announced:  # cannot be a reset, or the device says there was none
@@ -211,9 +212,17 @@ def _announced_reset(state: CounterState, raw_kwh: float, read_at: datetime, rul
     return Corrected(raw_kwh + offset, offset, "reset", estimated)
 
 
-def _looks_like_rollover(prev_raw: float, raw_kwh: float, rules: CounterRules, limit: float | None) -> bool:
+def _looks_like_rollover(prev_raw: float, raw_kwh: float, rules: CounterRules, hours: float) -> bool:
+    """A wrap only if the energy it implies fits the interval: the rating, else the plausible power.
+
+    The 99 % guess is left for an endpoint with no rating and no default power: otherwise a meter
+    reset near its maximum would be folded as a wrap of thousands of kWh, billed as measured.
+    """
     assert rules.rollover_kwh
     wrapped = rules.rollover_kwh - prev_raw + raw_kwh
+    limit = rules.max_energy_kwh(hours)
+    if limit is None:
+        limit = rules.plausible_energy_kwh(hours)
     if limit is not None:
         return 0 <= wrapped <= limit
     return prev_raw >= rules.rollover_kwh * rules.rollover_guess_fraction
@@ -321,9 +330,10 @@ class CounterWalk:
         if ceiling_kwh is not None and raw_kwh >= ceiling_kwh:
             return Corrected(None, state.offset_kwh if state else 0.0, "ceiling")  # stopped: counts nothing
         result = correct(state, raw_kwh, read_at, self.rules, reset_at)
-        if (result.event == "implausible" and raw_kwh >= 0 and self.peak_kw is not None
+        doubtful = result.event == "implausible" or (result.event == "reset" and bool(self.rules.rollover_kwh))
+        if (doubtful and raw_kwh >= 0 and self.peak_kw is not None
                 and self.rules.circuit_max_kw is None and self.rules.default_max_kw is not None):
-            peak = self.peak_kw(read_at)  # the endpoint's own history may make this rise plausible
+            peak = self.peak_kw(read_at)  # the endpoint's own history may make this rise (or this wrap) plausible
             if peak:
                 result = correct(state, raw_kwh, read_at, replace(self.rules, peak_kw=peak), reset_at)
         if swapped and result.usable and result.event is None:

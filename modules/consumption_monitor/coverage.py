@@ -168,8 +168,8 @@ def add_coverage(conn: Connection, segments: pl.DataFrame, period: Period, confi
                 continue
             uncovered.append((max(g0, s), min(g1, e)))
             gap_kwh += (c1 - c0) * inside / (g1 - g0)
-            if s < g1 < e:  # the closing reading's own estimate is in the segment's and in the gap's rise
-                # (not at e: a boundary's running totals are those of the readings strictly before it)
+            if s < g1 <= e:  # the closing reading's own estimate is in the segment's and in the gap's rise
+                # (at e too: a reading exactly on a boundary counts, with its estimate, before it; not at s)
                 gap_kwh -= own_estimates.get((row["endpoint_id"], round(g1, 3)), 0.0)
             flag = f", longer than {_days(config.gap_linear_max_s)}: flagged" if g1 - g0 > config.gap_linear_max_s \
                 else ""
