@@ -18,7 +18,8 @@ The difference is taken in quantities, never in money, and priced from the froze
   below it) and ``overage_peak_kw`` takes the recomputed peak, only while the client's circuits
   are laid out as at the close (otherwise it is left as frozen and logged).
 
-What later closed statements already adjusted is subtracted, so a difference is billed once.
+What later closed statements already adjusted is subtracted, so a difference is billed once. An
+endpoint whose readings of the closed month were pruned (archiving) is left as frozen, never credited.
 Amounts are rounded to the currency's minor unit (``money``).
 """
 
@@ -50,6 +51,7 @@ currency."""
 KWH = Decimal("0.001")
 ZERO = Decimal("0.000")
 OVERAGE_KWH, OVERAGE_PEAK = "overage_kwh", "overage_peak_kw"
+FROM_READINGS = frozenset({"reading", "interpolated", "extrapolated", "opening reading"})
 
 
 @dataclass
@@ -145,7 +147,11 @@ def _month_adjustments(target: ClosedMonth, now_lines: pl.DataFrame, tz: ZoneInf
                          row["period_end"], row["quantity"] if row["quantity"] is not None else ZERO)
               for row in target.frozen.filter(energy).iter_rows(named=True)]
     now_energy = now_lines.filter(energy & (pl.col("quantity").is_not_null()))
-    orphans = _lay(frozen, now_energy)
+    lost = _readings_lost(target, now_energy)
+    orphans = _lay(frozen, now_energy.filter(~pl.col("endpoint_id").is_in(sorted(lost))))
+    for line in frozen:
+        if line.key[1] in lost:
+            line.now = line.quantity
     deltas = _rounded_deltas(frozen, orphans)
     names = {line.key[0]: line.client_name for line in frozen} | target.names
     client_rows = _client_deltas(target, frozen, now_lines)
@@ -166,6 +172,28 @@ def _month_adjustments(target: ClosedMonth, now_lines: pl.DataFrame, tz: ZoneInf
 
 def _order(key: Key) -> tuple[str, str, str, str]:
     return key[0], key[1], key[2], str(key[3])
+
+
+def _readings_lost(target: ClosedMonth, now_energy: pl.DataFrame) -> set[str]:
+    """Endpoints the recomputation cannot speak for: none of its lines has kWh, or a boundary found from
+    readings at the close is now only held (readings pruned after archiving). They stay as frozen, never credited.
+    """
+    def boundaries(frame: pl.DataFrame) -> dict[tuple[str, datetime], str]:
+        found = {}
+        for row in frame.iter_rows(named=True):
+            found[(row["endpoint_id"], row["period_start"])] = row["start_method"] or "no data"
+            found[(row["endpoint_id"], row["period_end"])] = row["end_method"] or "no data"
+        return found
+
+    was = boundaries(target.frozen.filter(is_energy(pl.col("term")) & pl.col("quantity").is_not_null()))
+    now = boundaries(now_energy)
+    measured = {endpoint_id for endpoint_id, _ in now}
+    lost = {endpoint_id for (endpoint_id, at), method in was.items() if endpoint_id not in measured or (
+        method in FROM_READINGS and now.get((endpoint_id, at), method) not in FROM_READINGS)}
+    for endpoint_id in sorted(lost):
+        log.warning("%s: %s not adjusted: the readings it was closed with are no longer all in the database",
+                    target.month, endpoint_id)
+    return lost
 
 
 def _lay(frozen: list[FrozenLine], now_energy: pl.DataFrame) -> dict[Key, Decimal]:

@@ -20,9 +20,9 @@ from nxforge_modules.consumption_monitor.readings import RawReading
 from nxforge_modules.consumption_monitor.readings_import import import_readings
 from nxforge_modules.consumption_monitor.statements import Statement, close_month, served_statements
 from nxforge_modules.consumption_monitor.store import store_batch
-from nxforge_modules.consumption_monitor.tables import client_assignment
+from nxforge_modules.consumption_monitor.tables import client_assignment, reading
 from nxforge_modules.consumption_monitor.terms import ClientTerms
-from sqlalchemy import Engine, insert
+from sqlalchemy import Engine, delete, insert
 
 from tests.modules.consumption_monitor.conftest import add_endpoint, utc, write
 
@@ -244,3 +244,44 @@ def test_an_adjustment_is_rounded_to_the_currency_minor_unit(cm_engine: Engine) 
     _, november = served_statements(cm_engine, "2026-11", tokyo, NOW + timedelta(hours=2), source)
     assert _adjustments(november[0]).select("quantity", "currency", "amount").rows() == [
         (Decimal("5.123"), "JPY", Decimal("161.00"))]
+
+
+def test_readings_pruned_after_archiving_are_not_credited(cm_engine: Engine) -> None:
+    """A closed month whose readings were removed from the database (archive pruning) recomputes to nothing:
+    that is no change of energy, so no adjustment credits the month back."""
+    clients = {"acme": ClientTerms(name="acme", rate_per_kwh=0.2)}
+    source = _site_12h(cm_engine, clients)
+    october = close_month(cm_engine, "2026-10", BERLIN, NOW, source, who="fin", max_estimated_share=1)
+    with cm_engine.begin() as conn:  # what prune_month does for September and October
+        conn.execute(delete(reading).where(reading.c.read_at < utc(2026, 10, 31, 23)))
+    later = NOW + timedelta(hours=2)
+    _check_frozen(cm_engine, source, october, later)
+    _, november = served_statements(cm_engine, "2026-11", BERLIN, later, source)
+    assert _adjustments(november[0]).is_empty()
+
+
+def test_peak_demand_above_the_commitment_is_adjusted_at_its_frozen_price(cm_engine: Engine) -> None:
+    """A 2 kW commitment with 10.00 per kW of peak above it; a late reading after the close reveals a burst
+    on 31 October: the peak line moves by the recomputed difference, at the frozen price, once."""
+    clients = {"acme": ClientTerms.model_validate({"name": "acme", "rate_per_kwh": 0.2, "tariffs": [
+        {"valid_from": "2026-01-01", "rate_per_kwh": 0.2, "committed_kw": 2.0, "overage_per_peak_kw": 10.0}]})}
+    add_endpoint(cm_engine, "a-1", "acme")
+    source = _source(cm_engine, clients)
+    _write_every_12h(cm_engine, _bursty, gap=True)
+    october = close_month(cm_engine, "2026-10", BERLIN, NOW, source, who="f", max_estimated_share=1,
+                          confirm_estimates=True)
+    frozen_peak = october[0].lines.filter(pl.col("term") == "overage_peak_kw").row(0, named=True)
+    late = utc(2026, 10, 31, 22, 30)
+    write(cm_engine, "a-1", late, _bursty(late))
+    later = NOW + timedelta(hours=1)
+    recomputed = statement_lines(cm_engine, "2026-10", BERLIN, later, clients=clients)
+    peak_now = recomputed.filter(pl.col("term") == "overage_peak_kw")["quantity"][0]
+    assert peak_now != frozen_peak["quantity"]
+    _, november = served_statements(cm_engine, "2026-11", BERLIN, later, source)
+    line = _adjustments(november[0]).filter(pl.col("unit") == "kW").row(0, named=True)
+    assert line["quantity"] == peak_now - frozen_peak["quantity"] and line["endpoint_id"] == ""
+    assert line["unit_price"] == frozen_peak["unit_price"] == Decimal("10")
+    assert line["amount"] == (line["quantity"] * Decimal(10)).quantize(Decimal("0.01"))
+    close_month(cm_engine, "2026-11", BERLIN, later, source, who="f", max_estimated_share=1, confirm_estimates=True)
+    _, december = served_statements(cm_engine, "2026-12", BERLIN, later, source)
+    assert _adjustments(december[0]).filter(pl.col("unit") == "kW").is_empty()
