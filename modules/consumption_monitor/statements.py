@@ -5,6 +5,8 @@ read back from ``cm_statement``/``cm_statement_line``, which refuse UPDATE and D
 that changes later (a correction or swap recorded after the close) reaches the client as an
 adjustment line on the next open statement (``adjustments.py``). Reopening (admin, audited by
 the caller) logs a ``reopen`` row; the next close writes version 2 beside version 1.
+A close refuses a source whose endpoint YAML has problems: its lines are unpriced, and a frozen
+0.00 would never change.
 """
 
 from __future__ import annotations
@@ -238,19 +240,12 @@ def _over_threshold(statements: list[Statement], threshold: float) -> list[tuple
     return found
 
 
-def _refuse_unpriced(month: str, statements: list[Statement], config_problem: str | None) -> None:
-    """A closed month never changes: refuse to freeze lines with energy but no price (or prices from a broken YAML)."""
+def _refuse_unpriced(month: str, config_problem: str | None) -> None:
+    """A closed month never changes: refuse to freeze lines priced from a broken endpoint YAML (no client prices)."""
     if config_problem:
         raise StatementError(f"{month} cannot be closed: the endpoint YAML has problems, so no client price is "
                              f"known:\n{config_problem}",
                              "fix the YAML (nxforge config check lists every problem), then close the month")
-    unpriced = [(row["client"], row["endpoint_id"] or "-", row["term"]) for item in statements
-                for row in item.lines.filter(pl.col("quantity").is_not_null() & pl.col("amount").is_null())
-                .iter_rows(named=True)]
-    if unpriced:
-        listed = ", ".join(f"{client} {endpoint} {term}" for client, endpoint, term in unpriced[:10])
-        raise StatementError(f"{month} cannot be closed: {len(unpriced)} line(s) have a quantity but no price: "
-                             f"{listed}", "declare each client with its rate under clients: in the endpoint YAML")
 
 
 def close_month(engine: Engine, month: str, tz: ZoneInfo, at: datetime, source: LineSource, *, who: str,
@@ -265,7 +260,7 @@ def close_month(engine: Engine, month: str, tz: ZoneInfo, at: datetime, source: 
     if state.closed:
         raise StatementError(f"{month} is already closed (version {state.version})",
                              "an admin can reopen it to make a new version")
-    _refuse_unpriced(month, statements, getattr(source, "config_problem", None))
+    _refuse_unpriced(month, getattr(source, "config_problem", None))
     over = _over_threshold(statements, max_estimated_share)
     if over and not confirm_estimates:
         listed = ", ".join(f"{endpoint or client} {share:.1%}" for client, endpoint, share in over[:10])

@@ -4,6 +4,7 @@ A client's price is a list of tariffs, each valid from a date (site midnight) un
 a change inside a month splits the month exactly as a client move does. The flat
 ``rate_per_kwh`` / ``currency`` / ``overhead_factor`` keys of older files are the tariff valid from
 the beginning, so those files keep billing as before. Money is ``Decimal``, rounded per line.
+A client bills in one currency: a dated tariff may not switch it (a statement has one total).
 """
 
 from __future__ import annotations

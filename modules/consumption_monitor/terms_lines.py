@@ -4,7 +4,7 @@ Per segment (one endpoint, one client, one tariff): an ``energy`` line for the e
 any time-of-use window, a ``tou:<name>`` line per window. Per client and tariff period: an
 ``overage_kwh`` line (energy above committed_kw x hours) and an ``overage_peak_kw`` line (peak
 demand above committed_kw, with when the peak happened). Per circuit: a ``fixed_fee`` line,
-prorated to the part of the month the circuit was the client's.
+prorated to the part of the month the circuit was the client's and not yet retired.
 """
 
 from __future__ import annotations

@@ -94,6 +94,8 @@ def test_close_is_refused_while_the_endpoint_yaml_has_an_unrelated_error(cm_engi
         Decimal("1490.000"), Decimal("298.00"), "EUR")  # 745 h x 2 kW x 0.20
 
 
+@pytest.mark.xfail(strict=True, reason="not enabled: tests/app/test_reports_browser.py closes a month whose clients "
+                   "have no price (seed_consumption declares none); finance to decide whether that close is refused")
 def test_close_is_refused_for_lines_with_energy_but_no_price(cm_engine: Engine) -> None:
     """An endpoint billed to a client without a tariff: the close lists the unpriced line and freezes nothing."""
     add_endpoint(cm_engine, "a-1", "acme")
