@@ -16,6 +16,10 @@ from its first reading), except for an endpoint that was already being read and 
 first good reading is extrapolated back under the same rule. A reading stored with engine
 ``opening`` (ops recorded the counter when the meter was installed) is an ordinary reading for
 the arithmetic and is named as such (``origin``).
+
+A correction recorded by ops is a step at its time, not a slope: C(t) holds it only for t after it
+(``corrections_near``, one small query), so the energy of [t0, t1) holds the corrections dated in it.
+A reading exactly at t carries the resets it folded to t: their counts and estimates go with C(t).
 """
 
 from __future__ import annotations

@@ -83,7 +83,7 @@ class CounterRules:
     """False when the counter is declared never reset (``counter: {resettable: false}``): a drop is held."""
     margin: float = PLAUSIBILITY_MARGIN
     drop_tolerance_kwh: float = 0.5
-    rollover_guess_fraction: float = 0.99  # without a circuit rating: "near the max" = above 99 % of it
+    rollover_guess_fraction: float = 0.99  # no rating, no default power: "near the max" = above 99 % of it
 
     def max_energy_kwh(self, hours: float) -> float | None:
         """The most energy the circuit can carry in ``hours`` (with margin), None when unrated."""

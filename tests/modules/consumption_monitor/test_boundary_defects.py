@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from nxforge_modules.consumption_monitor.billing import billing_by_endpoint
 from nxforge_modules.consumption_monitor.corrections import record_correction
-from nxforge_modules.consumption_monitor.counters import CounterRules, CounterState, correct
+from nxforge_modules.consumption_monitor.counters import Corrected, CounterRules, CounterState, CounterWalk, correct
 from nxforge_modules.consumption_monitor.readings import RawReading
 from nxforge_modules.consumption_monitor.store import store_batch
 from nxforge_modules.consumption_monitor.tables import endpoint, reading
@@ -123,6 +123,15 @@ def test_rollover_rules_without_a_rating() -> None:
     assert correct(high, 1.0, later, default).event == "reset"  # a wrap would be 9,500 kWh in 15 min
     assert correct(high, 1.0, later, CounterRules(rollover_kwh=999_999.9)).event == "rollover"  # nothing known
     assert correct(replace_state(prev, 900_000.0), 1.0, later, CounterRules(rollover_kwh=999_999.9)).event == "reset"
+
+
+def test_a_wrap_the_endpoints_own_peak_makes_plausible_is_a_rollover() -> None:
+    """#8: a busy endpoint (its recent peak above the default) still folds a real wrap as a rollover."""
+    prev = CounterState(utc(2026, 10, 1), 990.0, 990.0, 0.0, rate_kw=15.0)
+    rules = CounterRules(rollover_kwh=1000.0, default_max_kw=5.0)  # a wrap of 15 kWh in 1 h: above 5 kW
+    assert CounterWalk(prev, rules).read(5.0, utc(2026, 10, 1, 1)).event == "reset"  # type: ignore[union-attr]
+    busy = CounterWalk(prev, rules, peak_kw=lambda at: 2.0)  # ten times 2 kW is plausible
+    assert busy.read(5.0, utc(2026, 10, 1, 1)) == Corrected(1005.0, 1000.0, "rollover")
 
 
 def replace_state(state: CounterState, raw_kwh: float) -> CounterState:
