@@ -1,9 +1,10 @@
 """Month close: freeze one statement per client, serve a closed month from it, reopen as a new version.
 
-A closed month is never recomputed: its statements (lines, totals, number, SHA-256 digest) are
-read back from ``cm_statement``/``cm_statement_line``, which refuse UPDATE and DELETE. Energy
-that changes later (a correction or swap recorded after the close) reaches the client as an
-adjustment line on the next open statement (``adjustments.py``). Reopening (admin, audited by
+A closed month's statements (lines, totals, number, SHA-256 digest) are read back from
+``cm_statement``/``cm_statement_line``, which refuse UPDATE and DELETE. Energy that changes later
+(a correction, a swap, a late or imported reading, an opening reading) reaches the client as an
+adjustment line on the next open statement: ``adjustments.py`` recomputes the closed month and
+compares it with the frozen lines. Reopening (admin, audited by
 the caller) logs a ``reopen`` row; the next close writes version 2 beside version 1.
 A close refuses a source whose endpoint YAML has problems: its lines are unpriced, and a frozen
 0.00 would never change.
