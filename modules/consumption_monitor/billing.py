@@ -97,7 +97,8 @@ def _endpoint_table(conn: Connection, period: Period, config: BillingSettings,
         return pl.DataFrame(schema={c: pl.String for c in ENDPOINT_COLUMNS}), segments, lines
     if coverage:
         segments = add_coverage(conn, segments, period, config, tz)
-        lines = lines_of_segments(conn, segments, clients, tz, period, config)
+        if clients:  # no declared client prices nothing: no lines to sum (the live page, alerts)
+            lines = lines_of_segments(conn, segments, clients, tz, period, config)
     else:
         segments = segments.with_columns(pl.lit(None, pl.Float64).alias("covered_hours"),
                                          ((pl.col("e") - pl.col("s")) / 3600.0).alias("period_hours"))
