@@ -17,6 +17,7 @@ from nxforge.sdk import ConfigError, ModuleContext
 
 from . import exports
 from .billing import billing_by_client, billing_by_endpoint
+from .billing_settings import BillingSettings
 from .cli_finance import STATEMENT_FORMATS, close, reopen, statement_file
 from .cli_finance import readings as readings  # `nxforge readings import`: every command is reached through cli.py
 from .config import load_endpoints
@@ -93,11 +94,10 @@ def billing_frame(ctx: ModuleContext, month: str, by: str, at: datetime,
     if state.closed:
         statements = served[1] if served else month_statements(ctx, month, at)[1]
         return lines_of(statements) if by == "endpoint" else exports.statement_totals(statements)
+    config = BillingSettings.from_context(ctx)  # the statement's settings (gaps, peak interval), as source_for
     if by == "endpoint":
-        return billing_by_endpoint(ctx.db, month, settings.timezone, at, clients=clients_of(ctx),
-                                   max_extrapolation_s=settings.max_extrapolation_s)
-    table = billing_by_client(ctx.db, month, settings.timezone, at, clients=clients_of(ctx),
-                              max_extrapolation_s=settings.max_extrapolation_s)
+        return billing_by_endpoint(ctx.db, month, settings.timezone, at, clients=clients_of(ctx), settings=config)
+    table = billing_by_client(ctx.db, month, settings.timezone, at, clients=clients_of(ctx), settings=config)
     return with_statement_totals(table, served[1] if served else month_statements(ctx, month, at)[1])
 
 
