@@ -50,12 +50,13 @@ FIRST_READING, LAST_READING = utc(2026, 9, 20), utc(2026, 11, 5)
 
 
 def steady(engine: Engine, endpoint_id: str, kw: float, step_hours: int = 12, start: datetime = FIRST_READING,
-           end: datetime = LAST_READING) -> None:
-    """Readings of a steady draw from ``start`` to ``end``, stored in one batch."""
+           end: datetime = LAST_READING, missing: tuple[datetime, ...] = ()) -> None:
+    """Readings of a steady draw from ``start`` to ``end`` (but at ``missing``), stored in one batch."""
     steps = int((end - start).total_seconds() // 3600) // step_hours
     with engine.begin() as conn:
         store_batch(conn, [RawReading(endpoint_id, start + timedelta(hours=n * step_hours), True,
-                                      raw_kwh=100.0 + kw * n * step_hours) for n in range(steps)])
+                                      raw_kwh=100.0 + kw * n * step_hours) for n in range(steps)
+                           if start + timedelta(hours=n * step_hours) not in missing])
 
 
 def source(engine: Engine, clients: dict[str, ClientTerms]) -> LineSource:
@@ -128,16 +129,18 @@ def test_client_kwh_is_the_sum_of_its_lines_rounded_quantities(cm_engine: Engine
 
 @pytest.fixture
 def platform(nx_env: Environment) -> Iterator[Platform]:
-    """A site whose client has a time-of-use window and a fixed fee; one circuit at 2 kW read hourly."""
+    """A site whose client has a time-of-use window and a fixed fee; one circuit at 2 kW read hourly, but for
+    a 3-hour stretch on 10 October, which this site's gap_after (4 h) does not count as a gap."""
     env = dataclasses.replace(nx_env, modules_dir=MODULES_DIR)
-    env.core_config_path.write_text(yaml.safe_dump({"timezone": "Europe/Berlin", "site_name": "DC1"}))
+    env.core_config_path.write_text(yaml.safe_dump({"timezone": "Europe/Berlin", "site_name": "DC1", "modules": {
+        "settings": {"consumption-monitor": {"gap_after": "4h"}}}}))
     folder = env.config_dir / "consumption-monitor"
     folder.mkdir(parents=True)
     (folder / "clients.yaml").write_text(yaml.safe_dump({"clients": [TOU_AND_FEE], "endpoints": []}, sort_keys=False))
     built = Platform(env, clock=lambda: NOW)
     enable_module(built, "consumption-monitor", "tests")
     add_endpoint(built.engine, "a-1")
-    steady(built.engine, "a-1", 2.0, step_hours=1)
+    steady(built.engine, "a-1", 2.0, step_hours=1, missing=(utc(2026, 10, 10, 1), utc(2026, 10, 10, 2)))
     yield built
     built.close()
 
@@ -149,6 +152,10 @@ def test_billing_command_prints_the_statement_amount_before_and_after_the_close(
     before, after = tmp_path / "open.csv", tmp_path / "closed.csv"
     assert cli.billing(ctx, ["--month", "2026-10", "--by", "client", "-o", str(before)]) == 0
     by_endpoint = pl.read_csv(cli.billing_table_bytes(ctx, "2026-10", "endpoint", "csv"))
+    (draft,) = month_statements(ctx, "2026-10", NOW)[1]
+    energy = draft.lines.filter(pl.col("term") == "energy").row(0, named=True)
+    assert energy["covered_hours"] == 745.0 and energy["estimated_share"] == 0.0  # the site's gap_after
+    assert by_endpoint.select("covered_hours", "estimated_share").row(0) == (745.0, 0.0)
     assert cli.billing(ctx, ["close", "--month", "2026-10", "--who", "fin"]) == 0
     assert cli.billing(ctx, ["--month", "2026-10", "--by", "client", "-o", str(after)]) == 0
     capsys.readouterr()
