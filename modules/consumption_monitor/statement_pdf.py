@@ -142,10 +142,10 @@ def _lines(pdf: FPDF, item: Statement) -> None:
     _section(pdf, f"Lines ({item.currency})")
     rows = [[row["endpoint_id"] or "-", term_label(row["term"]), row["description"] or "",
              number(row["quantity"], 3), row["unit"] or "", number(row["unit_price"], 6),
-             number(row["overhead_factor"], 3) if is_energy_term(row["term"]) else "", number(row["amount"], 2)]
+             number(row["overhead_factor"], 6) if is_energy_term(row["term"]) else "", number(row["amount"], 2)]
             for row in item.lines.iter_rows(named=True)]
     _table(pdf, ["Endpoint", "Term", "Description", "Quantity", "Unit", "Unit price", "Factor", "Amount"],
-           rows, (24, 20, 62, 18, 10, 18, 13, 21), {3, 5, 6, 7})
+           rows, (24, 20, 57, 18, 10, 18, 18, 21), {3, 5, 6, 7})
 
 
 def is_energy_term(term: str) -> bool:

@@ -48,7 +48,7 @@ LINE_COLUMNS: list[tuple[str, int, Callable[[dict[str, Any], ZoneInfo], Any], Fo
     ("To (site time)", 17, lambda r, tz: _local(r["period_end"], tz), lambda r: DATE_FORMAT),
     ("Quantity", 16, lambda r, tz: r["quantity"], lambda r: f'#,##0.000 "{r["unit"]}"'),
     ("Unit price", 18, lambda r, tz: r["unit_price"], lambda r: f'#,##0.000000 "{r["currency"]}/{r["unit"]}"'),
-    ("Overhead factor", 10, lambda r, tz: r["overhead_factor"], lambda r: "0.000"),
+    ("Overhead factor", 10, lambda r, tz: r["overhead_factor"], lambda r: "0.000000"),
     ("Amount", 16, lambda r, tz: r["amount"], lambda r: _money(r["currency"])),
     ("Start counter", 16, lambda r, tz: r["start_counter_kwh"], lambda r: _kwh(3)),
     ("Start obtained by", 14, lambda r, tz: r["start_method"], lambda r: None),

@@ -61,7 +61,7 @@ def line_table(lines: pl.DataFrame, tz: ZoneInfo) -> None:
         "quantity": st.column_config.NumberColumn("Quantity", format="%.3f"), "unit": "Unit",
         "unit_price": st.column_config.NumberColumn("Unit price (per unit)", format="%.6f"),
         "currency": "Currency", "amount": st.column_config.NumberColumn("Amount", format="%.2f"),
-        "overhead_factor": st.column_config.NumberColumn("Overhead factor", format="%.3f"),
+        "overhead_factor": st.column_config.NumberColumn("Overhead factor", format="%.6f"),
         "start_counter_kwh": st.column_config.NumberColumn("Start counter (kWh)", format="%.3f"),
         "end_counter_kwh": st.column_config.NumberColumn("End counter (kWh)", format="%.3f"),
         "start_method": "Start obtained by", "end_method": "End obtained by",

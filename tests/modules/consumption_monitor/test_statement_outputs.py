@@ -54,7 +54,8 @@ def statements() -> list[Statement]:
         line("acme", "rack-1", "adjustment", "40.000", "0.200000", "12.00", adjusts="ST-202609-ACME",
              description="Adjustment to 2026-09 (ST-202609-ACME): +40.000 kWh after correction by ops-ann"),
         line("globex", "g-1", "tou:night", "200.000", "0.100000", "30.00"),
-    ]
+        line("globex", "g-2", "energy", "100.000", "0.200000", "24.69", overhead_factor=Decimal("1.234560")),
+    ]  # g-2: 100 x 0.2 x 1.23456 = 24.6912: the factor printed to 6 decimals, so the line's arithmetic checks
     return draft_statements(normalized(pl.DataFrame(rows)), PERIOD, BERLIN, 1)
 
 
@@ -69,7 +70,8 @@ def test_pdf_states_lines_boundaries_totals_and_digest() -> None:
                      "2026-10-01 00:00 to 2026-11-01 00:00 (Europe/Berlin)", "rack-2", "333.333", "0.213457",
                      "106.73", "Fixed fee", "Boundary readings", "interpolated", "held", "700.0 / 745.0",
                      "Adjustments to closed months", "ST-202609-ACME", "ops-ann", "1,333.333 kWh",
-                     f"{acme.total_amount:,.2f} EUR", acme.digest[:40], "ST-202610-GLOBEX", "Time of use: night"):
+                     f"{acme.total_amount:,.2f} EUR", acme.digest[:40], "ST-202610-GLOBEX", "Time of use: night",
+                     "1.234560"):
         assert expected in text.replace("\n", " ") or expected in text, expected
     assert acme.total_amount == Decimal("518.73")  # the sum of its lines: 300 + 106.73 + 100 + 12
 
@@ -85,7 +87,7 @@ def test_xlsx_has_real_numbers_formats_dates_and_totals() -> None:
     assert summary["A2"].value == "ST-202610-ACME" and summary["I2"].value == 518.73
     assert summary["I2"].number_format == '#,##0.00 "EUR"' and summary["H2"].number_format == '#,##0.000 "kWh"'
     assert summary["F2"].value == datetime(2026, 10, 1) and summary["F2"].number_format == "yyyy-mm-dd hh:mm"
-    assert summary["A4"].value == "Total" and summary["I4"].value == 548.73 and summary["H4"].value == 1533.333
+    assert summary["A4"].value == "Total" and summary["I4"].value == 573.42 and summary["H4"].value == 1633.333
     acme = book["acme"]
     header = [cell.value for cell in acme[1]]
     assert header[:9] == ["Endpoint", "Term", "Description", "From (site time)", "To (site time)", "Quantity",
@@ -98,6 +100,8 @@ def test_xlsx_has_real_numbers_formats_dates_and_totals() -> None:
     amounts = [acme.cell(row=r, column=9).value for r in range(2, 6)]
     assert acme["A6"].value == "Total" and acme["I6"].value == 518.73 == pytest.approx(sum(amounts))
     assert acme.column_dimensions["C"].width == 48
+    factor = next(row[7] for row in book["globex"].iter_rows(min_row=2) if row[0].value == "g-2")
+    assert factor.value == pytest.approx(1.23456) and factor.number_format == "0.000000"
 
 
 def test_accounting_csv_is_xero_layout_and_adds_up_to_each_statement() -> None:
