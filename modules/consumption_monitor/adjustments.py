@@ -197,33 +197,40 @@ def _readings_lost(target: ClosedMonth, now_energy: pl.DataFrame) -> set[str]:
 
 
 def _lay(frozen: list[FrozenLine], now_energy: pl.DataFrame) -> dict[Key, Decimal]:
-    """Lay each recomputed energy line's kWh on the frozen lines of its endpoint, by overlap in time.
+    """Set each frozen energy line's recomputed kWh (``now``) from the recomputed lines of its endpoint.
 
-    Same term first, then any energy line of the endpoint; every kWh lands somewhere, so an
-    endpoint's total is kept exactly. kWh of an endpoint with no frozen line at all are returned by
-    the recomputed line's own key (client and price of today: the closed month has none to give).
+    A recomputed line with the frozen line's term and period is that line's, exactly. What is left of
+    an endpoint (its lines split otherwise, e.g. a client_history corrected after the close) moves
+    only by its difference, laid on the endpoint's other frozen lines by their duration: a pure
+    re-split moves nothing (the closed month keeps its clients), and the endpoint's total is kept
+    exactly. kWh of an endpoint with no frozen line at all are returned by the recomputed line's
+    own key (client and price of today: the closed month has none to give).
     """
     by_endpoint: dict[str, list[FrozenLine]] = defaultdict(list)
     for line in frozen:
         by_endpoint[line.key[1]].append(line)
     orphans: dict[Key, Decimal] = defaultdict(lambda: ZERO)
+    left: dict[str, Decimal] = defaultdict(lambda: ZERO)  # recomputed kWh no frozen line matched, by endpoint
+    matched: set[int] = set()
     for row in now_energy.iter_rows(named=True):
-        start, end, quantity = row["period_start"], row["period_end"], row["quantity"]
         own = by_endpoint.get(row["endpoint_id"], [])
-        weights: list[tuple[FrozenLine, int]] = []
-        for candidates in ([line for line in own if line.term == row["term"]], own):
-            weights = [(line, _overlap(start, end, line.start, line.end)) for line in candidates]
-            weights = [(line, weight) for line, weight in weights if weight > 0]
-            if weights:
-                break
-        if not weights and own:  # no overlap at all (cannot happen within one month): by frozen duration
-            weights = [(line, max(_overlap(line.start, line.end, line.start, line.end), 1)) for line in own]
-        if not weights:
-            orphans[_key(row)] += quantity
+        if not own:
+            orphans[_key(row)] += row["quantity"]
             continue
-        total = sum(weight for _, weight in weights)
-        for line, weight in weights:
-            line.now += quantity * weight / total
+        same = [line for line in own if id(line) not in matched
+                and (line.term, line.start, line.end) == (row["term"], row["period_start"], row["period_end"])]
+        if same:
+            same[0].now += row["quantity"]
+            matched.add(id(same[0]))
+        else:
+            left[row["endpoint_id"]] += row["quantity"]
+    for endpoint_id, lines in by_endpoint.items():
+        rest = [line for line in lines if id(line) not in matched] or lines
+        difference = left[endpoint_id] - sum((line.quantity for line in rest if id(line) not in matched), ZERO)
+        weights = [max(_overlap(line.start, line.end, line.start, line.end), 1) for line in rest]
+        for line, weight in zip(rest, weights, strict=True):
+            base = line.quantity if id(line) not in matched else ZERO
+            line.now += base + difference * weight / sum(weights)
     return orphans
 
 
@@ -275,8 +282,10 @@ def _client_deltas(target: ClosedMonth, frozen: list[FrozenLine], now_lines: pl.
         else:
             same = ({item for item in layout_now if item[0] == row["client"]}
                     == {item for item in layout_was if item[0] == row["client"]})
-            if recomputed is None or not same:
-                if recomputed != was:
+            changed = any((line.now - line.quantity).quantize(KWH) != 0 for line in frozen
+                          if line.key[0] == row["client"])  # else only the terms moved (a commitment edited)
+            if recomputed is None or not same or not changed:
+                if recomputed != was and changed:
                     log.warning("%s: peak demand of %s not adjusted: its circuits changed since the close",
                                 target.month, row["client"])
                 continue
@@ -295,9 +304,16 @@ def _reasons(events: Sequence[Any], endpoint_ids: set[str], tz: ZoneInfo) -> str
 
 
 def _already_adjusted(conn: Connection, numbers: list[str]) -> dict[Key, Decimal]:
-    """Adjustments already frozen into later closed statements for these statement numbers."""
-    ids = [row.statement_id for row in conn.execute(
-        select(statement_line.c.statement_id).where(statement_line.c.adjusts.in_(numbers)).distinct())]
+    """Adjustments already frozen into later closed statements for these statement numbers.
+
+    Only the statements of each month's current close count: a month reopened (and maybe closed
+    again) no longer bills what its superseded version carried, so that difference is still due.
+    """
+    current = {month: state.version for month, state in closed_months(conn).items()}
+    ids = [row.id for row in conn.execute(
+        select(statement.c.id, statement.c.month, statement.c.version).where(statement.c.id.in_(
+            select(statement_line.c.statement_id).where(statement_line.c.adjusts.in_(numbers)))))
+        if current.get(row.month) == row.version]
     sums: dict[Key, Decimal] = defaultdict(lambda: ZERO)
     for row in frozen_lines(conn, ids).filter(pl.col("adjusts").is_in(numbers)).iter_rows(named=True):
         if row["quantity"] is not None:

@@ -18,7 +18,7 @@ from nxforge_modules.consumption_monitor.line_contract import LineSource
 from nxforge_modules.consumption_monitor.openings import record_opening_reading
 from nxforge_modules.consumption_monitor.readings import RawReading
 from nxforge_modules.consumption_monitor.readings_import import import_readings
-from nxforge_modules.consumption_monitor.statements import Statement, close_month, served_statements
+from nxforge_modules.consumption_monitor.statements import Statement, close_month, reopen_month, served_statements
 from nxforge_modules.consumption_monitor.store import store_batch
 from nxforge_modules.consumption_monitor.tables import client_assignment, reading
 from nxforge_modules.consumption_monitor.terms import ClientTerms
@@ -118,6 +118,15 @@ def test_a_meter_answering_after_an_extrapolated_end_is_not_billed_twice(cm_engi
     adjustment = _adjustments(november[0]).row(0, named=True)
     assert adjustment["quantity"] == Decimal("-6.000") and adjustment["amount"] == Decimal("-1.20")
     assert _billed_kwh(october[0], november[0]) == _meter_rise(october[0], november[0])
+    # November closed with that adjustment, reopened and closed again: version 2 still carries it, once.
+    close_month(cm_engine, "2026-11", BERLIN, utc(2026, 12, 5), source, who="f", max_estimated_share=1,
+                confirm_estimates=True)
+    reopen_month(cm_engine, "2026-11", BERLIN, utc(2026, 12, 5, 1), who="admin", role="admin", reason="fix")
+    again = close_month(cm_engine, "2026-11", BERLIN, utc(2026, 12, 5, 2), source, who="f", max_estimated_share=1,
+                        confirm_estimates=True)
+    assert again[0].version == 2 and _adjustments(again[0])["quantity"].to_list() == [Decimal("-6.000")]
+    _, december = served_statements(cm_engine, "2026-12", BERLIN, utc(2026, 12, 5, 3), source)
+    assert _adjustments(december[0]).height == 0
 
 
 def test_a_paper_reading_after_the_end_imported_after_the_close(cm_engine: Engine, tmp_path: Path) -> None:
@@ -213,6 +222,37 @@ def test_an_assignment_changed_after_the_close_does_not_resplit_the_closed_month
         ("acme", "a-1", Decimal("5.000"), Decimal("0.2"), Decimal("1.00"), "ST-202610-ACME")]
 
 
+def test_a_client_history_corrected_after_the_close_moves_no_money_in_the_closed_month(cm_engine: Engine) -> None:
+    """c-1 moved to globex on 15 Oct (1 kW before, 3 kW after); after the close the history's date is
+    corrected to 15 Nov, as the sync mirrors it. No reading changes: October keeps its clients, and no
+    kWh are laid from one client to the other by time (the load is not flat)."""
+    add_endpoint(cm_engine, "c-1", "acme")
+    moved = datetime(2026, 10, 15, tzinfo=BERLIN)
+    with cm_engine.begin() as conn:
+        conn.execute(insert(client_assignment).values(endpoint_id="c-1", client="globex", valid_from=moved,
+                                                      recorded_at=utc(2026, 10, 16)))
+    counter, at = 100.0, START
+    while at <= utc(2026, 12, 3):
+        write(cm_engine, "c-1", at, round(counter, 3))
+        at += timedelta(hours=1)
+        counter += 1.0 if at <= moved else 3.0
+    clients = {"acme": ClientTerms(name="acme", rate_per_kwh=0.2), "globex": ClientTerms(name="globex",
+                                                                                         rate_per_kwh=0.3)}
+    source = _source(cm_engine, clients)
+    october = close_month(cm_engine, "2026-10", BERLIN, utc(2026, 11, 2, 8), source, who="fin",
+                          max_estimated_share=1)
+    assert sorted(item.client for item in october) == ["acme", "globex"]
+    with cm_engine.begin() as conn:  # the corrected date, as the sync now writes it
+        conn.execute(delete(client_assignment).where(client_assignment.c.valid_from == moved))
+        conn.execute(insert(client_assignment).values(endpoint_id="c-1", client="globex",
+                                                      valid_from=datetime(2026, 11, 15, tzinfo=BERLIN),
+                                                      recorded_at=utc(2026, 11, 20)))
+    later = utc(2026, 12, 2, 9)
+    _check_frozen(cm_engine, source, october, later)
+    _, november = served_statements(cm_engine, "2026-11", BERLIN, later, source)
+    assert [(item.client, _adjustments(item).height) for item in november] == [("acme", 0), ("globex", 0)]
+
+
 def test_overage_above_the_commitment_is_adjusted_at_its_frozen_price(cm_engine: Engine) -> None:
     """s10: 2 kW committed, 0.50 per kWh above; October closed at exactly 2 kW; +100 kWh corrected after."""
     clients = {"acme": ClientTerms.model_validate({"name": "acme", "rate_per_kwh": 0.2, "tariffs": [
@@ -285,3 +325,20 @@ def test_peak_demand_above_the_commitment_is_adjusted_at_its_frozen_price(cm_eng
     close_month(cm_engine, "2026-11", BERLIN, later, source, who="f", max_estimated_share=1, confirm_estimates=True)
     _, december = served_statements(cm_engine, "2026-12", BERLIN, later, source)
     assert _adjustments(december[0]).filter(pl.col("unit") == "kW").is_empty()
+
+
+def test_a_commitment_edited_after_the_close_does_not_reprice_the_closed_months_peak(cm_engine: Engine) -> None:
+    """No reading changes; only the commitment in the YAML moves from 2 to 3 kW: October's peak charge stays."""
+    def terms(committed_kw: float) -> dict[str, ClientTerms]:
+        return {"acme": ClientTerms.model_validate({"name": "acme", "rate_per_kwh": 0.2, "tariffs": [
+            {"valid_from": "2026-01-01", "rate_per_kwh": 0.2, "committed_kw": committed_kw,
+             "overage_per_peak_kw": 10.0}]})}
+
+    add_endpoint(cm_engine, "a-1", "acme")
+    _write_every_12h(cm_engine, _bursty)
+    october = close_month(cm_engine, "2026-10", BERLIN, NOW, _source(cm_engine, terms(2.0)), who="f",
+                          max_estimated_share=1, confirm_estimates=True)
+    assert october[0].lines.filter(pl.col("term") == "overage_peak_kw")["quantity"][0] > 0
+    _, november = served_statements(cm_engine, "2026-11", BERLIN, NOW + timedelta(hours=1),
+                                    _source(cm_engine, terms(3.0)))
+    assert _adjustments(november[0]).is_empty()
