@@ -104,7 +104,7 @@ def fill_indexes(given: dict[str, Any], preset: dict[str, Any], merged: dict[str
             spec["counter"] = dict(spec["counter"])
     own = given["snmp"] if isinstance(given.get("snmp"), dict) else {}
     snmp.update(_written_indexes(given, preset, own, values))
-    places = _oid_places(snmp, values)
+    places = list(_oid_places(snmp, values).values())
     for index in SNMP_INDEXES:
         mark, value = f"{{{index}}}", snmp.get(index)
         holders = [(where, key) for where, key in places if mark in where[key]]
@@ -179,22 +179,18 @@ def _indexes_in(template: str, text: str) -> dict[str, int] | None:
 
 def _oid_texts(config: dict[str, Any]) -> dict[tuple[str, ...], str]:
     """A config mapping's OIDs by where they are: the walk root, each value's selector and reset time."""
-    snmp, values = config.get("snmp"), config.get("values")
-    found: dict[tuple[str, ...], Any] = {("snmp", "walk_root"): snmp.get("walk_root")} if isinstance(snmp, dict) else {}
+    return {path: where[key] for path, (where, key) in _oid_places(config.get("snmp"), config.get("values")).items()}
+
+
+def _oid_places(snmp: Any, values: Any) -> dict[tuple[str, ...], tuple[dict[str, Any], str]]:
+    """Where a config's OIDs are, by path: the mapping and key of the walk root, each value's selector and
+    counter reset time (the mapping, so the caller can fill the OID in place)."""
+    places: dict[tuple[str, ...], tuple[dict[str, Any], str]] = {}
+    if isinstance(snmp, dict):
+        places["snmp", "walk_root"] = (snmp, "walk_root")
     for name, spec in values.items() if isinstance(values, dict) else []:
         if isinstance(spec, dict):
-            found["values", name, "selector"] = spec.get("selector")
+            places["values", name, "selector"] = (spec, "selector")
             if isinstance(spec.get("counter"), dict):
-                found["values", name, "counter", "reset_time"] = spec["counter"].get("reset_time")
-    return {path: text for path, text in found.items() if isinstance(text, str)}
-
-
-def _oid_places(snmp: Any, values: Any) -> list[tuple[dict[str, Any], str]]:
-    """Where a config's OIDs are: the walk root, each value's selector and counter reset time."""
-    places = [(snmp, "walk_root")] if isinstance(snmp, dict) else []
-    for spec in values.values() if isinstance(values, dict) else []:
-        if isinstance(spec, dict):
-            places.append((spec, "selector"))
-            if isinstance(spec.get("counter"), dict):
-                places.append((spec["counter"], "reset_time"))
-    return [(where, key) for where, key in places if isinstance(where.get(key), str)]
+                places["values", name, "counter", "reset_time"] = (spec["counter"], "reset_time")
+    return {path: (where, key) for path, (where, key) in places.items() if isinstance(where.get(key), str)}
