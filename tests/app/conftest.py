@@ -25,6 +25,8 @@ from nxforge.db.schema import executions
 from nxforge.db.types import utcnow
 from nxforge.environment import Environment
 from nxforge.platform import Platform
+from nxforge.simulator import Simulator
+from tests.app.endpoints_site import start_simulator
 from tests.app.streamlit_server import CHROMIUM_ARGS, chromium_path
 from tests.conftest import copy_fixture_module
 
@@ -171,3 +173,11 @@ def browser() -> Iterator[Browser]:
         launched = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
         yield launched
         launched.close()
+
+
+@pytest.fixture(scope="module")
+def sim() -> Iterator[Simulator]:
+    """The endpoint pages' meter simulator (``endpoints_site.start_simulator``), one per test module."""
+    simulator = start_simulator()
+    yield simulator
+    simulator.stop()

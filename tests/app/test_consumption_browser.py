@@ -22,20 +22,13 @@ from nxforge.environment import Environment
 from nxforge.simulator import Simulator
 from tests.app.conftest import write_core_config, write_users
 from tests.app.consumption_site import MODULES_DIR, seed_consumption
-from tests.app.endpoints_site import POLL_LINE, start_simulator, write_endpoints
+from tests.app.endpoints_site import POLL_LINE, write_endpoints
 from tests.app.streamlit_server import StreamlitServer
 from tests.app.test_browser import TIMEOUT_MS, heading, no_traceback, settled, sign_in
 
 pytestmark = pytest.mark.browser
 
 MONTH = "2026-03"  # the month consumption_site seeds
-
-
-@pytest.fixture(scope="module")
-def sim() -> Iterator[Simulator]:
-    simulator = start_simulator()
-    yield simulator
-    simulator.stop()
 
 
 @pytest.fixture(scope="module")

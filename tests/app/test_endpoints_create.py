@@ -17,7 +17,7 @@ from nxforge.platform import Platform
 from nxforge.simulator import Simulator
 from tests.app.conftest import open_page, texts, write_core_config, write_users
 from tests.app.consumption_site import MODULES_DIR
-from tests.app.endpoints_site import COMMENT, PLAIN_DEVICE, endpoints_path, seed_endpoints, start_simulator
+from tests.app.endpoints_site import COMMENT, PLAIN_DEVICE, endpoints_path, seed_endpoints
 from tests.app.test_endpoints_page import assert_clean, audit_rows, endpoints_page
 
 SQLITE = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
@@ -25,13 +25,6 @@ BOTH = pytest.mark.parametrize("db_url", ["sqlite", "postgresql"], indirect=True
 NEW = "ep-+new"
 PAST_MONTH = "2026-02"
 TZ = ZoneInfo("Europe/Paris")
-
-
-@pytest.fixture(scope="module")
-def sim() -> Iterator[Simulator]:
-    simulator = start_simulator()
-    yield simulator
-    simulator.stop()
 
 
 @pytest.fixture

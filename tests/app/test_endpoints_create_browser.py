@@ -17,19 +17,12 @@ from nxforge.platform import Platform
 from nxforge.simulator import Simulator
 from tests.app.conftest import write_core_config, write_users
 from tests.app.consumption_site import MODULES_DIR
-from tests.app.endpoints_site import PLAIN_DEVICE, endpoints_path, seed_endpoints, start_simulator
+from tests.app.endpoints_site import PLAIN_DEVICE, endpoints_path, seed_endpoints
 from tests.app.streamlit_server import StreamlitServer
 from tests.app.test_browser import TIMEOUT_MS, heading, no_traceback, settled, sign_in
 from tests.app.test_consumption_browser import choose
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def sim() -> Iterator[Simulator]:
-    simulator = start_simulator()
-    yield simulator
-    simulator.stop()
 
 
 @pytest.fixture(scope="module")

@@ -22,7 +22,7 @@ from nxforge.simulator import Simulator
 from nxforge.simulator.snmp_objects import outlet_kwh
 from tests.app.conftest import texts, write_core_config, write_users
 from tests.app.consumption_site import MODULES_DIR
-from tests.app.endpoints_site import PLAIN_DEVICE, endpoints_path, seed_endpoints, start_simulator
+from tests.app.endpoints_site import PLAIN_DEVICE, endpoints_path, seed_endpoints
 from tests.app.test_endpoints_page import assert_clean, endpoints_page
 
 mount_modules(MODULES_DIR)
@@ -215,13 +215,6 @@ def test_form_problems_refuse_literal_secrets_and_fractional_outlets_for_the_eng
 
 
 # --- the page, against the simulator ----------------------------------------------------------------
-
-@pytest.fixture(scope="module")
-def sim() -> Iterator[Simulator]:
-    simulator = start_simulator()
-    yield simulator
-    simulator.stop()
-
 
 @pytest.fixture
 def site(nx_env: Environment, sim: Simulator, monkeypatch: pytest.MonkeyPatch) -> Iterator[Environment]:

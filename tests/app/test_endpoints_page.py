@@ -19,17 +19,10 @@ from nxforge.sdk import plain
 from nxforge.simulator import Simulator
 from tests.app.conftest import app_test, open_page, texts, write_core_config, write_users
 from tests.app.consumption_site import MODULES_DIR
-from tests.app.endpoints_site import COMMENT, PLAIN_DEVICE, POLL_LINE, endpoints_path, seed_endpoints, start_simulator
+from tests.app.endpoints_site import COMMENT, PLAIN_DEVICE, POLL_LINE, endpoints_path, seed_endpoints
 
 pytestmark = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 URL_PATH = "consumption-monitor-endpoints"
-
-
-@pytest.fixture(scope="module")
-def sim() -> Iterator[Simulator]:
-    simulator = start_simulator()
-    yield simulator
-    simulator.stop()
 
 
 @pytest.fixture
