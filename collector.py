@@ -14,26 +14,13 @@ import sys
 # it back on, with start-up frozen, once the first job's code is imported.
 gc.disable()
 
-
-def import_httpx_without_its_cli() -> None:
-    """Import httpx without ``httpx._main``, the ``httpx`` command line client (click, rich, pygments).
-
-    ``httpx/__init__.py`` imports its CLI inside ``try: ... except ImportError`` (and defines a stub
-    ``httpx.main`` when that fails); a ``None`` in ``sys.modules`` makes that import fail at once.
-    The entry is removed afterwards: only ``httpx.main`` of this process is the stub, and
-    ``import httpx._main`` still works. The collector never runs httpx's CLI.
-    """
-    if "httpx" in sys.modules:
-        return
-    sys.modules["httpx._main"] = None  # type: ignore[assignment]
-    try:
-        import httpx  # noqa: F401
-    finally:
-        if sys.modules.get("httpx._main", False) is None:
-            del sys.modules["httpx._main"]
-
+from nxforge.lean_imports import import_httpx_without_its_cli  # noqa: E402
 
 import_httpx_without_its_cli()
+if __name__ == "__main__":
+    from nxforge.scraping import prestart
+
+    prestart.prestart()  # the scraping process, forked before anything else is open (it says why)
 
 from nxforge.cli import collector_main  # noqa: E402
 

@@ -10,7 +10,9 @@ the collectors are real ``python collector.py --once --job collect`` processes s
 on one database (PostgreSQL started by the script, or NXFORGE_BENCH_DATABASE_URL). A cycle is one
 reading of every endpoint: from the collectors' start until the last one exits (Python start-up
 and the endpoint sync included), and the slowest job's own ``duration_s``. Peak memory is each
-collector process's maximum resident set (``wait4``).
+collector's maximum resident set (``wait4``): the larger of the collector and its scraping process (reaped
+by it), not their sum. ``--scraping-in-process`` runs the collectors with the engine in their own process
+(``collector.py --scraping-in-process``), the way every collector read before, for an A/B in one sitting.
 
 The baseline, measured in the same run against the same simulator process: the scraping engine
 alone (``ScrapingEngine.scrape_many`` over the same endpoints' scrape configs, engine created with
@@ -90,9 +92,10 @@ class _FakeSim:
         return f"http://127.0.0.1:{self.port}/d/{device_id}/"
 
 
-def _cycle(site_env: dict[str, str], cwd: Path, collectors: int) -> tuple[float, list[float]]:
+def _cycle(site_env: dict[str, str], cwd: Path, collectors: int, options: list[str]) -> tuple[float, list[float]]:
     started = time.perf_counter()
-    procs = [subprocess.Popen([sys.executable, str(ROOT / "collector.py"), "--once", "--job", "collect"], cwd=cwd,
+    procs = [subprocess.Popen([sys.executable, str(ROOT / "collector.py"), "--once", "--job", "collect", *options],
+                              cwd=cwd,
                               env=site_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
              for _ in range(collectors)]
     peaks = []
@@ -148,7 +151,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dialect", default="postgresql", choices=["postgresql", "sqlite"])
     parser.add_argument("--engine", default="http", choices=["http", "browser"], help="scraping engine (default http)")
     parser.add_argument("--repeats", type=int, default=1, help="runs of each figure; the best is printed")
+    parser.add_argument("--scraping-in-process", action="store_true",
+                        help="collectors read in their own process (collector.py --scraping-in-process), for an A/B")
     args = parser.parse_args(argv)
+    options = ["--scraping-in-process"] if args.scraping_in_process else []
     gc.collect()
     gc.freeze()  # as the collector does (nxforge.collector.memory): the baseline's collections walk only what it makes
     gc.set_threshold(YOUNG_THRESHOLD, *gc.get_threshold()[1:])
@@ -193,13 +199,13 @@ def main(argv: list[str] | None = None) -> int:
                             assert failed == 0, f"{failed} endpoint(s) failed with the engine alone"
                             engine_rate = max(engine_rate, rate)
                             env = site.subprocess_env()
-                            elapsed, peaks = _cycle(env, root, collectors)
+                            elapsed, peaks = _cycle(env, root, collectors, options)
                             job_s, total, last_id = _job_figures(url, 0)
                             assert total == count, f"{total} of {count} endpoints read"
                             if best is None or elapsed < best[0]:
                                 best = (elapsed, job_s, peaks)
                             _all_due_again(url)
-                            again, _ = _cycle(env, root, collectors)
+                            again, _ = _cycle(env, root, collectors, options)
                             again_job_s, again_total, _ = _job_figures(url, last_id)
                             assert again_total == count, f"{again_total} of {count} endpoints read again"
                             if steady is None or again < steady[0]:

@@ -33,7 +33,7 @@ from nxforge.notifications import MIGRATIONS_DIR, MIGRATIONS_NAME, Notifications
 from nxforge.notifications.config import load_notifications_config
 
 if TYPE_CHECKING:
-    from nxforge.scraping.engine import ScrapingEngine
+    from nxforge.scraping.scraper import Scraper
 
 log = logging.getLogger(__name__)
 
@@ -61,13 +61,17 @@ class Platform:
         *,
         engine: Engine | None = None,
         clock: Callable[[], datetime] = utcnow,
+        scraping_process: bool = False,
     ) -> None:
+        """``scraping_process``: run the scraping engine in a child process (the collector, see
+        ``nxforge.scraping.engine_process``); the app and the CLI keep it in this process."""
         self.env = env or Environment.from_environ()
         self.core: CoreConfig = self.env.load_core_config()
         self.notifications_config: NotificationsConfig = load_notifications_config(self.env.core_config_path)
         self.engine = engine or create_db_engine(self.env.database_url(self.core))
         self.clock = clock
-        self._scraping: ScrapingEngine | None = None
+        self._scraping: Scraper | None = None
+        self._scraping_process = scraping_process
         self._scraping_lock = threading.Lock()
         self.database_ready = True
         self.migration_errors: dict[str, str] = {}
@@ -202,13 +206,15 @@ class Platform:
         assert info.manifest is not None
         return info.manifest.settings_with(self.core.modules.settings.get(info.name))
 
-    def scraping(self) -> ScrapingEngine:
-        """The one scraping engine of this process, created on first use."""
+    def scraping(self) -> Scraper:
+        """The one scraping engine of this process (or of its scraping process), created on first use."""
         with self._scraping_lock:
             if self._scraping is None:
                 from nxforge.scraping.engine import ScrapingEngine
+                from nxforge.scraping.engine_process import EngineProcess
 
-                self._scraping = ScrapingEngine(
+                make = EngineProcess if self._scraping_process else ScrapingEngine
+                self._scraping = make(
                     secrets=self.env.secrets,
                     evidence_dir=self.env.data_dir / "evidence",
                     state_dir=self.env.data_dir / "sessions",

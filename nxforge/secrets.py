@@ -48,6 +48,12 @@ class SecretStore:
                 raise ValueError(f"{secrets_file}: expected a mapping of NAME: value")
             self._file_values = {str(k): str(v) for k, v in loaded.items()}
 
+    def __reduce__(self) -> tuple[type[SecretStore], tuple[Path | None, dict[str, str] | None]]:
+        """Pickled for the collector's scraping process (a pipe, never a file): the file is read again
+        there, the environment is the child's own unless this store was given one."""
+        environ = None if self._environ is os.environ else dict(self._environ)
+        return SecretStore, (self.secrets_file, environ)
+
     def lookup(self, name: str) -> str:
         """The value of one secret by name."""
         if name in self._environ:

@@ -43,10 +43,10 @@ def _setup_logging(verbose: bool) -> None:
     install_log_redaction()  # no secret in any line, ours or a library's (httpx prints URLs)
 
 
-def _platform() -> Platform:
+def _platform(scraping_process: bool = False) -> Platform:
     from nxforge.platform import Platform
 
-    return Platform()
+    return Platform(scraping_process=scraping_process)
 
 
 def cmd_config_check(_args: argparse.Namespace) -> int:
@@ -108,7 +108,8 @@ def cmd_collect(args: argparse.Namespace) -> int:
     from nxforge.collector.runner import Collector
     from nxforge.metrics import serve, write_textfile
 
-    platform = _platform()
+    # The engine reads in a child process on one core while the jobs store on the other (engine_process.py).
+    platform = _platform(scraping_process=not args.scraping_in_process)
     # What start-up made (modules, SQLAlchemy's metadata, pydantic's schemas) lives as long as the process:
     # frozen out of the garbage collector's way, a full collection no longer walks it (a third of the CPU
     # of storing a batch of readings went to those walks). collector.py keeps the collector off until the
@@ -254,6 +255,9 @@ def add_collect_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--metrics-textfile", help="--once: node_exporter textfile (default data/metrics/nxforge.prom)"
     )
+    parser.add_argument("--scraping-in-process", action="store_true",
+                        help="read meters in this process instead of a child process (one interpreter: slower, "
+                        "for a debugger or profiler)")
 
 
 def _run(args: argparse.Namespace) -> int:

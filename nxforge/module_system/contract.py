@@ -26,7 +26,7 @@ from nxforge.module_system.manifest import Manifest
 from nxforge.secrets import SecretStore
 
 if TYPE_CHECKING:
-    from nxforge.scraping.engine import ScrapingEngine
+    from nxforge.scraping.scraper import Scraper
 
 
 NoticeKind = Literal["success", "info", "warning", "error"]
@@ -55,7 +55,7 @@ HOOKS: dict[str, str] = {
 class ScrapingProvider(Protocol):
     """Hands out the process's one scraping engine, created on first use."""
 
-    def __call__(self) -> ScrapingEngine: ...
+    def __call__(self) -> Scraper: ...
 
 
 @dataclass

@@ -1,0 +1,241 @@
+"""The scraping engine in a process of its own, behind the same calls as ``ScrapingEngine``.
+
+Why: in one process, the engine's event loop and the collector's own Python (the endpoint sync,
+storing each batch, rescheduling) take turns on one interpreter lock, so a collector read its
+meters at about half the engine's own rate on a two-core machine whose second core sat mostly
+idle. With the engine in a child process (``worker.py``) both run at once: the child reads while
+the collector stores what it has read.
+
+What stays the same for the caller: ``scrape``, ``scrape_many`` (results in request order, each
+reported to ``on_result`` in the caller's thread as it lands), ``suggest`` (raising
+``ScrapeFailure``) and ``close``. The child's log records reach this process's logging (redacted
+in the child, which knows the secrets it resolved, and again here); evidence and kept sessions
+are written by the child in the same folders. If the child dies, the endpoints it had not
+answered come back as failed readings saying so, and the next call starts a new child.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import logging
+import pickle
+import queue
+import threading
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Any
+
+from ..secrets import SecretStore
+from .engine import ScrapeRequest
+from .errors import ScrapeFailure
+from .prestart import Child, take
+from .result import ScrapeError, ScrapeResult, Suggestion
+
+log = logging.getLogger(__name__)
+
+CLOSE_WAIT_S = 15.0  # the child closes its browser and pools; then it is killed
+
+
+class EngineProcessError(ScrapeFailure):
+    """The scraping process stopped before it answered."""
+
+
+class EngineProcess:
+    """A ``ScrapingEngine`` run by a child process; thread-safe, started at once, restarted when it dies."""
+
+    def __init__(self, *, secrets: SecretStore, evidence_dir: Path, state_dir: Path, **engine: Any) -> None:
+        """``engine`` holds ``ScrapingEngine``'s other keyword arguments (concurrency, body size)."""
+        self._settings = {"secrets": secrets, "evidence_dir": str(evidence_dir), "state_dir": str(state_dir),
+                          "engine": engine}
+        self._lock = threading.Lock()  # starts, sends and the table of calls waiting for replies
+        self._calls: dict[int, queue.SimpleQueue[tuple[Any, ...]]] = {}
+        self._ids = itertools.count(1)
+        self._proc: Child | None = None
+        self._requests: IO[bytes] | None = None
+        self._reader: threading.Thread | None = None
+        self._closed = False
+        with self._lock:
+            self._start()
+
+    # -- the child ------------------------------------------------------------------------
+
+    def _start(self) -> None:
+        """Start a child (the lock is held): it imports and makes its engine while the caller goes on."""
+        proc = take()
+        assert proc.stdin is not None and proc.stdout is not None
+        self._proc, self._requests = proc, proc.stdin
+        # INFO at least (a failure, a retry: a few lines per run), whatever this process's level is now: a job
+        # raises it to INFO while it runs; what this process does not want is dropped when it arrives.
+        settings = {**self._settings, "log_level": min(logging.getLogger().getEffectiveLevel(), logging.INFO)}
+        self._send(("init", settings))
+        self._reader = threading.Thread(target=self._read, args=(proc, proc.stdout), name="nxforge-scraping-replies",
+                                        daemon=True)
+        self._reader.start()
+        log.debug("scraping process %d started", proc.pid)
+
+    def _send(self, message: tuple[Any, ...]) -> None:
+        assert self._requests is not None
+        self._requests.write(pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL))
+        self._requests.flush()
+
+    def _read(self, proc: Child, replies: IO[bytes]) -> None:
+        """Hand each reply to the call waiting for it, and relog the child's records, until the child ends."""
+        try:
+            while True:
+                message = pickle.load(replies)
+                kind = message[0]
+                if kind == "log":
+                    _relog(message[1])
+                elif kind in ("result", "done", "raised"):
+                    waiting = self._calls.get(message[1])
+                    if waiting is not None:
+                        waiting.put(message)
+                elif kind == "closed":
+                    break
+        except (EOFError, OSError, pickle.UnpicklingError) as exc:
+            log.debug("scraping process %d: replies ended (%s)", proc.pid, exc)
+        status = proc.wait()
+        with self._lock:
+            if self._proc is proc:
+                self._proc = self._requests = None
+            orphans, self._calls = list(self._calls.values()), {}
+        for waiting in orphans:
+            waiting.put(("died", 0, status))
+        if orphans or not self._closed:
+            log.error("the scraping process %d stopped (exit status %s); a new one starts with the next reading",
+                      proc.pid, status)
+
+    def _call(self, kind: str, payload: Any) -> tuple[int, queue.SimpleQueue[tuple[Any, ...]]]:
+        """Send one call, starting a child first when none runs; its replies come in the returned queue."""
+        waiting: queue.SimpleQueue[tuple[Any, ...]] = queue.SimpleQueue()
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("the scraping engine is closed")
+            if self._proc is None:
+                self._start()
+            call = next(self._ids)
+            self._calls[call] = waiting
+            with contextlib.suppress(OSError):  # the child is gone: its reader answers "died" to every waiting call
+                self._send((kind, call, payload))
+        return call, waiting
+
+    def _done(self, call: int) -> None:
+        with self._lock:
+            self._calls.pop(call, None)
+
+    # -- the engine's calls ---------------------------------------------------------------
+
+    def scrape(self, request: ScrapeRequest) -> ScrapeResult:
+        """Read one endpoint; never raises for a meter problem (see ``ScrapeResult.error``)."""
+        return self.scrape_many([request])[0]
+
+    def scrape_many(self, requests: Sequence[ScrapeRequest],
+                    on_result: Callable[[ScrapeResult], None] | None = None) -> list[ScrapeResult]:
+        """Read many endpoints concurrently; results in request order, each reported as it lands."""
+        requests = list(requests)
+        results: list[ScrapeResult | None] = [None] * len(requests)
+        if not requests:
+            return []
+        call, waiting = self._call("scrape_many", requests)
+        try:
+            landed = 0
+            while landed < len(requests):
+                message = waiting.get()
+                if message[0] == "result":
+                    _, _, index, result = message
+                    landed += 1
+                elif message[0] == "died":
+                    for index, request in enumerate(requests):
+                        if results[index] is None:
+                            results[index] = _stopped(request, message[2])
+                            _report(on_result, results[index])
+                    break
+                elif message[0] == "raised":
+                    raise _failure(message[2])
+                else:
+                    continue
+                results[index] = result
+                _report(on_result, result)
+        finally:
+            self._done(call)
+        return [result for result in results if result is not None]
+
+    def suggest(self, request: ScrapeRequest) -> list[Suggestion]:
+        """Elements that look like energy on the endpoint's page; raises ``ScrapeFailure`` when unreachable."""
+        call, waiting = self._call("suggest", request)
+        try:
+            message = waiting.get()
+        finally:
+            self._done(call)
+        if message[0] == "died":
+            raise EngineProcessError("step_failed", f"the scraping process stopped (exit status {message[2]})",
+                                     hint="see the collector's log, then try again")
+        if message[0] == "raised":
+            raise _failure(message[2])
+        value: list[Suggestion] = message[2]
+        return value
+
+    def close(self) -> None:
+        """Ask the child to close its browser and pools and leave; kill it if it does not."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            proc, reader = self._proc, self._reader
+            if proc is not None:
+                try:
+                    self._send(("close",))
+                    assert self._requests is not None
+                    self._requests.close()
+                except OSError:
+                    pass
+        if proc is None or reader is None:
+            return
+        reader.join(timeout=CLOSE_WAIT_S)  # the reader reaps the child when it has left (the only one that does)
+        if reader.is_alive():
+            log.warning("the scraping process %d did not close in %.0f s: killed", proc.pid, CLOSE_WAIT_S)
+            proc.kill()
+            reader.join()
+
+    def __enter__(self) -> EngineProcess:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+
+def _relog(fields: dict[str, Any]) -> None:
+    """Hand one of the child's records to this process's logger of the same name."""
+    record = logging.makeLogRecord(fields)
+    logger = logging.getLogger(record.name)
+    if logger.isEnabledFor(record.levelno):
+        logger.handle(record)
+
+
+def _report(on_result: Callable[[ScrapeResult], None] | None, result: ScrapeResult | None) -> None:
+    if on_result is None or result is None:
+        return
+    try:
+        on_result(result)
+    except Exception:
+        log.exception("on_result callback failed for %s", result.key)
+
+
+def _failure(details: dict[str, Any]) -> ScrapeFailure:
+    return ScrapeFailure(details.get("error_class", "step_failed"), details["message"], hint=details.get("hint"),
+                         step_index=details.get("step_index"))
+
+
+def _stopped(request: ScrapeRequest, status: int | None) -> ScrapeResult:
+    """The failed reading of an endpoint the child did not answer before it stopped."""
+    return ScrapeResult(
+        key=request.key, ok=False, values={}, started_at=datetime.now(UTC), duration_s=0.0,
+        engine=request.config.engine,
+        error=ScrapeError(error_class="step_failed",
+                          message=f"the scraping process stopped (exit status {status}) before this endpoint "
+                                  "was read", hint="see the collector's log; the next run reads it again"),
+    )

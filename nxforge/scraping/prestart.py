@@ -1,0 +1,141 @@
+"""The collector's scraping process, forked first thing so it shares the collector's imports.
+
+``collector.py`` calls ``prestart`` before anything else runs: one thread, no file or socket
+open, no logging set up, only httpx and the scraping engine's modules imported (which the
+collector needs anyway). A fork there gives the child (``nxforge.scraping.worker``) those
+modules for free: started afresh it spent ~0.9 s of CPU importing them again, on a two-core
+machine whose cores the collector, the database and the engine already share. The child then
+waits for its engine's settings. ``EngineProcess`` takes it (``take``) instead of starting
+one; a run that never reads a meter closes it at exit (its standard input ends, it leaves).
+Anywhere else (the child died, a test, ``nxforge collect``) ``take`` starts a fresh interpreter.
+``collector.py`` imports httpx without its command line first (``nxforge.lean_imports``).
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import IO, Protocol
+
+ROOT = Path(__file__).resolve().parents[2]  # the checkout: a fresh child imports nxforge from here, wherever cron runs
+CHILD = ("import sys; sys.path.insert(0, sys.argv[1]); "
+         "from nxforge.scraping.worker import main; sys.exit(main())")
+
+
+class Child(Protocol):
+    """What ``EngineProcess`` uses of its child: a ``subprocess.Popen`` or a ``Forked``."""
+
+    @property
+    def pid(self) -> int: ...
+    @property
+    def stdin(self) -> IO[bytes] | None: ...
+    @property
+    def stdout(self) -> IO[bytes] | None: ...
+
+    def poll(self) -> int | None: ...
+    def wait(self, timeout: float | None = None) -> int: ...
+    def kill(self) -> None: ...
+
+
+class Forked:
+    """A child made by ``os.fork`` with the few ``Popen`` calls used here.
+
+    One thread reaps a child: ``EngineProcess``'s reader once it has taken it, ``_discard`` before.
+    """
+
+    def __init__(self, pid: int, stdin: IO[bytes], stdout: IO[bytes]) -> None:
+        self.pid, self.stdin, self.stdout = pid, stdin, stdout
+        self.returncode: int | None = None
+
+    def poll(self) -> int | None:
+        """The exit status if the child has ended, else None."""
+        if self.returncode is None:
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+            if pid:
+                self.returncode = os.waitstatus_to_exitcode(status)
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        """Wait for the end, as ``Popen.wait`` does (``timeout`` in seconds, polled)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self.poll() is None:
+            if deadline is None:
+                _, status = os.waitpid(self.pid, 0)
+                self.returncode = os.waitstatus_to_exitcode(status)
+            elif time.monotonic() >= deadline:
+                raise subprocess.TimeoutExpired(f"scraping process {self.pid}", timeout or 0.0)
+            else:
+                time.sleep(0.02)
+        assert self.returncode is not None
+        return self.returncode
+
+    def kill(self) -> None:
+        """SIGKILL, unless it has ended."""
+        if self.poll() is None:
+            os.kill(self.pid, 9)
+
+
+_waiting: Child | None = None
+
+
+def start() -> Child:
+    """A new scraping process in a fresh interpreter: messages on its standard input, replies on its output."""
+    return subprocess.Popen([sys.executable, "-c", CHILD, str(ROOT)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            close_fds=True)
+
+
+def prestart() -> None:
+    """Fork the scraping process now, for the first ``take``; closed at exit if nothing took it."""
+    global _waiting
+    if _waiting is not None:
+        return
+    from . import engine  # noqa: F401  # what the child shares: imported once, before the fork
+
+    requests_read, requests_write = os.pipe()
+    replies_read, replies_write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: it never returns into collector.py
+        status = 1
+        try:
+            os.close(requests_write)
+            os.close(replies_read)
+            os.dup2(requests_read, 0)
+            os.dup2(replies_write, 1)
+            os.close(requests_read)
+            os.close(replies_write)
+            from .worker import main
+
+            status = main(os.fdopen(0, "rb"))
+        finally:
+            os._exit(status)
+    os.close(requests_read)
+    os.close(replies_write)
+    _waiting = Forked(pid, os.fdopen(requests_write, "wb"), os.fdopen(replies_read, "rb"))
+    atexit.register(_discard)
+
+
+def take() -> Child:
+    """The prestarted process if one is waiting and alive, else a new one."""
+    global _waiting
+    proc, _waiting = _waiting, None
+    if proc is not None and proc.poll() is None:
+        return proc
+    return start()
+
+
+def _discard() -> None:
+    global _waiting
+    proc, _waiting = _waiting, None
+    if proc is None:
+        return
+    assert proc.stdin is not None
+    proc.stdin.close()  # no settings will come: the child leaves
+    try:
+        proc.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
