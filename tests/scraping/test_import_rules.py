@@ -12,7 +12,8 @@ from pathlib import Path
 import nxforge.scraping
 
 PACKAGE = Path(nxforge.scraping.__file__).parent
-KERNEL = {"nxforge.errors", "nxforge.secrets", "nxforge.log_redaction", "nxforge.durations", "nxforge.metrics",
+KERNEL = {"nxforge.errors", "nxforge.secrets", "nxforge.log_redaction", "nxforge.lean_imports", "nxforge.durations",
+          "nxforge.metrics",
           "nxforge.config.loader", "nxforge.config.errors"}
 
 
