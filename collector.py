@@ -17,7 +17,7 @@ gc.disable()
 from nxforge.lean_imports import import_httpx_without_its_cli  # noqa: E402
 
 import_httpx_without_its_cli()
-if __name__ == "__main__":
+if __name__ == "__main__" and "--scraping-in-process" not in sys.argv[1:]:
     from nxforge.scraping import prestart
 
     prestart.prestart()  # the scraping process, forked before anything else is open (it says why)

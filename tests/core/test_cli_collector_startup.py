@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import yaml
@@ -102,3 +103,61 @@ def test_the_collector_is_on_after_a_run_with_nothing_due(nx_env: Environment) -
     ran = subprocess.run([sys.executable, "-c", probe], env=variables, capture_output=True, text=True, timeout=120)
     assert ran.returncode == 0, ran.stderr
     assert ran.stdout.strip().endswith("0 True True")
+
+
+def _session_members(session: int) -> list[int]:
+    """Processes still running (zombies aside) in the session led by ``session``."""
+    members = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[3]) == session and fields[0] != "Z":
+            members.append(int(entry))
+    return members
+
+
+def test_the_collector_reads_in_its_forked_child_and_leaves_no_process_behind(tmp_path: Path) -> None:
+    from nxforge.simulator import Simulator
+    from tests.scale.helpers import make_site, plain_fleet
+
+    devices = plain_fleet(3)
+    with Simulator(devices) as sim:
+        site = make_site(tmp_path, f"sqlite:///{tmp_path / 'nxforge.db'}", sim, devices, poll="1h", settings={})
+        for options, child in (([], True), (["--scraping-in-process"], False)):
+            collector = subprocess.Popen([sys.executable, str(COLLECTOR), "--once", "--job", "collect", "-v",
+                                          *options], cwd=tmp_path, env=site.subprocess_env(), start_new_session=True,
+                                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            out, err = collector.communicate(timeout=120)
+            assert collector.returncode == 0, err
+            assert "consumption-monitor/collect ok" in out
+            started = [line for line in err.splitlines() if "scraping process" in line and "started" in line]
+            assert bool(started) is child, err
+            if child:  # the reading was made in the child: its engine's debug lines came back with its pid
+                assert f"scraping process {collector.pid} " not in started[0]
+                assert "nxforge.scraping.engine: m-0" in err
+            assert _session_members(collector.pid) == []
+            engine = create_engine(site.variables["NXFORGE_DATABASE_URL"])
+            try:
+                with engine.connect() as conn:
+                    summary = conn.execute(select(executions.c.summary).where(executions.c.job == "collect")
+                                           .order_by(executions.c.id.desc()).limit(1)).scalar_one()
+            finally:
+                engine.dispose()
+            summary = json.loads(summary) if isinstance(summary, str) else summary
+            assert summary["ok"] == 3 and summary["failed"] == 0
+            _all_due(site.variables["NXFORGE_DATABASE_URL"])  # the second run reads them again
+
+
+def _all_due(url: str) -> None:
+    from nxforge_modules.consumption_monitor.tables import endpoint
+
+    engine = create_engine(url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(endpoint.update().values(next_due_at=datetime.now(UTC) - timedelta(minutes=1)))
+    finally:
+        engine.dispose()
