@@ -54,7 +54,6 @@ class EngineProcess:
         self._calls: dict[int, queue.SimpleQueue[tuple[Any, ...]]] = {}
         self._ids = itertools.count(1)
         self._proc: Child | None = None
-        self._requests: IO[bytes] | None = None
         self._reader: threading.Thread | None = None
         self._closed = False
         with self._lock:
@@ -66,7 +65,7 @@ class EngineProcess:
         """Start a child (the lock is held): it imports and makes its engine while the caller goes on."""
         proc = take()
         assert proc.stdin is not None and proc.stdout is not None
-        self._proc, self._requests = proc, proc.stdin
+        self._proc = proc
         # INFO at least (a failure, a retry: a few lines per run), whatever this process's level is now: a job
         # raises it to INFO while it runs; what this process does not want is dropped when it arrives.
         settings = {**self._settings, "log_level": min(logging.getLogger().getEffectiveLevel(), logging.INFO)}
@@ -77,9 +76,9 @@ class EngineProcess:
         log.debug("scraping process %d started", proc.pid)
 
     def _send(self, message: tuple[Any, ...]) -> None:
-        assert self._requests is not None
-        self._requests.write(pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL))
-        self._requests.flush()
+        assert self._proc is not None and self._proc.stdin is not None
+        self._proc.stdin.write(pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL))
+        self._proc.stdin.flush()
 
     def _read(self, proc: Child, replies: IO[bytes]) -> None:
         """Hand each reply to the call waiting for it, and relog the child's records, until the child ends."""
@@ -100,7 +99,7 @@ class EngineProcess:
         status = proc.wait()
         with self._lock:
             if self._proc is proc:
-                self._proc = self._requests = None
+                self._proc = None
             orphans, self._calls = list(self._calls.values()), {}
         for waiting in orphans:
             waiting.put(("died", 0, status))
@@ -188,8 +187,8 @@ class EngineProcess:
             if proc is not None:
                 try:
                     self._send(("close",))
-                    assert self._requests is not None
-                    self._requests.close()
+                    assert proc.stdin is not None
+                    proc.stdin.close()
                 except OSError:
                     pass
         if proc is None or reader is None:

@@ -6,7 +6,7 @@ when the collector dies, however it dies.
 
 Messages are pickled tuples. In, on standard input: ``("init", settings)`` once, then
 ``("scrape_many" | "scrape" | "suggest", call, payload)`` and ``("close",)``. Out, on the
-descriptor that was standard output at start: ``("ready",)``, ``("result", call, index,
+descriptor that was standard output at start: ``("result", call, index,
 result)`` per endpoint as it lands, ``("done", call, value)``, ``("raised", call, details)``,
 ``("log", record)`` and ``("closed",)``. Standard output and error are then pointed at a pipe
 whose lines are logged (a library's print or Chromium's complaints), so nothing reaches the
@@ -148,7 +148,6 @@ def main(stdin: IO[bytes] | None = None) -> int:
     gc.freeze()
     gc.set_threshold(YOUNG_THRESHOLD, *gc.get_threshold()[1:])
     gc.enable()
-    replies.send(("ready",))
     try:
         while True:
             try:
