@@ -4,6 +4,7 @@
     python benchmarks/collect.py --endpoints 1000 --collectors 1 --repeats 3
     python benchmarks/collect.py --endpoints 1000 --collectors 1 3 --dialect sqlite
     python benchmarks/collect.py --endpoints 200 --collectors 1 3 --engine browser
+    python benchmarks/collect.py --endpoints 1000 --collectors 1 --slow-every 100 --slow-s 2
 
 The simulator (``plain`` meters, http engine) runs in its own process, as ``nxforge sim`` would;
 the collectors are real ``python collector.py --once --job collect`` processes started together
@@ -36,6 +37,11 @@ lucky moment set against a cycle from an ordinary one says more about the neighb
 the collector. Each repeat therefore also measures the engine right after its cycles, and sets
 each cycle against the mean of the engine rates just before and just after it; the median over
 the repeats is printed. Both figures are printed; neither replaces the other.
+``--slow-every N --slow-s S``: one meter in N answers S seconds late, as a few do in a real room.
+The engine alone reads them all in one call; the collector claims and reads in batches, so this
+shows what stragglers cost a batch-by-batch collector (each batch used to wait for its slowest
+meter before the next was claimed).
+
 Not a pass/fail test: it prints figures, with the 1-minute load average (the box is shared).
 """
 
@@ -76,7 +82,10 @@ import sys, threading
 sys.path[:0] = [{root!r}]
 from nxforge.simulator import Simulator
 from tests.scale.helpers import plain_fleet
-sim = Simulator(plain_fleet({count}), http_port={port}).start()
+fleet = plain_fleet({count})
+sim = Simulator(fleet, http_port={port}).start()
+for device in fleet[::{slow_every}] if {slow_every} else []:
+    sim.device(device.id).set_fault("slow", delay={slow_s})
 print("ready", flush=True)
 threading.Event().wait()
 """
@@ -151,6 +160,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dialect", default="postgresql", choices=["postgresql", "sqlite"])
     parser.add_argument("--engine", default="http", choices=["http", "browser"], help="scraping engine (default http)")
     parser.add_argument("--repeats", type=int, default=1, help="runs of each figure; the best is printed")
+    parser.add_argument("--slow-every", type=int, default=0, metavar="N",
+                        help="one meter in every N answers late (a straggler), as a real room has some (default none)")
+    parser.add_argument("--slow-s", type=float, default=2.0, metavar="S", help="how late a straggler answers")
     parser.add_argument("--scraping-in-process", action="store_true",
                         help="collectors read in their own process (collector.py --scraping-in-process), for an A/B")
     args = parser.parse_args(argv)
@@ -172,7 +184,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for count in args.endpoints:
             port = free_port()
-            sim = subprocess.Popen([sys.executable, "-c", SIM_SCRIPT.format(root=str(ROOT), count=count, port=port)],
+            sim = subprocess.Popen([sys.executable, "-c", SIM_SCRIPT.format(root=str(ROOT), count=count, port=port,
+                                                                       slow_every=args.slow_every, slow_s=args.slow_s)],
                                    stdout=subprocess.PIPE, text=True)
             try:
                 assert sim.stdout is not None and sim.stdout.readline().strip() == "ready"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+from collections.abc import Iterator
 from datetime import datetime
 
 from sqlalchemy import Connection, select
@@ -87,10 +88,13 @@ def read_offline(ctx: JobContext, endpoints: EndpointSet, writer: Writer, due: d
               and e.id not in writer.next_due]
     log.warning("database unreachable: reading %d due endpoint(s) from the YAML into the spool", len(chosen))
     requests = [ScrapeRequest(key=e.id, config=e.scrape, capture_evidence=evidence) for e in chosen]
-    for index in range(0, len(requests), SCRAPE_CHUNK):
-        if ctx.should_stop():
-            break
-        ctx.scraping().scrape_many(requests[index:index + SCRAPE_CHUNK],
-                                   on_result=lambda result: writer.add(reading_from_result(result.key, result,
-                                                                                           ctx.clock())))
-        writer.flush()
+
+    def chunks() -> Iterator[list[ScrapeRequest]]:
+        for index in range(0, len(requests), SCRAPE_CHUNK):
+            if ctx.should_stop():
+                return
+            yield requests[index:index + SCRAPE_CHUNK]
+
+    ctx.scraping().scrape_batches(chunks(), on_result=lambda result: writer.add(reading_from_result(
+        result.key, result, ctx.clock())))
+    writer.flush()

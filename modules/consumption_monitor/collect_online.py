@@ -13,6 +13,7 @@ import os
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -174,33 +175,40 @@ class Writer:
 def read_claimed(ctx: JobContext, settings: MonitorSettings, writer: Writer, only: list[str] | None) -> None:
     """Claim due endpoints batch by batch, read them and hand every attempt to ``writer``, until none is due.
 
-    Stops early when the run is asked to stop or the database goes away (the writer then spools).
+    Each batch is claimed while the engine still reads the one before (``scrape_batches``), so
+    the engine does not wait for the claim. Stops early when the run is asked to stop or the
+    database goes away (the writer then spools; what the engine already holds is still read).
     """
     lease = timedelta(seconds=settings.claim_lease_s)
     batch_size = settings.claim_batch or int(ctx.job_config["batch_size"])  # 0: the job config (manifest) decides
     tally = writer.tally
     unknown: list[str] = []  # claimed but not in the YAML we could read: held to the end, so not claimed again
-    try:
-        total = claims.count_due(ctx.db, ctx.clock(), only)
-        ctx.progress(0, total)
-        while writer.online and not ctx.should_stop():
+    total = 0
+
+    def batches() -> Iterator[list[ScrapeRequest]]:
+        while True:
+            writer.flush()  # what the last batch read is stored before more is claimed
+            if not writer.online or ctx.should_stop():
+                return
             claimed = claims.claim_due(ctx.db, owner=writer.owner, now=ctx.clock(), lease=lease, limit=batch_size,
                                        only=only)
             if not claimed:
-                break
-            unknown += [endpoint_id for endpoint_id in claimed if endpoint_id not in writer.by_id]
-            requests = [ScrapeRequest(key=endpoint_id, config=writer.by_id[endpoint_id].scrape,
-                                      capture_evidence=settings.evidence_on_success)
-                        for endpoint_id in claimed if endpoint_id in writer.by_id]
-
-            def on_result(result: ScrapeResult) -> None:
-                writer.add(reading_from_result(result.key, result, ctx.clock()))
-                ctx.progress(tally.ok + tally.failed + len(writer.pending), max(total, len(writer.next_due)))
-
-            ctx.scraping().scrape_many(requests, on_result=on_result)
-            writer.flush()
+                return
+            unknown.extend(endpoint_id for endpoint_id in claimed if endpoint_id not in writer.by_id)
+            yield [ScrapeRequest(key=endpoint_id, config=writer.by_id[endpoint_id].scrape,
+                                 capture_evidence=settings.evidence_on_success)
+                   for endpoint_id in claimed if endpoint_id in writer.by_id]
             if only:
-                break  # named endpoints are read once per run
+                return  # named endpoints are read once per run
+
+    def on_result(result: ScrapeResult) -> None:
+        writer.add(reading_from_result(result.key, result, ctx.clock()))
+        ctx.progress(tally.ok + tally.failed + len(writer.pending), max(total, len(writer.next_due)))
+
+    try:
+        total = claims.count_due(ctx.db, ctx.clock(), only)
+        ctx.progress(0, total)
+        ctx.scraping().scrape_batches(batches(), on_result=on_result)
         claims.release(ctx.db, writer.owner, unknown)
     except OperationalError as exc:
         log.error("database unreachable mid-run (%s): the rest goes to the spool", exc.orig)

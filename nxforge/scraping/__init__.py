@@ -7,10 +7,11 @@ APIs; ``snmp`` and ``modbus`` for meters that are not web pages. The collector u
 """
 
 from .config import ScrapeConfig, ValueSpec
-from .engine import ScrapeRequest, ScrapingEngine
+from .engine import ScrapingEngine
 from .errors import ScrapeFailure
 from .numbers import parse_number, parse_reading
 from .presets import deep_merge, list_presets, load_preset
+from .request import ScrapeRequest
 from .result import ERROR_CLASSES, Evidence, ReadValue, ScrapeError, ScrapeResult, StepTiming, Suggestion
 
 __all__ = [

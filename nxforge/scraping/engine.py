@@ -15,20 +15,19 @@ one that finds others queued behind it leaves the session open for them, and the
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
-import queue
 import threading
 import time
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Coroutine
+from concurrent.futures import Future
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict
-
 from ..secrets import SecretStore
-from .config import ScrapeConfig
+from .batches import BatchReading, Inbox
 from .context import RunContext, Secrets
 from .document import Document
 from .errors import ConfigFailure, ScrapeFailure
@@ -36,6 +35,7 @@ from .evidence import write_evidence
 from .http_engine import HttpEngine
 from .limits import MAX_BODY_BYTES
 from .reading import suggestions_for
+from .request import ScrapeRequest
 from .result import Evidence, ReadValue, ScrapeResult, StepTiming, Suggestion
 from .session import SessionStore, device_key
 
@@ -50,17 +50,7 @@ T = TypeVar("T")
 GRACE_S = 2.0  # the runners enforce timeout_s themselves; this only catches a hung call
 
 
-class ScrapeRequest(BaseModel):
-    """One endpoint to read: its id, its config, and whether to keep evidence even on success."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    key: str
-    config: ScrapeConfig
-    capture_evidence: bool = False
-
-
-class ScrapingEngine:
+class ScrapingEngine(BatchReading):
     """Reads meters through a browser, plain HTTP, SNMP or Modbus TCP with bounded concurrency; thread-safe."""
 
     def __init__(
@@ -86,6 +76,7 @@ class ScrapingEngine:
         self._max_body_bytes = max_body_bytes
         self._per_host = per_host_concurrency
         self._host_slots: dict[str, asyncio.Semaphore] = {}
+        self._batch_ids = itertools.count(1)
         self._waiting: dict[str, int] = {}  # scrapes queued for each device's slot
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="nxforge-scraping", daemon=True)
@@ -145,34 +136,27 @@ class ScrapingEngine:
         """Read one endpoint; never raises for a meter problem (see ``ScrapeResult.error``)."""
         return self._call(self._scrape(request))
 
-    def scrape_many(
-        self,
-        requests: Sequence[ScrapeRequest],
-        on_result: Callable[[ScrapeResult], None] | None = None,
-    ) -> list[ScrapeResult]:
-        """Read many endpoints concurrently; results in request order, each reported as it lands."""
-        done: queue.Queue[tuple[int, ScrapeResult]] = queue.Queue()
-
-        async def one(index: int, request: ScrapeRequest) -> None:
-            done.put((index, await self._scrape(request)))
-
-        async def batch() -> None:
-            await asyncio.gather(*(one(i, r) for i, r in enumerate(requests)))
-
+    def _submit(self, requests: list[ScrapeRequest], inbox: Inbox) -> int:
+        """Start reading a batch on the loop; its replies go to ``inbox`` (see ``batches.py``)."""
         if self._closed:
             raise RuntimeError("the scraping engine is closed")
-        future = asyncio.run_coroutine_threadsafe(batch(), self._loop)
-        results: list[ScrapeResult | None] = [None] * len(requests)
-        for _ in requests:
-            index, result = done.get()
-            results[index] = result
-            if on_result is not None:
-                try:
-                    on_result(result)
-                except Exception:
-                    log.exception("on_result callback failed for %s", result.key)
-        future.result()
-        return [r for r in results if r is not None]
+        batch = next(self._batch_ids)
+
+        async def one(index: int, request: ScrapeRequest) -> None:
+            inbox.put(("result", batch, index, await self._scrape(request)))
+
+        async def read() -> None:
+            await asyncio.gather(*(one(i, r) for i, r in enumerate(requests)))
+
+        def ended(future: Future[None]) -> None:
+            failure = None if future.cancelled() else future.exception()
+            if future.cancelled() or failure is not None:
+                inbox.put(("raised", batch, failure or RuntimeError("the scraping engine was closed mid-batch")))
+            else:
+                inbox.put(("done", batch, None))
+
+        asyncio.run_coroutine_threadsafe(read(), self._loop).add_done_callback(ended)
+        return batch
 
     def suggest(self, request: ScrapeRequest) -> list[Suggestion]:
         """Elements that look like energy on the endpoint's page (after login and steps).
@@ -323,3 +307,4 @@ class ScrapingEngine:
             raise failure
         document = Document(ctx.snapshot.url, ctx.snapshot.source)
         return suggestions_for(document, limit=10)
+

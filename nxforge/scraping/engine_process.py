@@ -22,17 +22,16 @@ import logging
 import pickle
 import queue
 import threading
-from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
 
 from ..secrets import SecretStore
-from .engine import ScrapeRequest
+from .batches import BatchReading, Inbox
 from .errors import ScrapeFailure
 from .prestart import Child, take
-from .result import ScrapeError, ScrapeResult, Suggestion
+from .request import ScrapeRequest
+from .result import ScrapeResult, Suggestion
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +42,7 @@ class EngineProcessError(ScrapeFailure):
     """The scraping process stopped before it answered."""
 
 
-class EngineProcess:
+class EngineProcess(BatchReading):
     """A ``ScrapingEngine`` run by a child process; thread-safe, started at once, restarted when it dies."""
 
     def __init__(self, *, secrets: SecretStore, evidence_dir: Path, state_dir: Path, **engine: Any) -> None:
@@ -91,7 +90,7 @@ class EngineProcess:
                 elif kind in ("result", "done", "raised"):
                     waiting = self._calls.get(message[1])
                     if waiting is not None:
-                        waiting.put(message)
+                        waiting.put(("raised", message[1], _failure(message[2])) if kind == "raised" else message)
                 elif kind == "closed":
                     break
         except (EOFError, OSError, pickle.UnpicklingError) as exc:
@@ -100,16 +99,17 @@ class EngineProcess:
         with self._lock:
             if self._proc is proc:
                 self._proc = None
-            orphans, self._calls = list(self._calls.values()), {}
-        for waiting in orphans:
-            waiting.put(("died", 0, status))
+            orphans, self._calls = self._calls, {}
+        for call, waiting in orphans.items():
+            waiting.put(("died", call, status))
         if orphans or not self._closed:
             log.error("the scraping process %d stopped (exit status %s); a new one starts with the next reading",
                       proc.pid, status)
 
-    def _call(self, kind: str, payload: Any) -> tuple[int, queue.SimpleQueue[tuple[Any, ...]]]:
-        """Send one call, starting a child first when none runs; its replies come in the returned queue."""
-        waiting: queue.SimpleQueue[tuple[Any, ...]] = queue.SimpleQueue()
+    def _call(self, kind: str, payload: Any, waiting: Inbox | None = None) -> tuple[int, Inbox]:
+        """Send one call, starting a child first when none runs; its replies come in ``waiting`` (or a new queue)."""
+        if waiting is None:
+            waiting = queue.SimpleQueue()
         with self._lock:
             if self._closed:
                 raise RuntimeError("the scraping engine is closed")
@@ -121,9 +121,14 @@ class EngineProcess:
                 self._send((kind, call, payload))
         return call, waiting
 
-    def _done(self, call: int) -> None:
+    def _forget(self, batch: int) -> None:
         with self._lock:
-            self._calls.pop(call, None)
+            self._calls.pop(batch, None)
+
+    def _submit(self, requests: list[ScrapeRequest], inbox: Inbox) -> int:
+        """Send a batch to the child; its replies go to ``inbox`` (see ``batches.py``)."""
+        call, _ = self._call("scrape_many", requests, inbox)
+        return call
 
     # -- the engine's calls ---------------------------------------------------------------
 
@@ -131,49 +136,18 @@ class EngineProcess:
         """Read one endpoint; never raises for a meter problem (see ``ScrapeResult.error``)."""
         return self.scrape_many([request])[0]
 
-    def scrape_many(self, requests: Sequence[ScrapeRequest],
-                    on_result: Callable[[ScrapeResult], None] | None = None) -> list[ScrapeResult]:
-        """Read many endpoints concurrently; results in request order, each reported as it lands."""
-        requests = list(requests)
-        results: list[ScrapeResult | None] = [None] * len(requests)
-        if not requests:
-            return []
-        call, waiting = self._call("scrape_many", requests)
-        try:
-            landed = 0
-            while landed < len(requests):
-                message = waiting.get()
-                if message[0] == "result":
-                    _, _, index, result = message
-                    landed += 1
-                elif message[0] == "died":
-                    for index, request in enumerate(requests):
-                        if results[index] is None:
-                            results[index] = _stopped(request, message[2])
-                            _report(on_result, results[index])
-                    break
-                elif message[0] == "raised":
-                    raise _failure(message[2])
-                else:
-                    continue
-                results[index] = result
-                _report(on_result, result)
-        finally:
-            self._done(call)
-        return [result for result in results if result is not None]
-
     def suggest(self, request: ScrapeRequest) -> list[Suggestion]:
         """Elements that look like energy on the endpoint's page; raises ``ScrapeFailure`` when unreachable."""
         call, waiting = self._call("suggest", request)
         try:
             message = waiting.get()
         finally:
-            self._done(call)
+            self._forget(call)
         if message[0] == "died":
             raise EngineProcessError("step_failed", f"the scraping process stopped (exit status {message[2]})",
                                      hint="see the collector's log, then try again")
         if message[0] == "raised":
-            raise _failure(message[2])
+            raise message[2]
         value: list[Suggestion] = message[2]
         return value
 
@@ -215,26 +189,6 @@ def _relog(fields: dict[str, Any]) -> None:
         logger.handle(record)
 
 
-def _report(on_result: Callable[[ScrapeResult], None] | None, result: ScrapeResult | None) -> None:
-    if on_result is None or result is None:
-        return
-    try:
-        on_result(result)
-    except Exception:
-        log.exception("on_result callback failed for %s", result.key)
-
-
 def _failure(details: dict[str, Any]) -> ScrapeFailure:
     return ScrapeFailure(details.get("error_class", "step_failed"), details["message"], hint=details.get("hint"),
                          step_index=details.get("step_index"))
-
-
-def _stopped(request: ScrapeRequest, status: int | None) -> ScrapeResult:
-    """The failed reading of an endpoint the child did not answer before it stopped."""
-    return ScrapeResult(
-        key=request.key, ok=False, values={}, started_at=datetime.now(UTC), duration_s=0.0,
-        engine=request.config.engine,
-        error=ScrapeError(error_class="step_failed",
-                          message=f"the scraping process stopped (exit status {status}) before this endpoint "
-                                  "was read", hint="see the collector's log; the next run reads it again"),
-    )

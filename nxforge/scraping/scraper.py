@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Protocol
 
-from .engine import ScrapeRequest
+from .request import ScrapeRequest
 from .result import ScrapeResult, Suggestion
 
 
@@ -19,6 +19,11 @@ class Scraper(Protocol):
     def scrape_many(self, requests: Sequence[ScrapeRequest],
                     on_result: Callable[[ScrapeResult], None] | None = None) -> list[ScrapeResult]:
         """Read many endpoints concurrently; results in request order, each reported as it lands."""
+        ...
+
+    def scrape_batches(self, batches: Iterable[Sequence[ScrapeRequest]],
+                       on_result: Callable[[ScrapeResult], None]) -> None:
+        """Read every batch ``batches`` yields; the next is taken (in this thread) before the engine runs dry."""
         ...
 
     def suggest(self, request: ScrapeRequest) -> list[Suggestion]:

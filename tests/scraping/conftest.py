@@ -1,4 +1,4 @@
-"""Fixtures: one simulator and one engine per test module (real HTTP, real Chromium)."""
+"""Fixtures: one simulator and one engine per test module, in this process or a child (real HTTP, real Chromium)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from nxforge.scraping import ScrapeConfig, ScrapeRequest, ScrapingEngine
+from nxforge.scraping.engine_process import EngineProcess
 from nxforge.secrets import SecretStore
 from nxforge.simulator import DeviceSpec, SimClock, Simulator
 
@@ -45,6 +46,15 @@ def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ScrapingEngine]
     with ScrapingEngine(secrets=SecretStore(environ=SECRET_ENV), evidence_dir=root / "evidence",
                         state_dir=root / "state") as scraping:
         yield scraping
+
+
+@pytest.fixture(scope="module")
+def process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EngineProcess]:
+    """The same engine in a child process, as the collector runs it."""
+    root = tmp_path_factory.mktemp("engine-process")
+    with EngineProcess(secrets=SecretStore(environ=SECRET_ENV), evidence_dir=root / "evidence",
+                       state_dir=root / "state") as engine:
+        yield engine
 
 
 @pytest.fixture

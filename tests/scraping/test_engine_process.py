@@ -16,7 +16,6 @@ import sys
 import textwrap
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -29,14 +28,6 @@ from nxforge.simulator import Simulator
 from .conftest import PASSWORD, SECRET_ENV, request_for
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="module")
-def process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EngineProcess]:
-    root = tmp_path_factory.mktemp("engine-process")
-    with EngineProcess(secrets=SecretStore(environ=SECRET_ENV), evidence_dir=root / "evidence",
-                       state_dir=root / "state") as engine:
-        yield engine
 
 
 def _alive(pid: int) -> bool:
