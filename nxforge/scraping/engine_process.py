@@ -6,8 +6,8 @@ meters at about half the engine's own rate on a two-core machine whose second co
 idle. With the engine in a child process (``worker.py``) both run at once: the child reads while
 the collector stores what it has read.
 
-What stays the same for the caller: ``scrape``, ``scrape_many`` (results in request order, each
-reported to ``on_result`` in the caller's thread as it lands), ``suggest`` (raising
+What stays the same for the caller: ``scrape``, ``scrape_many`` and ``scrape_batches`` (results
+reported to ``on_result`` in the caller's thread as they land; see ``batches.py``), ``suggest`` (raising
 ``ScrapeFailure``) and ``close``. The child's log records reach this process's logging (redacted
 in the child, which knows the secrets it resolved, and again here); evidence and kept sessions
 are written by the child in the same folders. If the child dies, the endpoints it had not
