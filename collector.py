@@ -14,9 +14,6 @@ import sys
 # it back on, with start-up frozen, once the first job's code is imported.
 gc.disable()
 
-from nxforge.lean_imports import import_httpx_without_its_cli  # noqa: E402
-
-import_httpx_without_its_cli()
 if __name__ == "__main__" and "--scraping-in-process" not in sys.argv[1:]:
     from nxforge.scraping import prestart
 

@@ -210,15 +210,15 @@ class Platform:
         """The one scraping engine of this process (or of its scraping process), created on first use."""
         with self._scraping_lock:
             if self._scraping is None:
-                from nxforge.scraping.engine import ScrapingEngine
-                from nxforge.scraping.engine_process import EngineProcess
+                evidence, state = self.env.data_dir / "evidence", self.env.data_dir / "sessions"
+                if self._scraping_process:  # the collector: the engine's modules are imported in that process only
+                    from nxforge.scraping.engine_process import EngineProcess
 
-                make = EngineProcess if self._scraping_process else ScrapingEngine
-                self._scraping = make(
-                    secrets=self.env.secrets,
-                    evidence_dir=self.env.data_dir / "evidence",
-                    state_dir=self.env.data_dir / "sessions",
-                )
+                    self._scraping = EngineProcess(secrets=self.env.secrets, evidence_dir=evidence, state_dir=state)
+                else:
+                    from nxforge.scraping.engine import ScrapingEngine
+
+                    self._scraping = ScrapingEngine(secrets=self.env.secrets, evidence_dir=evidence, state_dir=state)
             return self._scraping
 
     def context(self, name: str) -> ModuleContext:

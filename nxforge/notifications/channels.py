@@ -13,9 +13,8 @@ import ssl
 from email.message import EmailMessage
 from typing import Protocol
 
-import httpx
-
 from nxforge.errors import NxForgeError
+from nxforge.lean_imports import import_httpx_without_its_cli
 from nxforge.notifications.config import (
     ChannelConfig,
     EmailChannelConfig,
@@ -74,6 +73,9 @@ class _HttpChannel:
         self._secrets = secrets
 
     def _post(self, body: dict[str, object]) -> None:
+        import_httpx_without_its_cli()
+        import httpx  # here: the collector's own process imports httpx only when it sends one of these
+
         url = _resolve(self._secrets, self._url)
         headers = {key: _resolve(self._secrets, value) for key, value in self._headers.items()}
         hidden = [url, *headers.values()] if url != self._url else list(headers.values())

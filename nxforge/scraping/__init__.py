@@ -4,15 +4,32 @@ Four engines share one config: ``browser`` (Playwright + Chromium) for pages tha
 JavaScript, tabs or frames; ``http`` (httpx + selectolax/JSONPath) for plain pages and JSON
 APIs; ``snmp`` and ``modbus`` for meters that are not web pages. The collector uses
 ``ScrapingEngine``; everything else here is the vocabulary it speaks.
+
+``ScrapingEngine`` is imported when first asked for (httpx, lxml, selectolax, the engines): the
+collector's own process never reads a meter, its scraping process does (``prestart.py``).
 """
 
+from typing import TYPE_CHECKING, Any
+
 from .config import ScrapeConfig, ValueSpec
-from .engine import ScrapingEngine
 from .errors import ScrapeFailure
 from .numbers import parse_number, parse_reading
 from .presets import deep_merge, list_presets, load_preset
 from .request import ScrapeRequest
 from .result import ERROR_CLASSES, Evidence, ReadValue, ScrapeError, ScrapeResult, StepTiming, Suggestion
+
+if TYPE_CHECKING:
+    from .engine import ScrapingEngine
+
+
+def __getattr__(name: str) -> Any:
+    """``ScrapingEngine``, imported on first use."""
+    if name == "ScrapingEngine":
+        from .engine import ScrapingEngine
+
+        return ScrapingEngine
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "ERROR_CLASSES",

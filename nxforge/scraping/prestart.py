@@ -1,14 +1,14 @@
-"""The collector's scraping process, forked first thing so it shares the collector's imports.
+"""The collector's scraping process, forked first thing, so it imports its engine while the collector starts.
 
 ``collector.py`` calls ``prestart`` before anything else runs: one thread, no file or socket
-open, no logging set up, only httpx and the scraping engine's modules imported (which the
-collector needs anyway). A fork there gives the child (``nxforge.scraping.worker``) those
-modules for free: started afresh it spent ~0.9 s of CPU importing them again, on a two-core
-machine whose cores the collector, the database and the engine already share. The child then
-waits for its engine's settings. ``EngineProcess`` takes it (``take``) instead of starting
-one; a run that never reads a meter closes it at exit (its standard input ends, it leaves).
-Anywhere else (the child died, a test, ``nxforge collect``) ``take`` starts a fresh interpreter.
-``collector.py`` imports httpx without its command line first (``nxforge.lean_imports``).
+open, no logging set up, only this package's vocabulary imported (pydantic and the scrape
+config models, which both processes need). The child (``nxforge.scraping.worker``) then imports
+httpx and the engines on the second core while the collector imports SQLAlchemy, psycopg and its
+jobs on the first; the collector itself never imports them. Started afresh, a child spent ~0.9 s
+of CPU importing everything again; forked after the shared imports, only its own. The child then
+waits for its engine's settings. ``EngineProcess`` takes it (``take``) instead of starting one;
+a run that never reads a meter closes it at exit (its standard input ends, it leaves). Anywhere
+else (the child died, a test, ``nxforge collect``) ``take`` starts a fresh interpreter.
 """
 
 from __future__ import annotations
@@ -93,8 +93,6 @@ def prestart() -> None:
     global _waiting
     if _waiting is not None:
         return
-    from . import engine  # noqa: F401  # what the child shares: imported once, before the fork
-
     requests_read, requests_write = os.pipe()
     replies_read, replies_write = os.pipe()
     pid = os.fork()

@@ -1,6 +1,7 @@
 """``collector.py``'s start-up, cut for cron (issue 15 item 7), still runs jobs as before.
 
-Its own parser (the collector's options, the exit codes, ``-v``); httpx imported without its CLI;
+Its own parser (the collector's options, the exit codes, ``-v``); neither httpx nor the engines imported in
+the collector's own process (its scraping process reads the meters), and httpx without its CLI where it is;
 the garbage collector off during start-up, and on (start-up frozen, a larger first generation) when a job runs;
 on after a run with nothing due.
 """
@@ -32,7 +33,8 @@ def gc_state(ctx: JobContext) -> dict[str, Any]:
     import sys
 
     return {"gc_enabled": gc.isenabled(), "frozen": gc.get_freeze_count(), "young": gc.get_threshold()[0],
-            "httpx_cli": "httpx._main" in sys.modules}
+            "httpx_cli": "httpx._main" in sys.modules, "httpx": "httpx" in sys.modules,
+            "engines": "nxforge.scraping.engine" in sys.modules}
 '''
 
 
@@ -49,13 +51,15 @@ def test_collector_help_is_its_own() -> None:
     assert "unrecognized arguments: --no-such-option" in refused.stderr
 
 
-def test_collector_imports_httpx_without_its_cli() -> None:
+def test_the_collectors_own_process_imports_neither_httpx_nor_the_engines() -> None:
     probe = (f"import sys; sys.path.insert(0, {str(ROOT)!r}); import collector, gc; "
-             "print('httpx' in sys.modules, 'httpx._main' in sys.modules, gc.isenabled()); "
-             "import httpx._main; print('cli importable')")
+             "import nxforge.sdk, nxforge.platform, nxforge.notifications; "
+             "print('httpx' in sys.modules, 'nxforge.scraping.engine' in sys.modules, gc.isenabled()); "
+             "from nxforge.lean_imports import import_httpx_without_its_cli; import_httpx_without_its_cli(); "
+             "print('httpx' in sys.modules, 'httpx._main' in sys.modules); import httpx._main; print('cli importable')")
     ran = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
     assert ran.returncode == 0, ran.stderr
-    assert ran.stdout.split("\n")[:2] == ["True False False", "cli importable"]
+    assert ran.stdout.split("\n")[:3] == ["False False False", "True False", "cli importable"]
 
 
 def test_a_job_runs_with_the_collector_on_and_start_up_frozen(nx_env: Environment) -> None:
@@ -91,6 +95,7 @@ def test_a_job_runs_with_the_collector_on_and_start_up_frozen(nx_env: Environmen
     assert summary["frozen"] > 10_000  # start-up's objects, out of the collections' way
     assert summary["young"] == 10_000
     assert summary["httpx_cli"] is False
+    assert summary["httpx"] is False and summary["engines"] is False  # the scraping process's, not this one's
 
 
 def test_the_collector_is_on_after_a_run_with_nothing_due(nx_env: Environment) -> None:
