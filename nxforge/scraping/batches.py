@@ -56,8 +56,8 @@ class BatchReading:
 
     def scrape_many(self, requests: Sequence[ScrapeRequest], on_result: OnResult | None = None) -> list[ScrapeResult]:
         """Read many endpoints concurrently; results in request order, each reported as it lands."""
-        flights = self._pump(iter([list(requests)]), on_result)
-        return [result for result in flights[0].results if result is not None] if flights else []
+        (flight,) = self._pump(iter([list(requests)]), on_result)
+        return [result for result in flight.results if result is not None]
 
     def scrape_batches(self, batches: Iterable[Sequence[ScrapeRequest]], on_result: OnResult) -> None:
         """Read every batch ``batches`` yields; the next one is taken before the engine runs out of work.
@@ -115,7 +115,7 @@ class BatchReading:
         if kind == "died":
             for index, request in enumerate(flight.requests):
                 if flight.results[index] is None:
-                    flight.results[index] = failed = stopped(request, payload[0])
+                    flight.results[index] = failed = _stopped(request, payload[0])
                     flight.landed += 1
                     _report(on_result, failed)
         del flying[batch_id]
@@ -124,7 +124,7 @@ class BatchReading:
         return failure
 
 
-def stopped(request: ScrapeRequest, status: int | None) -> ScrapeResult:
+def _stopped(request: ScrapeRequest, status: int | None) -> ScrapeResult:
     """The failed reading of an endpoint the engine's process did not answer before it stopped."""
     return ScrapeResult(
         key=request.key, ok=False, values={}, started_at=datetime.now(UTC), duration_s=0.0,

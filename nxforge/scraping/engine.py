@@ -149,9 +149,10 @@ class ScrapingEngine(BatchReading):
             await asyncio.gather(*(one(i, r) for i, r in enumerate(requests)))
 
         def ended(future: Future[None]) -> None:
-            failure = None if future.cancelled() else future.exception()
-            if future.cancelled() or failure is not None:
-                inbox.put(("raised", batch, failure or RuntimeError("the scraping engine was closed mid-batch")))
+            if future.cancelled():
+                inbox.put(("raised", batch, RuntimeError("the scraping engine was closed mid-batch")))
+            elif (failure := future.exception()) is not None:
+                inbox.put(("raised", batch, failure))
             else:
                 inbox.put(("done", batch, None))
 
@@ -307,4 +308,3 @@ class ScrapingEngine(BatchReading):
             raise failure
         document = Document(ctx.snapshot.url, ctx.snapshot.source)
         return suggestions_for(document, limit=10)
-

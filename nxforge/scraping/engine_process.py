@@ -50,7 +50,7 @@ class EngineProcess(BatchReading):
         self._settings = {"secrets": secrets, "evidence_dir": str(evidence_dir), "state_dir": str(state_dir),
                           "engine": engine}
         self._lock = threading.Lock()  # starts, sends and the table of calls waiting for replies
-        self._calls: dict[int, queue.SimpleQueue[tuple[Any, ...]]] = {}
+        self._calls: dict[int, Inbox] = {}
         self._ids = itertools.count(1)
         self._proc: Child | None = None
         self._reader: threading.Thread | None = None
