@@ -14,10 +14,11 @@ import sys
 # it back on, with start-up frozen, once the first job's code is imported.
 gc.disable()
 
-if __name__ == "__main__" and "--scraping-in-process" not in sys.argv[1:]:
+if __name__ == "__main__":
     from nxforge.scraping import prestart
 
-    prestart.prestart()  # the scraping process, forked before anything else is open (it says why)
+    # The scraping processes, forked before anything else is open (prestart.py says why).
+    prestart.prestart(prestart.processes_in(sys.argv[1:]))
 
 from nxforge.cli import collector_main  # noqa: E402
 

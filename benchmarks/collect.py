@@ -5,6 +5,7 @@
     python benchmarks/collect.py --endpoints 1000 --collectors 1 3 --dialect sqlite
     python benchmarks/collect.py --endpoints 200 --collectors 1 3 --engine browser
     python benchmarks/collect.py --endpoints 1000 --collectors 1 --slow-every 100 --slow-s 2
+    python benchmarks/collect.py --endpoints 1000 --collectors 1 --scraping-processes 1
 
 The simulator (``plain`` meters, http engine) runs in its own process, as ``nxforge sim`` would;
 the collectors are real ``python collector.py --once --job collect`` processes started together
@@ -13,7 +14,10 @@ reading of every endpoint: from the collectors' start until the last one exits (
 and the endpoint sync included), and the slowest job's own ``duration_s``. Peak memory is each
 collector's maximum resident set (``wait4``): the larger of the collector and its scraping process (reaped
 by it), not their sum. ``--scraping-in-process`` runs the collectors with the engine in their own process
-(``collector.py --scraping-in-process``), the way every collector read before, for an A/B in one sitting.
+(``collector.py --scraping-in-process``), the way every collector read before, for an A/B in one sitting;
+``--scraping-processes N`` runs them with N scraping processes (the collector's default is two, one on a
+single-core machine), so one process against two is an A/B too. The engine alone is always one engine
+in one process.
 
 The baseline, measured in the same run against the same simulator process: the scraping engine
 alone (``ScrapingEngine.scrape_many`` over the same endpoints' scrape configs, engine created with
@@ -165,8 +169,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--slow-s", type=float, default=2.0, metavar="S", help="how late a straggler answers")
     parser.add_argument("--scraping-in-process", action="store_true",
                         help="collectors read in their own process (collector.py --scraping-in-process), for an A/B")
+    parser.add_argument("--scraping-processes", type=int, metavar="N",
+                        help="collectors read with N scraping processes (default: the collector's own default)")
     args = parser.parse_args(argv)
     options = ["--scraping-in-process"] if args.scraping_in_process else []
+    if args.scraping_processes:
+        options += ["--scraping-processes", str(args.scraping_processes)]
     gc.collect()
     gc.freeze()  # as the collector does (nxforge.collector.memory): the baseline's collections walk only what it makes
     gc.set_threshold(YOUNG_THRESHOLD, *gc.get_threshold()[1:])

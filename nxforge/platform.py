@@ -61,17 +61,17 @@ class Platform:
         *,
         engine: Engine | None = None,
         clock: Callable[[], datetime] = utcnow,
-        scraping_process: bool = False,
+        scraping_processes: int = 0,
     ) -> None:
-        """``scraping_process``: run the scraping engine in a child process (the collector, see
-        ``nxforge.scraping.engine_process``); the app and the CLI keep it in this process."""
+        """``scraping_processes``: read meters in that many child processes (the collector, see
+        ``nxforge.scraping.engine_process`` and ``engine_pool``); 0, the app and the CLI: in this process."""
         self.env = env or Environment.from_environ()
         self.core: CoreConfig = self.env.load_core_config()
         self.notifications_config: NotificationsConfig = load_notifications_config(self.env.core_config_path)
         self.engine = engine or create_db_engine(self.env.database_url(self.core))
         self.clock = clock
         self._scraping: Scraper | None = None
-        self._scraping_process = scraping_process
+        self._scraping_processes = scraping_processes
         self._scraping_lock = threading.Lock()
         self.database_ready = True
         self.migration_errors: dict[str, str] = {}
@@ -211,7 +211,13 @@ class Platform:
         with self._scraping_lock:
             if self._scraping is None:
                 evidence, state = self.env.data_dir / "evidence", self.env.data_dir / "sessions"
-                if self._scraping_process:  # the collector: the engine's modules are imported in that process only
+                # The collector: the engine's modules are imported in its scraping processes only.
+                if self._scraping_processes > 1:
+                    from nxforge.scraping.engine_pool import EnginePool
+
+                    self._scraping = EnginePool(self._scraping_processes, secrets=self.env.secrets,
+                                                evidence_dir=evidence, state_dir=state)
+                elif self._scraping_processes == 1:
                     from nxforge.scraping.engine_process import EngineProcess
 
                     self._scraping = EngineProcess(secrets=self.env.secrets, evidence_dir=evidence, state_dir=state)

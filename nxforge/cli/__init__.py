@@ -43,10 +43,10 @@ def _setup_logging(verbose: bool) -> None:
     install_log_redaction()  # no secret in any line, ours or a library's (httpx prints URLs)
 
 
-def _platform(scraping_process: bool = False) -> Platform:
+def _platform(scraping_processes: int = 0) -> Platform:
     from nxforge.platform import Platform
 
-    return Platform(scraping_process=scraping_process)
+    return Platform(scraping_processes=scraping_processes)
 
 
 def cmd_config_check(_args: argparse.Namespace) -> int:
@@ -107,9 +107,11 @@ def cmd_modules(args: argparse.Namespace) -> int:
 def cmd_collect(args: argparse.Namespace) -> int:
     from nxforge.collector.runner import Collector
     from nxforge.metrics import serve, write_textfile
+    from nxforge.scraping.prestart import default_processes
 
-    # The engine reads in a child process on one core while the jobs store on the other (engine_process.py).
-    platform = _platform(scraping_process=not args.scraping_in_process)
+    # The engine reads in child processes while the jobs store (engine_process.py, engine_pool.py).
+    processes = 0 if args.scraping_in_process else args.scraping_processes or default_processes()
+    platform = _platform(scraping_processes=processes)
     # What start-up made (modules, SQLAlchemy's metadata, pydantic's schemas) lives as long as the process:
     # frozen out of the garbage collector's way, a full collection no longer walks it (a third of the CPU
     # of storing a batch of readings went to those walks). collector.py keeps the collector off until the
@@ -255,8 +257,11 @@ def add_collect_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--metrics-textfile", help="--once: node_exporter textfile (default data/metrics/nxforge.prom)"
     )
+    parser.add_argument("--scraping-processes", type=int, choices=range(1, 17), metavar="N",
+                        help="read meters in N child processes, each device in one of them "
+                        "(default: two, one on a single-core machine)")
     parser.add_argument("--scraping-in-process", action="store_true",
-                        help="read meters in this process instead of a child process (one interpreter: slower, "
+                        help="read meters in this process instead of child processes (one interpreter: slower, "
                         "for a debugger or profiler)")
 
 

@@ -24,13 +24,18 @@ import logging
 import queue
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from .request import ScrapeRequest
 from .result import ScrapeError, ScrapeResult
 
 OnResult = Callable[[ScrapeResult], None]
-Inbox = queue.SimpleQueue[tuple[Any, ...]]
+
+
+class Inbox(Protocol):
+    """Where an engine puts a batch's replies, from whichever thread reads them."""
+
+    def put(self, reply: tuple[Any, ...], /) -> None: ...
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +76,7 @@ class BatchReading:
 
     def _pump(self, source: Iterator[Sequence[ScrapeRequest]], on_result: OnResult | None) -> list[_Flight]:
         """Hand batches over and report every reply in this thread; the batches, in the order handed over."""
-        inbox: Inbox = queue.SimpleQueue()
+        inbox: queue.SimpleQueue[tuple[Any, ...]] = queue.SimpleQueue()
         flying: dict[int, _Flight] = {}
         handed: list[_Flight] = []
         refill = 1  # take the next batch when fewer than this are out: the last batch's size
@@ -115,7 +120,7 @@ class BatchReading:
         if kind == "died":
             for index, request in enumerate(flight.requests):
                 if flight.results[index] is None:
-                    flight.results[index] = failed = _stopped(request, payload[0])
+                    flight.results[index] = failed = unanswered(request, payload[0])
                     flight.landed += 1
                     _report(on_result, failed)
         del flying[batch_id]
@@ -124,7 +129,7 @@ class BatchReading:
         return failure
 
 
-def _stopped(request: ScrapeRequest, status: int | None) -> ScrapeResult:
+def unanswered(request: ScrapeRequest, status: int | None) -> ScrapeResult:
     """The failed reading of an endpoint the engine's process did not answer before it stopped."""
     return ScrapeResult(
         key=request.key, ok=False, values={}, started_at=datetime.now(UTC), duration_s=0.0,

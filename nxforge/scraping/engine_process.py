@@ -106,10 +106,8 @@ class EngineProcess(BatchReading):
             log.error("the scraping process %d stopped (exit status %s); a new one starts with the next reading",
                       proc.pid, status)
 
-    def _call(self, kind: str, payload: Any, waiting: Inbox | None = None) -> tuple[int, Inbox]:
-        """Send one call, starting a child first when none runs; its replies come in ``waiting`` (or a new queue)."""
-        if waiting is None:
-            waiting = queue.SimpleQueue()
+    def _call(self, kind: str, payload: Any, waiting: Inbox) -> int:
+        """Send one call, starting a child first when none runs; its replies come in ``waiting``."""
         with self._lock:
             if self._closed:
                 raise RuntimeError("the scraping engine is closed")
@@ -119,7 +117,7 @@ class EngineProcess(BatchReading):
             self._calls[call] = waiting
             with contextlib.suppress(OSError):  # the child is gone: its reader answers "died" to every waiting call
                 self._send((kind, call, payload))
-        return call, waiting
+        return call
 
     def _forget(self, batch: int) -> None:
         with self._lock:
@@ -127,8 +125,7 @@ class EngineProcess(BatchReading):
 
     def _submit(self, requests: list[ScrapeRequest], inbox: Inbox) -> int:
         """Send a batch to the child; its replies go to ``inbox`` (see ``batches.py``)."""
-        call, _ = self._call("scrape_many", requests, inbox)
-        return call
+        return self._call("scrape_many", requests, inbox)
 
     # -- the engine's calls ---------------------------------------------------------------
 
@@ -138,7 +135,8 @@ class EngineProcess(BatchReading):
 
     def suggest(self, request: ScrapeRequest) -> list[Suggestion]:
         """Elements that look like energy on the endpoint's page; raises ``ScrapeFailure`` when unreachable."""
-        call, waiting = self._call("suggest", request)
+        waiting: queue.SimpleQueue[tuple[Any, ...]] = queue.SimpleQueue()
+        call = self._call("suggest", request, waiting)
         try:
             message = waiting.get()
         finally:

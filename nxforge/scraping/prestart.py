@@ -79,7 +79,33 @@ class Forked:
             os.kill(self.pid, 9)
 
 
-_waiting: Child | None = None
+_waiting: list[Child] = []
+
+
+def default_processes() -> int:
+    """Scraping processes a collector starts when not told: two, one on a single-core machine.
+
+    Two because the collector's own process is mostly idle while they read (it stores a batch in
+    a fraction of the time its reading takes): on two cores both read. More pay off only on a
+    machine with more cores and thousands of plain web meters, and each holds its own memory.
+    """
+    return min(2, os.cpu_count() or 1)
+
+
+def processes_in(argv: list[str]) -> int:
+    """The ``--scraping-processes N`` of a collector's arguments (its default if absent or not a number; the
+    collector's own parser reports a wrong value), 0 with ``--scraping-in-process``: how many to fork."""
+    if "--scraping-in-process" in argv:
+        return 0
+    for index, argument in enumerate(argv):
+        value = None
+        if argument.startswith("--scraping-processes="):
+            value = argument.partition("=")[2]
+        elif argument == "--scraping-processes" and index + 1 < len(argv):
+            value = argv[index + 1]
+        if value is not None:
+            return int(value) if value.isdigit() else default_processes()
+    return default_processes()
 
 
 def start() -> Child:
@@ -88,17 +114,26 @@ def start() -> Child:
                             close_fds=True)
 
 
-def prestart() -> None:
-    """Fork the scraping process now, for the first ``take``; closed at exit if nothing took it."""
-    global _waiting
-    if _waiting is not None:
+def prestart(count: int = 1) -> None:
+    """Fork ``count`` scraping processes now, for the first ``take``s; closed at exit if nothing took them."""
+    if _waiting:
         return
+    for _ in range(count):
+        _waiting.append(_fork())
+    atexit.register(_discard)
+
+
+def _fork() -> Forked:
     requests_read, requests_write = os.pipe()
     replies_read, replies_write = os.pipe()
     pid = os.fork()
     if pid == 0:  # the child: it never returns into collector.py
         status = 1
         try:
+            for unused in _waiting:  # a sibling forked before: its pipes are not this child's
+                assert unused.stdin is not None and unused.stdout is not None
+                unused.stdin.close()
+                unused.stdout.close()
             os.close(requests_write)
             os.close(replies_read)
             os.dup2(requests_read, 0)
@@ -112,24 +147,24 @@ def prestart() -> None:
             os._exit(status)
     os.close(requests_read)
     os.close(replies_write)
-    _waiting = Forked(pid, os.fdopen(requests_write, "wb"), os.fdopen(replies_read, "rb"))
-    atexit.register(_discard)
+    return Forked(pid, os.fdopen(requests_write, "wb"), os.fdopen(replies_read, "rb"))
 
 
 def take() -> Child:
-    """The prestarted process if one is waiting and alive, else a new one."""
-    global _waiting
-    proc, _waiting = _waiting, None
-    if proc is not None and proc.poll() is None:
-        return proc
+    """A prestarted process if one is waiting and alive, else a new one."""
+    while _waiting:
+        proc = _waiting.pop(0)
+        if proc.poll() is None:
+            return proc
     return start()
 
 
 def _discard() -> None:
-    global _waiting
-    proc, _waiting = _waiting, None
-    if proc is None:
-        return
+    while _waiting:
+        _close(_waiting.pop())
+
+
+def _close(proc: Child) -> None:
     assert proc.stdin is not None
     proc.stdin.close()  # no settings will come: the child leaves
     try:

@@ -125,14 +125,26 @@ def _session_members(session: int) -> list[int]:
     return members
 
 
-def test_the_collector_reads_in_its_forked_child_and_leaves_no_process_behind(tmp_path: Path) -> None:
+def test_processes_in_reads_the_collectors_arguments_before_its_parser() -> None:
+    from nxforge.scraping.prestart import default_processes, processes_in
+
+    assert processes_in(["--once"]) == default_processes() == min(2, os.cpu_count() or 1)
+    assert processes_in(["--once", "--scraping-processes", "3"]) == 3
+    assert processes_in(["--scraping-processes=1", "--once"]) == 1
+    assert processes_in(["--scraping-processes", "many"]) == default_processes()  # the parser reports it
+    assert processes_in(["--scraping-in-process", "--scraping-processes", "3"]) == 0
+
+
+def test_the_collector_reads_in_its_forked_children_and_leaves_no_process_behind(tmp_path: Path) -> None:
+    from nxforge.scraping.prestart import default_processes
     from nxforge.simulator import Simulator
     from tests.scale.helpers import make_site, plain_fleet
 
-    devices = plain_fleet(3)
+    devices = plain_fleet(8)
     with Simulator(devices) as sim:
         site = make_site(tmp_path, f"sqlite:///{tmp_path / 'nxforge.db'}", sim, devices, poll="1h", settings={})
-        for options, child in (([], True), (["--scraping-in-process"], False)):
+        for options, children in (([], default_processes()), (["--scraping-processes", "1"], 1),
+                                  (["--scraping-processes", "3"], 3), (["--scraping-in-process"], 0)):
             collector = subprocess.Popen([sys.executable, str(COLLECTOR), "--once", "--job", "collect", "-v",
                                           *options], cwd=tmp_path, env=site.subprocess_env(), start_new_session=True,
                                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -140,9 +152,10 @@ def test_the_collector_reads_in_its_forked_child_and_leaves_no_process_behind(tm
             assert collector.returncode == 0, err
             assert "consumption-monitor/collect ok" in out
             started = [line for line in err.splitlines() if "scraping process" in line and "started" in line]
-            assert bool(started) is child, err
-            if child:  # the reading was made in the child: its engine's debug lines came back with its pid
-                assert f"scraping process {collector.pid} " not in started[0]
+            assert len(started) == children, err
+            pids = {line.split("scraping process ")[1].split()[0] for line in started}
+            assert len(pids) == children and str(collector.pid) not in pids
+            if children:  # the reading was made in the children: their engines' debug lines came back
                 assert "nxforge.scraping.engine: m-0" in err
             assert _session_members(collector.pid) == []
             engine = create_engine(site.variables["NXFORGE_DATABASE_URL"])
@@ -153,7 +166,7 @@ def test_the_collector_reads_in_its_forked_child_and_leaves_no_process_behind(tm
             finally:
                 engine.dispose()
             summary = json.loads(summary) if isinstance(summary, str) else summary
-            assert summary["ok"] == 3 and summary["failed"] == 0
+            assert summary["ok"] == 8 and summary["failed"] == 0
             _all_due(site.variables["NXFORGE_DATABASE_URL"])  # the second run reads them again
 
 

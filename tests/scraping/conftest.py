@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from nxforge.scraping import ScrapeConfig, ScrapeRequest, ScrapingEngine
+from nxforge.scraping.engine_pool import EnginePool
 from nxforge.scraping.engine_process import EngineProcess
 from nxforge.secrets import SecretStore
 from nxforge.simulator import DeviceSpec, SimClock, Simulator
@@ -54,6 +55,15 @@ def process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EngineProcess]
     root = tmp_path_factory.mktemp("engine-process")
     with EngineProcess(secrets=SecretStore(environ=SECRET_ENV), evidence_dir=root / "evidence",
                        state_dir=root / "state") as engine:
+        yield engine
+
+
+@pytest.fixture(scope="module")
+def pool(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EnginePool]:
+    """The engine in two child processes, as the collector runs it by default."""
+    root = tmp_path_factory.mktemp("engine-pool")
+    with EnginePool(2, secrets=SecretStore(environ=SECRET_ENV), evidence_dir=root / "evidence",
+                    state_dir=root / "state") as engine:
         yield engine
 
 

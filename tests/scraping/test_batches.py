@@ -1,6 +1,6 @@
 """Reading batch after batch (``scrape_batches``), as the collector does: the engine never waits for the next claim.
 
-Both engines, in this process and in a child (the collector's), real HTTP against the simulator.
+The engine in this process, in a child and in two children (the collector's), real HTTP against the simulator.
 What the collector relies on: every endpoint of every batch is read and reported once, in the
 caller's thread; the next batch is taken before the engine runs dry, so one slow meter holds its
 own slot and not the batches behind it; a claim that fails (the database went away) still has
@@ -18,18 +18,19 @@ from pathlib import Path
 
 import pytest
 
-from nxforge.scraping import ScrapeRequest, ScrapeResult, ScrapingEngine
+from nxforge.scraping import ScrapeRequest, ScrapeResult
 from nxforge.scraping.engine_process import EngineProcess
+from nxforge.scraping.scraper import Scraper
 from nxforge.secrets import SecretStore
 from nxforge.simulator import Simulator
 
 from .conftest import SECRET_ENV, request_for
 
 
-@pytest.fixture(params=["in this process", "in a child process"])
-def reader(request: pytest.FixtureRequest) -> ScrapingEngine | EngineProcess:
-    engine: ScrapingEngine | EngineProcess = request.getfixturevalue(
-        "engine" if request.param == "in this process" else "process")
+@pytest.fixture(params=["engine", "process", "pool"])
+def reader(request: pytest.FixtureRequest) -> Scraper:
+    """The engine in this process, in a child process, and in two (the collector's default)."""
+    engine: Scraper = request.getfixturevalue(request.param)
     return engine
 
 
@@ -60,7 +61,7 @@ class Claims:
 
 
 def test_every_batch_is_read_once_and_the_next_is_taken_before_the_engine_runs_dry(
-        sim: Simulator, reader: ScrapingEngine | EngineProcess) -> None:
+        sim: Simulator, reader: Scraper) -> None:
     batches = [_plain(sim, f"b{b}", 4) for b in range(3)]
     claims = Claims(batches)
     reader.scrape_batches(claims, on_result=claims.on_result)
@@ -72,7 +73,7 @@ def test_every_batch_is_read_once_and_the_next_is_taken_before_the_engine_runs_d
 
 
 def test_a_slow_meter_holds_its_own_slot_not_the_batches_behind_it(
-        sim: Simulator, reader: ScrapingEngine | EngineProcess, faulty: object) -> None:
+        sim: Simulator, reader: Scraper, faulty: object) -> None:
     faulty("plain").set_fault("slow", delay=3.0)  # type: ignore[operator]
     slow = request_for(sim, "plain-f", key="slow", engine="http", timeout_s=20)
     batches = [[slow, *_plain(sim, "first", 3)], *[_plain(sim, f"then{b}", 4) for b in range(3)]]
@@ -83,7 +84,7 @@ def test_a_slow_meter_holds_its_own_slot_not_the_batches_behind_it(
 
 
 def test_a_claim_that_fails_still_has_what_was_handed_over_read_and_reported(
-        sim: Simulator, reader: ScrapingEngine | EngineProcess) -> None:
+        sim: Simulator, reader: Scraper) -> None:
     batches = [_plain(sim, f"c{b}", 4) for b in range(3)]
     claims = Claims(batches, fail_after=2)
     with pytest.raises(ConnectionError, match="database went away"):
