@@ -257,7 +257,7 @@ def add_collect_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--metrics-textfile", help="--once: node_exporter textfile (default data/metrics/nxforge.prom)"
     )
-    parser.add_argument("--scraping-processes", type=int, choices=range(1, 17), metavar="N",
+    parser.add_argument("--scraping-processes", type=int, choices=range(1, 17), metavar="N",  # prestart.MAX_PROCESSES
                         help="read meters in N child processes, each device in one of them "
                         "(default: two, one on a single-core machine)")
     parser.add_argument("--scraping-in-process", action="store_true",

@@ -1,14 +1,15 @@
-"""The collector's scraping process, forked first thing, so it imports its engine while the collector starts.
+"""The collector's scraping processes, forked first thing, so they import their engines while the collector starts.
 
 ``collector.py`` calls ``prestart`` before anything else runs: one thread, no file or socket
 open, no logging set up, only this package's vocabulary imported (pydantic and the scrape
-config models, which both processes need). The child (``nxforge.scraping.worker``) then imports
-httpx and the engines on the second core while the collector imports SQLAlchemy, psycopg and its
-jobs on the first; the collector itself never imports them. Started afresh, a child spent ~0.9 s
-of CPU importing everything again; forked after the shared imports, only its own. The child then
-waits for its engine's settings. ``EngineProcess`` takes it (``take``) instead of starting one;
-a run that never reads a meter closes it at exit (its standard input ends, it leaves). Anywhere
-else (the child died, a test, ``nxforge collect``) ``take`` starts a fresh interpreter.
+config models, which all the processes need). Each child (``nxforge.scraping.worker``) then
+imports httpx and the engines while the collector imports SQLAlchemy, psycopg and its jobs; the
+collector itself never imports them. Started afresh, a child spent ~0.9 s of CPU importing
+everything again; forked after the shared imports, only its own. A child then waits for its
+engine's settings. ``EngineProcess`` takes one (``take``) instead of starting one (two by
+default, one per ``EngineProcess`` of ``EnginePool``); a run that never reads a meter closes
+them at exit (their standard input ends, they leave). Anywhere else (a child died, a test,
+``nxforge collect``) ``take`` starts a fresh interpreter.
 """
 
 from __future__ import annotations
@@ -80,6 +81,7 @@ class Forked:
 
 
 _waiting: list[Child] = []
+MAX_PROCESSES = 16  # what --scraping-processes accepts (nxforge.cli)
 
 
 def default_processes() -> int:
@@ -103,8 +105,8 @@ def processes_in(argv: list[str]) -> int:
             value = argument.partition("=")[2]
         elif argument == "--scraping-processes" and index + 1 < len(argv):
             value = argv[index + 1]
-        if value is not None:
-            return int(value) if value.isdigit() else default_processes()
+        if value is not None:  # a wrong value: forked as the default, then the parser says what is wrong
+            return int(value) if value.isdigit() and 1 <= int(value) <= MAX_PROCESSES else default_processes()
     return default_processes()
 
 

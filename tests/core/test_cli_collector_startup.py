@@ -132,6 +132,7 @@ def test_processes_in_reads_the_collectors_arguments_before_its_parser() -> None
     assert processes_in(["--once", "--scraping-processes", "3"]) == 3
     assert processes_in(["--scraping-processes=1", "--once"]) == 1
     assert processes_in(["--scraping-processes", "many"]) == default_processes()  # the parser reports it
+    assert processes_in(["--scraping-processes", "99"]) == default_processes()  # not 99 forks before it does
     assert processes_in(["--scraping-in-process", "--scraping-processes", "3"]) == 0
 
 
