@@ -257,7 +257,7 @@ def add_collect_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--metrics-textfile", help="--once: node_exporter textfile (default data/metrics/nxforge.prom)"
     )
-    parser.add_argument("--scraping-processes", type=int, choices=range(1, 17), metavar="N",  # prestart.MAX_PROCESSES
+    parser.add_argument("--scraping-processes", type=int, choices=range(1, 9), metavar="N",  # prestart.MAX_PROCESSES
                         help="read meters in N child processes, each device in one of them "
                         "(default: two, one on a single-core machine)")
     parser.add_argument("--scraping-in-process", action="store_true",
@@ -295,8 +295,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def collector_parser() -> argparse.ArgumentParser:
     """``collector.py``'s parser: the options of ``nxforge collect`` and ``-v``, nothing else to build."""
+    # No abbreviations: collector.py reads --scraping-processes and --scraping-in-process before this parser runs.
     parser = argparse.ArgumentParser(prog="collector.py", description="run the collector (same as nxforge collect)",
-                                     epilog=EXIT_CODES_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+                                     epilog=EXIT_CODES_HELP, formatter_class=argparse.RawDescriptionHelpFormatter,
+                                     allow_abbrev=False)
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     add_collect_arguments(parser)
     parser.set_defaults(func=cmd_collect)

@@ -1,4 +1,4 @@
-"""Several scraping processes behind the calls of one engine, each device read by one of them.
+"""Several scraping processes behind the calls of one engine: plain web pages spread, the rest in the first.
 
 Why: with one scraping process, the collector's own process sits idle most of a run (storing a
 batch costs a fraction of reading it) while the one child reads at full speed on one core. With
@@ -7,24 +7,24 @@ faster than by one process (``docs/performance.md``).
 
 What must not change when a collector reads with several processes, and how it does not:
 
-- a device's lock, its kept login, its one session (``session_limit``), its SNMP walk and its
-  Modbus connection live in one engine: every endpoint whose config shares such state (any
-  engine but plain ``http``, a login, ``device`` or ``session_limit``) goes to the process its
-  device key picks, the same one every batch;
-- one browser per collector: every ``browser`` endpoint goes to the first process;
-- a device's ``per_host_concurrency`` holds for the whole collector: plain web pages of one
-  origin, the only endpoints spread over the processes, are read at most ``per_host_concurrency
-  / processes`` at a time by each (so at most ``per_host_concurrency`` in all), and so are the
-  other scrape limits.
+- what endpoints share inside an engine stays in one engine: a device's lock (``device``), one
+  login for a one-session card (``session_limit``), a Redfish session, an SNMP walk, a Modbus
+  gateway's connection, the one browser. So every endpoint but a plain web page is read by the
+  first process, as a one-process collector reads it. Only ``http`` endpoints with no login,
+  no ``device`` and no ``session_limit`` are spread, each always to the same process (by its id);
+- a device's limits hold for the whole collector: ``ScrapingEngine``'s limits (scrapes at once
+  per device, web requests at once) are divided among the processes, so the processes together
+  never exceed what one engine would allow;
+- a process that dies costs failed readings for its own part only; the others go on.
 
 A batch is split by process, and each part's replies are put, renumbered, in the caller's inbox
-(``batches.py``): the caller sees one batch. A process that dies costs failed readings for its
-own part only; the others go on.
+(``batches.py``): the caller sees one batch, ended when every part has ended.
 """
 
 from __future__ import annotations
 
 import itertools
+import logging
 import threading
 import zlib
 from pathlib import Path
@@ -35,21 +35,20 @@ from .batches import BatchReading, Inbox, unanswered
 from .engine_process import EngineProcess
 from .request import ScrapeRequest
 from .result import ScrapeResult, Suggestion
-from .session import device_key
 
-# ScrapingEngine's limits, shared among the processes (its defaults when the caller gives none).
+log = logging.getLogger(__name__)
+
+# ScrapingEngine's limits, divided among the processes (its defaults when the caller gives none).
 SHARED_LIMITS = {"http_concurrency": 64, "per_host_concurrency": 8}
 
 
 def member_for(request: ScrapeRequest, processes: int) -> int:
-    """The process (0 to ``processes`` - 1) that reads ``request``: one for all of a device's endpoints with state."""
+    """The process (0 to ``processes`` - 1) that reads ``request``: 0 unless it is a plain web page, which
+    goes where its id says."""
     config = request.config
-    if config.engine == "browser":
-        return 0
-    stateless = (config.engine == "http" and config.auth.type == "none" and config.device is None
-                 and config.session_limit is None)
-    key = request.key if stateless else device_key(config)
-    return zlib.crc32(key.encode()) % processes
+    plain = (config.engine == "http" and config.auth.type == "none" and config.device is None
+             and config.session_limit is None)
+    return zlib.crc32(request.key.encode()) % processes if plain else 0
 
 
 class EnginePool(BatchReading):
@@ -58,9 +57,11 @@ class EnginePool(BatchReading):
     def __init__(self, processes: int, *, secrets: SecretStore, evidence_dir: Path, state_dir: Path,
                  **engine: Any) -> None:
         """``engine``: ``ScrapingEngine``'s other keyword arguments, for the collector as a whole."""
-        if processes < 2:
-            raise ValueError("an EnginePool has two processes or more; use EngineProcess for one")
-        shared = {name: max(1, engine.get(name, default) // processes) for name, default in SHARED_LIMITS.items()}
+        limits = {name: engine.get(name, default) for name, default in SHARED_LIMITS.items()}
+        if not 2 <= processes <= min(limits.values()):
+            raise ValueError(f"an EnginePool has 2 to {min(limits.values())} processes (each needs a share of "
+                             f"every limit; use EngineProcess for one), not {processes}")
+        shared = {name: limit // processes for name, limit in limits.items()}
         self._members = [EngineProcess(secrets=secrets, evidence_dir=evidence_dir, state_dir=state_dir,
                                        **{**engine, **shared})
                          for _ in range(processes)]
@@ -87,9 +88,12 @@ class EnginePool(BatchReading):
         return self._members[member_for(request, len(self._members))].suggest(request)
 
     def close(self) -> None:
-        """Close every process (each closes its browser and pools)."""
+        """Close every process (each closes its browser and pools), even if one of them fails to."""
         for member in self._members:
-            member.close()
+            try:
+                member.close()
+            except Exception:
+                log.exception("a scraping process did not close cleanly")
 
     def __enter__(self) -> EnginePool:
         return self
@@ -99,20 +103,23 @@ class EnginePool(BatchReading):
 
 
 class _Relay:
-    """One batch of the caller: its inbox, and how many of its parts are still being read."""
+    """One batch of the caller: its inbox, how many of its parts are still being read, what a part raised."""
 
     def __init__(self, batch: int, inbox: Inbox, parts: int) -> None:
         self.batch, self.inbox = batch, inbox
         self._open = parts
+        self._raised: BaseException | None = None
         self._lock = threading.Lock()
 
-    def part_ended(self) -> None:
-        """A part is answered in full; the last one ends the batch."""
+    def part_ended(self, raised: BaseException | None = None) -> None:
+        """A part is answered in full (or its process raised); the last one ends the batch, after every
+        other part's results are in, so a part that raised costs no other part its readings."""
         with self._lock:
             self._open -= 1
-            last = self._open == 0
+            self._raised = self._raised or raised
+            last, failure = self._open == 0, self._raised
         if last:
-            self.inbox.put(("done", self.batch, None))
+            self.inbox.put(("done", self.batch, None) if failure is None else ("raised", self.batch, failure))
 
 
 class _Part:
@@ -133,11 +140,8 @@ class _Part:
             relay.inbox.put(("result", relay.batch, self._requests[index][0], result))
             return
         self._engine._forget(call)
-        if kind == "raised":
-            relay.inbox.put(("raised", relay.batch, payload[0]))
-            return
         if kind == "died":  # only this part's unanswered endpoints fail; the other processes go on
             for (index, request), answered in zip(self._requests, self._answered, strict=True):
                 if not answered:
                     relay.inbox.put(("result", relay.batch, index, unanswered(request, payload[0])))
-        relay.part_ended()
+        relay.part_ended(payload[0] if kind == "raised" else None)

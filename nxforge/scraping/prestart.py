@@ -81,7 +81,7 @@ class Forked:
 
 
 _waiting: list[Child] = []
-MAX_PROCESSES = 16  # what --scraping-processes accepts (nxforge.cli)
+MAX_PROCESSES = 8  # what --scraping-processes accepts (nxforge.cli): each needs a share of 8 scrapes per device
 
 
 def default_processes() -> int:
@@ -158,6 +158,9 @@ def take() -> Child:
         proc = _waiting.pop(0)
         if proc.poll() is None:
             return proc
+        for stream in (proc.stdin, proc.stdout):  # it died waiting: its pipes go with it
+            if stream is not None:
+                stream.close()
     return start()
 
 

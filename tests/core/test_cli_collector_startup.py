@@ -15,6 +15,7 @@ import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 import yaml
 from sqlalchemy import create_engine, select
 
@@ -133,7 +134,16 @@ def test_processes_in_reads_the_collectors_arguments_before_its_parser() -> None
     assert processes_in(["--scraping-processes=1", "--once"]) == 1
     assert processes_in(["--scraping-processes", "many"]) == default_processes()  # the parser reports it
     assert processes_in(["--scraping-processes", "99"]) == default_processes()  # not 99 forks before it does
+    assert processes_in(["--scraping-processes", "9"]) == default_processes()  # 8 at most: 8 scrapes per device
     assert processes_in(["--scraping-in-process", "--scraping-processes", "3"]) == 0
+
+
+def test_the_collectors_parser_takes_no_abbreviation_that_prestart_would_miss() -> None:
+    from nxforge.cli import collector_parser
+
+    with pytest.raises(SystemExit):
+        collector_parser().parse_args(["--once", "--scraping-in"])
+    assert collector_parser().parse_args(["--scraping-processes", "3"]).scraping_processes == 3
 
 
 def test_the_collector_reads_in_its_forked_children_and_leaves_no_process_behind(tmp_path: Path) -> None:

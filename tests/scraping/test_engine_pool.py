@@ -1,15 +1,16 @@
-"""Two scraping processes read as one engine (the collector's default), each device in one of them.
+"""Two scraping processes read as one engine (the collector's default): plain web pages spread, the rest in one.
 
 What the collector relies on when it reads with several processes: every endpoint of a batch is
-read and reported once, in request order; a device with state (a login, a one-session card, an
-SNMP walk) is read by one process, so its lock and its one login hold; a device's
-``per_host_concurrency`` holds for the collector as a whole, not per process; and a process
-that dies costs failed readings for its own endpoints only. Real HTTP against the simulator.
+read and reported once, in request order; everything endpoints share in an engine (a login, a
+one-session card, a device lock, an SNMP walk, a Modbus gateway, the browser) stays in the first
+process; a device's ``per_host_concurrency`` holds for the collector as a whole, not per process;
+a process that raises or dies costs no other process's readings. Real HTTP against the simulator.
 """
 
 from __future__ import annotations
 
 import os
+import queue
 import signal
 import time
 import zlib
@@ -20,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from nxforge.scraping import ScrapeConfig, ScrapeRequest, ScrapeResult
-from nxforge.scraping.engine_pool import EnginePool, member_for
+from nxforge.scraping.engine_pool import EnginePool, _Part, _Relay, member_for
 from nxforge.secrets import SecretStore
 from nxforge.simulator import DeviceSpec, SimClock, Simulator
 
@@ -46,19 +47,21 @@ def _keys_on(member: int, count: int, prefix: str, sim: Simulator, device_id: st
     raise AssertionError("no such keys")
 
 
-def test_a_device_with_state_is_read_by_one_process_plain_pages_are_spread() -> None:
+def test_plain_pages_are_spread_and_everything_with_state_is_read_by_the_first_process() -> None:
     plain = [_request(f"plain-{n}") for n in range(40)]
     assert {member_for(r, 2) for r in plain} == {0, 1}  # no login, no device: spread over both
-    for config in ({"auth": {"type": "basic", "username": "u", "password": "p"}},  # a login
-                   {"device": "pdu-a1"}, {"session_limit": 2}):
-        stateful = [_request(f"outlet-{n}", **config) for n in range(40)]
-        assert len({member_for(r, 2) for r in stateful}) == 1, config
-    outlets = [_request(f"snmp-{n}", url="snmp://10.0.0.9", preset="raritan-pdu2-outlet-snmp",
-                        auth={"type": "snmp_community", "community": "public"}, snmp={"outlet": n + 1})
-               for n in range(24)]
-    assert len({member_for(r, 2) for r in outlets}) == 1  # one PDU's outlets: one walk, in one process
-    browser = [_request(f"page-{n}", engine="browser", url=f"http://10.0.0.{n}/") for n in range(20)]
-    assert {member_for(r, 3) for r in browser} == {0}  # one browser per collector
+    assert [member_for(r, 2) for r in plain] == [member_for(r, 2) for r in plain]  # each always to the same one
+    stateful = [
+        *(_request(f"login-{n}", auth={"type": "basic", "username": "u", "password": "p"}) for n in range(20)),
+        *(_request(f"device-{n}", device="pdu-a1") for n in range(20)),
+        *(_request(f"session-{n}", session_limit=2) for n in range(20)),
+        *(_request(f"page-{n}", engine="browser", url=f"http://10.0.0.{n}/") for n in range(20)),  # one browser
+        *(_request(f"snmp-{n}", url="snmp://10.0.0.9", preset="raritan-pdu2-outlet-snmp", snmp={"outlet": n + 1},
+                   auth={"type": "snmp_community", "community": "public"}) for n in range(24)),  # one walk
+        *(_request(f"modbus-{n}", url=f"modbus://10.0.0.7{':502' if n % 2 else ''}", preset="eastron-sdm630",
+                   modbus={"unit_id": n + 1}) for n in range(8)),  # one gateway, however its address is written
+    ]
+    assert {member_for(r, 3) for r in stateful} == {0}
 
 
 def test_every_endpoint_is_read_once_in_request_order(sim: Simulator, pool: EnginePool) -> None:
@@ -107,6 +110,25 @@ def test_the_per_host_limit_holds_for_the_collector_not_per_process(
     assert all(r.ok for r in results), [r.error for r in results]
     # Two at a time in all (one per process): the four take two rounds of the meter's one second.
     assert elapsed >= 1.9
+
+
+def test_a_part_that_raises_ends_the_batch_after_the_other_parts_results() -> None:
+    class Member:  # what a part asks of its process: nothing but to forget a call
+        def _forget(self, call: int) -> None:
+            pass
+
+    inbox: queue.SimpleQueue[tuple[object, ...]] = queue.SimpleQueue()
+    relay = _Relay(7, inbox, parts=2)
+    first = _Part(relay, Member(), [(0, _request("a")), (2, _request("c"))])  # type: ignore[arg-type]
+    second = _Part(relay, Member(), [(1, _request("b"))])  # type: ignore[arg-type]
+    first.put(("result", 11, 1, "c read"))
+    second.put(("raised", 12, RuntimeError("engine bug")))
+    first.put(("result", 11, 0, "a read"))  # the other process still reads its part
+    first.put(("done", 11, None))
+    replies = [inbox.get_nowait() for _ in range(inbox.qsize())]
+    assert replies[:2] == [("result", 7, 2, "c read"), ("result", 7, 0, "a read")]  # renumbered as the batch's
+    kind, batch, failure = replies[2]
+    assert (kind, batch, str(failure)) == ("raised", 7, "engine bug") and len(replies) == 3  # last, once
 
 
 def test_a_process_that_dies_costs_its_own_endpoints_only(sim: Simulator, tmp_path: Path, faulty: object) -> None:
