@@ -258,8 +258,8 @@ def add_collect_arguments(parser: argparse.ArgumentParser) -> None:
         "--metrics-textfile", help="--once: node_exporter textfile (default data/metrics/nxforge.prom)"
     )
     parser.add_argument("--scraping-processes", type=int, choices=range(1, 9), metavar="N",  # prestart.MAX_PROCESSES
-                        help="read meters in N child processes, each device in one of them "
-                        "(default: two, one on a single-core machine)")
+                        help="read meters in N child processes: plain web pages spread over them, every other "
+                        "endpoint in the first (default: two, one on a single-core machine)")
     parser.add_argument("--scraping-in-process", action="store_true",
                         help="read meters in this process instead of child processes (one interpreter: slower, "
                         "for a debugger or profiler)")

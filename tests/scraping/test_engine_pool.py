@@ -146,10 +146,12 @@ def test_a_process_that_dies_costs_its_own_endpoints_only(sim: Simulator, tmp_pa
         assert doomed._proc is not None and spared._proc is not None
         doomed_pid, spared_pid = doomed._proc.pid, spared._proc.pid
         results: dict[str, ScrapeResult] = {}
+        killed: list[int] = []
 
         def on_result(result: ScrapeResult) -> None:
             results[result.key] = result
-            if all(r.key in results for r in mine) and doomed._proc is not None and doomed._proc.pid == doomed_pid:
+            if all(r.key in results for r in mine) and not killed:
+                killed.append(doomed_pid)
                 os.kill(doomed_pid, signal.SIGKILL)  # the first process dies while reading the slow meter
 
         engine.scrape_batches(iter([batch]), on_result=on_result)
