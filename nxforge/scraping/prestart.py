@@ -99,15 +99,15 @@ def processes_in(argv: list[str]) -> int:
     collector's own parser reports a wrong value), 0 with ``--scraping-in-process``: how many to fork."""
     if "--scraping-in-process" in argv:
         return 0
+    value = None  # the last one given, as the parser takes it
     for index, argument in enumerate(argv):
-        value = None
         if argument.startswith("--scraping-processes="):
             value = argument.partition("=")[2]
         elif argument == "--scraping-processes" and index + 1 < len(argv):
             value = argv[index + 1]
-        if value is not None:  # a wrong value: forked as the default, then the parser says what is wrong
-            return int(value) if value.isdigit() and 1 <= int(value) <= MAX_PROCESSES else default_processes()
-    return default_processes()
+    if value is not None and value.isdigit() and 1 <= int(value) <= MAX_PROCESSES:
+        return int(value)
+    return default_processes()  # none, or a wrong one: the parser then says what is wrong
 
 
 def start() -> Child:

@@ -136,6 +136,7 @@ def test_processes_in_reads_the_collectors_arguments_before_its_parser() -> None
     assert processes_in(["--scraping-processes", "99"]) == default_processes()  # not 99 forks before it does
     assert processes_in(["--scraping-processes", "9"]) == default_processes()  # 8 at most: 8 scrapes per device
     assert processes_in(["--scraping-in-process", "--scraping-processes", "3"]) == 0
+    assert processes_in(["--scraping-processes", "1", "--scraping-processes", "3"]) == 3  # the last, as argparse
 
 
 def test_the_collectors_parser_takes_no_abbreviation_that_prestart_would_miss() -> None:
