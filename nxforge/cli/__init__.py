@@ -259,7 +259,7 @@ def add_collect_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--scraping-processes", type=int, choices=range(1, 9), metavar="N",  # prestart.MAX_PROCESSES
                         help="read meters in N child processes: plain web pages spread over them, every other "
-                        "endpoint in the first (default: two, one on a single-core machine)")
+                        "endpoint in the first (default: two, one where this process may use one core only)")
     parser.add_argument("--scraping-in-process", action="store_true",
                         help="read meters in this process instead of child processes (one interpreter: slower, "
                         "for a debugger or profiler)")

@@ -6,7 +6,7 @@ APIs; ``snmp`` and ``modbus`` for meters that are not web pages. The collector u
 ``ScrapingEngine``; everything else here is the vocabulary it speaks.
 
 ``ScrapingEngine`` is imported when first asked for (httpx, lxml, selectolax, the engines): the
-collector's own process never reads a meter, its scraping process does (``prestart.py``).
+collector's own process never reads a meter, its scraping processes do (``prestart.py``).
 """
 
 from typing import TYPE_CHECKING, Any

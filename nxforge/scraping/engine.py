@@ -37,7 +37,7 @@ from .limits import MAX_BODY_BYTES
 from .reading import suggestions_for
 from .request import ScrapeRequest
 from .result import Evidence, ReadValue, ScrapeResult, StepTiming, Suggestion
-from .session import SessionStore, device_key
+from .session import SessionStore, device_key, shares_nothing
 
 if TYPE_CHECKING:
     from .browser_engine import BrowserEngine
@@ -63,10 +63,15 @@ class ScrapingEngine(BatchReading):
         http_concurrency: int = 64,
         per_host_concurrency: int = 8,
         max_body_bytes: int = MAX_BODY_BYTES,
+        plain_page_share: int | None = None,
     ) -> None:
         """``per_host_concurrency`` caps the scrapes running at once against one scheme://host:port,
         whatever the engine: a meter's embedded web server handles a few connections at best,
         and a small pool per host keeps httpx's per-request pool scan short.
+
+        ``plain_page_share``: this engine is one of several reading plain web pages of one origin
+        between them (``EnginePool``); it takes at most that many of an origin's plain pages at once,
+        apart from the origin's other endpoints, which it alone reads at the full limit.
         """
         self.secrets = secrets
         self.evidence_dir = Path(evidence_dir)
@@ -75,6 +80,7 @@ class ScrapingEngine(BatchReading):
         self._http_concurrency = http_concurrency
         self._max_body_bytes = max_body_bytes
         self._per_host = per_host_concurrency
+        self._plain_page_share = plain_page_share
         self._host_slots: dict[str, asyncio.Semaphore] = {}
         self._batch_ids = itertools.count(1)
         self._waiting: dict[str, int] = {}  # scrapes queued for each device's slot
@@ -200,18 +206,20 @@ class ScrapingEngine(BatchReading):
                        ) -> tuple[RunContext, dict[str, ReadValue] | None, ScrapeFailure | None]:
         config = request.config
         slots = self._browser_slots if config.engine == "browser" else self._http_slots
-        device = device_key(config)
+        device, limit = device_key(config), config.session_limit
+        if self._plain_page_share is not None and shares_nothing(config):
+            device, limit = f"plain:{device}", self._plain_page_share  # this engine's share of the origin
         self._waiting[device] = self._waiting.get(device, 0) + 1
         try:
             # The device slot first: scrapes queued for one busy device must not hold engine slots.
-            await self._device_slot(device, config.session_limit).acquire()
+            await self._device_slot(device, limit).acquire()
         finally:
             self._waiting[device] -= 1
         try:
             async with slots:
                 return await self._run_attempt(request, secrets, suggest_only, device)
         finally:
-            self._device_slot(device, config.session_limit).release()
+            self._device_slot(device, limit).release()
 
     async def _run_attempt(self, request: ScrapeRequest, secrets: Secrets, suggest_only: bool, device: str
                            ) -> tuple[RunContext, dict[str, ReadValue] | None, ScrapeFailure | None]:
@@ -243,11 +251,12 @@ class ScrapingEngine(BatchReading):
             return ctx, None, ScrapeFailure("step_failed", f"unexpected error: {type(exc).__name__}: "
                                             f"{secrets.redact(str(exc))[:300]}")
 
-    def _device_slot(self, device: str, session_limit: int | None) -> asyncio.Semaphore:
-        """The device's semaphore: ``session_limit`` scrapes at once, else ``per_host_concurrency``."""
+    def _device_slot(self, device: str, limit: int | None) -> asyncio.Semaphore:
+        """The device's semaphore: ``limit`` (its ``session_limit``, or a share) scrapes at once, else
+        ``per_host_concurrency``."""
         slot = self._host_slots.get(device)
         if slot is None:
-            slot = self._host_slots[device] = asyncio.Semaphore(session_limit or self._per_host)
+            slot = self._host_slots[device] = asyncio.Semaphore(limit or self._per_host)
         return slot
 
     async def _scrape(self, request: ScrapeRequest) -> ScrapeResult:

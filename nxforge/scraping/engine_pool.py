@@ -12,9 +12,11 @@ What must not change when a collector reads with several processes, and how it d
   gateway's connection, the one browser. So every endpoint but a plain web page is read by the
   first process, as a one-process collector reads it. Only ``http`` endpoints with no login,
   no ``device`` and no ``session_limit`` are spread, each always to the same process (by its id);
-- a device's limits hold for the whole collector: ``ScrapingEngine``'s limits (scrapes at once
-  per device, web requests at once) are divided among the processes, so the processes together
-  never exceed what one engine would allow;
+- a device's limits hold for the whole collector: the first process reads every endpoint with
+  state at the engine's full limits, as one process would; the plain pages of one origin, spread
+  over the processes, are read at most ``per_host_concurrency / processes`` at a time by each
+  (``plain_page_share``), so at most ``per_host_concurrency`` in all. (An origin that has both
+  plain pages and endpoints with state is the one exception: each kind has its own limit.)
 - a process that dies costs failed readings for its own part only; the others go on.
 
 A batch is split by process, and each part's replies are put, renumbered, in the caller's inbox
@@ -35,20 +37,19 @@ from .batches import BatchReading, Inbox, unanswered
 from .engine_process import EngineProcess
 from .request import ScrapeRequest
 from .result import ScrapeResult, Suggestion
+from .session import shares_nothing
 
 log = logging.getLogger(__name__)
 
-# ScrapingEngine's limits, divided among the processes (its defaults when the caller gives none).
-SHARED_LIMITS = {"http_concurrency": 64, "per_host_concurrency": 8}
+PER_HOST_DEFAULT = 8  # ScrapingEngine's per_host_concurrency when the caller gives none
 
 
 def member_for(request: ScrapeRequest, processes: int) -> int:
     """The process (0 to ``processes`` - 1) that reads ``request``: 0 unless it is a plain web page, which
     goes where its id says."""
-    config = request.config
-    plain = (config.engine == "http" and config.auth.type == "none" and config.device is None
-             and config.session_limit is None)
-    return zlib.crc32(request.key.encode()) % processes if plain else 0
+    if shares_nothing(request.config):
+        return zlib.crc32(request.key.encode()) % processes
+    return 0
 
 
 class EnginePool(BatchReading):
@@ -57,14 +58,18 @@ class EnginePool(BatchReading):
     def __init__(self, processes: int, *, secrets: SecretStore, evidence_dir: Path, state_dir: Path,
                  **engine: Any) -> None:
         """``engine``: ``ScrapingEngine``'s other keyword arguments, for the collector as a whole."""
-        limits = {name: engine.get(name, default) for name, default in SHARED_LIMITS.items()}
-        if not 2 <= processes <= min(limits.values()):
-            raise ValueError(f"an EnginePool has 2 to {min(limits.values())} processes (each needs a share of "
-                             f"every limit; use EngineProcess for one), not {processes}")
-        shared = {name: limit // processes for name, limit in limits.items()}
-        self._members = [EngineProcess(secrets=secrets, evidence_dir=evidence_dir, state_dir=state_dir,
-                                       **{**engine, **shared})
-                         for _ in range(processes)]
+        per_host = engine.get("per_host_concurrency", PER_HOST_DEFAULT)
+        if not 2 <= processes <= per_host:
+            raise ValueError(f"an EnginePool has 2 to {per_host} processes (each takes a share of an origin's "
+                             f"{per_host} scrapes at once; use EngineProcess for one), not {processes}")
+        self._members: list[EngineProcess] = []
+        try:
+            for _ in range(processes):
+                self._members.append(EngineProcess(secrets=secrets, evidence_dir=evidence_dir, state_dir=state_dir,
+                                                   plain_page_share=per_host // processes, **engine))
+        except BaseException:
+            self.close()  # the processes already started: none left running
+            raise
         self._ids = itertools.count(1)
 
     def _submit(self, requests: list[ScrapeRequest], inbox: Inbox) -> int:

@@ -85,13 +85,13 @@ MAX_PROCESSES = 8  # what --scraping-processes accepts (nxforge.cli): each needs
 
 
 def default_processes() -> int:
-    """Scraping processes a collector starts when not told: two, one on a single-core machine.
+    """Scraping processes a collector starts when not told: two, one where it may use one core only.
 
     Two because the collector's own process is mostly idle while they read (it stores a batch in
     a fraction of the time its reading takes): on two cores both read. More pay off only on a
     machine with more cores and thousands of plain web meters, and each holds its own memory.
     """
-    return min(2, os.cpu_count() or 1)
+    return min(2, len(os.sched_getaffinity(0)))  # the cores this process may run on (taskset), not the host's
 
 
 def processes_in(argv: list[str]) -> int:

@@ -1,4 +1,4 @@
-"""What module code may call on ``ctx.scraping()``: the engine in this process, or in a process of its own."""
+"""What module code may call on ``ctx.scraping()``: the engine in this process, or in processes of its own."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from .result import ScrapeResult, Suggestion
 
 
 class Scraper(Protocol):
-    """``ScrapingEngine`` (the app, the CLI) and ``EngineProcess`` (the collector) both answer these."""
+    """``ScrapingEngine`` (the app, the CLI), ``EngineProcess`` and ``EnginePool`` (the collector) all answer these."""
 
     def scrape(self, request: ScrapeRequest) -> ScrapeResult:
         """Read one endpoint; never raises for a meter problem."""

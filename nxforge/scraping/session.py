@@ -28,6 +28,14 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
+def shares_nothing(config: ScrapeConfig) -> bool:
+    """A plain web page: engine ``http``, no login, no ``device``, no ``session_limit``. Nothing of it is shared
+    with another endpoint but its origin's limit, so several engines may read such pages of one origin
+    between them (``engine_pool.py``)."""
+    return (config.engine == "http" and config.auth.type == "none" and config.device is None
+            and config.session_limit is None)
+
+
 def device_key(config: ScrapeConfig) -> str:
     """Which device a config reads, for its lock and its shared login: ``device``, else where the
     login happens (a form's login page: every endpoint of one card logs in there), else the origin."""

@@ -129,7 +129,7 @@ def _session_members(session: int) -> list[int]:
 def test_processes_in_reads_the_collectors_arguments_before_its_parser() -> None:
     from nxforge.scraping.prestart import default_processes, processes_in
 
-    assert processes_in(["--once"]) == default_processes() == min(2, os.cpu_count() or 1)
+    assert processes_in(["--once"]) == default_processes()
     assert processes_in(["--once", "--scraping-processes", "3"]) == 3
     assert processes_in(["--scraping-processes=1", "--once"]) == 1
     assert processes_in(["--scraping-processes", "many"]) == default_processes()  # the parser reports it
@@ -137,6 +137,16 @@ def test_processes_in_reads_the_collectors_arguments_before_its_parser() -> None
     assert processes_in(["--scraping-processes", "9"]) == default_processes()  # 8 at most: 8 scrapes per device
     assert processes_in(["--scraping-in-process", "--scraping-processes", "3"]) == 0
     assert processes_in(["--scraping-processes", "1", "--scraping-processes", "3"]) == 3  # the last, as argparse
+
+
+def test_one_core_to_run_on_means_one_scraping_process() -> None:
+    probe = "from nxforge.scraping.prestart import default_processes; print(default_processes())"
+    pinned = subprocess.run(["taskset", "-c", "0", sys.executable, "-c", probe], cwd=ROOT, capture_output=True,
+                            text=True, timeout=60)
+    assert pinned.returncode == 0, pinned.stderr
+    assert pinned.stdout.strip() == "1"  # a container or taskset with one core, on a host with more
+    free = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert free.stdout.strip() == str(min(2, len(os.sched_getaffinity(0))))
 
 
 def test_the_collectors_parser_takes_no_abbreviation_that_prestart_would_miss() -> None:

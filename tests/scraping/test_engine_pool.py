@@ -3,8 +3,9 @@
 What the collector relies on when it reads with several processes: every endpoint of a batch is
 read and reported once, in request order; everything endpoints share in an engine (a login, a
 one-session card, a device lock, an SNMP walk, a Modbus gateway, the browser) stays in the first
-process; a device's ``per_host_concurrency`` holds for the collector as a whole, not per process;
-a process that raises or dies costs no other process's readings. Real HTTP against the simulator.
+process, read at the full limits; an origin's ``per_host_concurrency`` holds for its plain pages
+across the processes, not per process; a process that raises or dies costs no other process's
+readings. Real HTTP against the simulator.
 """
 
 from __future__ import annotations
@@ -110,6 +111,20 @@ def test_the_per_host_limit_holds_for_the_collector_not_per_process(
     assert all(r.ok for r in results), [r.error for r in results]
     # Two at a time in all (one per process): the four take two rounds of the meter's one second.
     assert elapsed >= 1.9
+
+
+def test_a_device_with_state_keeps_the_full_limit_in_the_first_process(
+        sim: Simulator, tmp_path: Path, faulty: object) -> None:
+    faulty("plain").set_fault("slow", delay=2.0)  # type: ignore[operator]
+    requests = [request_for(sim, "plain-f", key=f"outlet-{n}", engine="http", device="pdu-1") for n in range(4)]
+    with EnginePool(2, secrets=SecretStore(environ=SECRET_ENV), evidence_dir=tmp_path / "evidence",
+                    state_dir=tmp_path / "state", per_host_concurrency=4) as pool:
+        started = time.monotonic()
+        results = pool.scrape_many(requests)
+        elapsed = time.monotonic() - started
+    assert all(r.ok for r in results), [r.error for r in results]
+    # All four at once, as one process reads them: one round of the meter's two seconds, not two (a halved limit).
+    assert elapsed < 3.5
 
 
 def test_a_part_that_raises_ends_the_batch_after_the_other_parts_results() -> None:
