@@ -99,16 +99,22 @@ def test_a_one_session_card_with_three_endpoints_is_read_on_one_login(card: Simu
         assert card.device("apc-pool").sessions.active() == 0  # logged off after the last one
 
 
+def _all_read_in(tmp_path: Path, requests: list[ScrapeRequest], **engine: int) -> float:
+    """Seconds a new two-process pool with ``engine``'s limits takes to read ``requests``, all of them read."""
+    with EnginePool(2, secrets=SecretStore(environ=SECRET_ENV), evidence_dir=tmp_path / "evidence",
+                    state_dir=tmp_path / "state", **engine) as pool:
+        started = time.monotonic()
+        results = pool.scrape_many(requests)
+        elapsed = time.monotonic() - started
+    assert all(r.ok for r in results), [r.error for r in results]
+    return elapsed
+
+
 def test_the_per_host_limit_holds_for_the_collector_not_per_process(
         sim: Simulator, tmp_path: Path, faulty: object) -> None:
     faulty("plain").set_fault("slow", delay=1.0)  # type: ignore[operator]
     requests = [*_keys_on(0, 2, "a", sim, "plain-f"), *_keys_on(1, 2, "b", sim, "plain-f")]
-    with EnginePool(2, secrets=SecretStore(environ=SECRET_ENV), evidence_dir=tmp_path / "evidence",
-                    state_dir=tmp_path / "state", per_host_concurrency=2) as limited:
-        started = time.monotonic()
-        results = limited.scrape_many(requests)
-        elapsed = time.monotonic() - started
-    assert all(r.ok for r in results), [r.error for r in results]
+    elapsed = _all_read_in(tmp_path, requests, per_host_concurrency=2)
     # Two at a time in all (one per process): the four take two rounds of the meter's one second.
     assert elapsed >= 1.9
 
@@ -117,12 +123,7 @@ def test_a_device_with_state_keeps_the_full_limit_in_the_first_process(
         sim: Simulator, tmp_path: Path, faulty: object) -> None:
     faulty("plain").set_fault("slow", delay=2.0)  # type: ignore[operator]
     requests = [request_for(sim, "plain-f", key=f"outlet-{n}", engine="http", device="pdu-1") for n in range(4)]
-    with EnginePool(2, secrets=SecretStore(environ=SECRET_ENV), evidence_dir=tmp_path / "evidence",
-                    state_dir=tmp_path / "state", per_host_concurrency=4) as pool:
-        started = time.monotonic()
-        results = pool.scrape_many(requests)
-        elapsed = time.monotonic() - started
-    assert all(r.ok for r in results), [r.error for r in results]
+    elapsed = _all_read_in(tmp_path, requests, per_host_concurrency=4)
     # All four at once, as one process reads them: one round of the meter's two seconds, not two (a halved limit).
     assert elapsed < 3.5
 
