@@ -12,7 +12,7 @@ import logging
 import threading
 from collections.abc import Callable
 from datetime import datetime
-from functools import cached_property
+from functools import cached_property, partial
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
@@ -207,24 +207,22 @@ class Platform:
         return info.manifest.settings_with(self.core.modules.settings.get(info.name))
 
     def scraping(self) -> Scraper:
-        """The one scraping engine of this process (or of its scraping process), created on first use."""
+        """The one scraping engine of this process (or of its scraping processes), created on first use."""
         with self._scraping_lock:
             if self._scraping is None:
-                evidence, state = self.env.data_dir / "evidence", self.env.data_dir / "sessions"
-                # The collector: the engine's modules are imported in its scraping processes only.
+                # Each branch imports only the engine it makes: the collector's own process never imports
+                # the engines' modules (its scraping processes do).
+                make: Callable[..., Scraper]
                 if self._scraping_processes > 1:
                     from nxforge.scraping.engine_pool import EnginePool
 
-                    self._scraping = EnginePool(self._scraping_processes, secrets=self.env.secrets,
-                                                evidence_dir=evidence, state_dir=state)
+                    make = partial(EnginePool, self._scraping_processes)
                 elif self._scraping_processes == 1:
-                    from nxforge.scraping.engine_process import EngineProcess
-
-                    self._scraping = EngineProcess(secrets=self.env.secrets, evidence_dir=evidence, state_dir=state)
+                    from nxforge.scraping.engine_process import EngineProcess as make
                 else:
-                    from nxforge.scraping.engine import ScrapingEngine
-
-                    self._scraping = ScrapingEngine(secrets=self.env.secrets, evidence_dir=evidence, state_dir=state)
+                    from nxforge.scraping.engine import ScrapingEngine as make
+                self._scraping = make(secrets=self.env.secrets, evidence_dir=self.env.data_dir / "evidence",
+                                      state_dir=self.env.data_dir / "sessions")
             return self._scraping
 
     def context(self, name: str) -> ModuleContext:

@@ -59,6 +59,10 @@ class BatchReading:
     def _forget(self, batch: int) -> None:
         """The batch's last reply is in (an engine that tracks batches drops it here)."""
 
+    def scrape(self, request: ScrapeRequest) -> ScrapeResult:
+        """Read one endpoint, as a batch of one; never raises for a meter problem (see ``ScrapeResult.error``)."""
+        return self.scrape_many([request])[0]
+
     def scrape_many(self, requests: Sequence[ScrapeRequest], on_result: OnResult | None = None) -> list[ScrapeResult]:
         """Read many endpoints concurrently; results in request order, each reported as it lands."""
         (flight,) = self._pump(iter([list(requests)]), on_result)

@@ -33,7 +33,7 @@ from .document import Document
 from .errors import ConfigFailure, ScrapeFailure
 from .evidence import write_evidence
 from .http_engine import HttpEngine
-from .limits import MAX_BODY_BYTES
+from .limits import MAX_BODY_BYTES, PER_HOST_CONCURRENCY
 from .reading import suggestions_for
 from .request import ScrapeRequest
 from .result import Evidence, ReadValue, ScrapeResult, StepTiming, Suggestion
@@ -61,7 +61,7 @@ class ScrapingEngine(BatchReading):
         state_dir: Path,
         browser_concurrency: int = 4,
         http_concurrency: int = 64,
-        per_host_concurrency: int = 8,
+        per_host_concurrency: int = PER_HOST_CONCURRENCY,
         max_body_bytes: int = MAX_BODY_BYTES,
         plain_page_share: int | None = None,
     ) -> None:

@@ -35,14 +35,12 @@ from typing import Any
 from ..secrets import SecretStore
 from .batches import BatchReading, Inbox, unanswered
 from .engine_process import EngineProcess
+from .limits import PER_HOST_CONCURRENCY
 from .request import ScrapeRequest
-from .result import ScrapeResult, Suggestion
+from .result import Suggestion
 from .session import shares_nothing
 
 log = logging.getLogger(__name__)
-
-PER_HOST_DEFAULT = 8  # ScrapingEngine's per_host_concurrency when the caller gives none
-
 
 def member_for(request: ScrapeRequest, processes: int) -> int:
     """The process (0 to ``processes`` - 1) that reads ``request``: 0 unless it is a plain web page, which
@@ -58,7 +56,7 @@ class EnginePool(BatchReading):
     def __init__(self, processes: int, *, secrets: SecretStore, evidence_dir: Path, state_dir: Path,
                  **engine: Any) -> None:
         """``engine``: ``ScrapingEngine``'s other keyword arguments, for the collector as a whole."""
-        per_host = engine.get("per_host_concurrency", PER_HOST_DEFAULT)
+        per_host = engine.get("per_host_concurrency", PER_HOST_CONCURRENCY)
         if not 2 <= processes <= per_host:
             raise ValueError(f"an EnginePool has 2 to {per_host} processes (each takes a share of an origin's "
                              f"{per_host} scrapes at once; use EngineProcess for one), not {processes}")
@@ -83,10 +81,6 @@ class EnginePool(BatchReading):
             engine = self._members[member]
             engine._submit([requests[i] for i in indexes], _Part(relay, engine, [(i, requests[i]) for i in indexes]))
         return batch
-
-    def scrape(self, request: ScrapeRequest) -> ScrapeResult:
-        """Read one endpoint; never raises for a meter problem (see ``ScrapeResult.error``)."""
-        return self.scrape_many([request])[0]
 
     def suggest(self, request: ScrapeRequest) -> list[Suggestion]:
         """Elements that look like energy on the endpoint's page, from the process that reads it."""

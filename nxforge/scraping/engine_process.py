@@ -31,7 +31,7 @@ from .batches import BatchReading, Inbox
 from .errors import ScrapeFailure
 from .prestart import Child, take
 from .request import ScrapeRequest
-from .result import ScrapeResult, Suggestion
+from .result import Suggestion
 
 log = logging.getLogger(__name__)
 
@@ -128,10 +128,6 @@ class EngineProcess(BatchReading):
         return self._call("scrape_many", requests, inbox)
 
     # -- the engine's calls ---------------------------------------------------------------
-
-    def scrape(self, request: ScrapeRequest) -> ScrapeResult:
-        """Read one endpoint; never raises for a meter problem (see ``ScrapeResult.error``)."""
-        return self.scrape_many([request])[0]
 
     def suggest(self, request: ScrapeRequest) -> list[Suggestion]:
         """Elements that look like energy on the endpoint's page; raises ``ScrapeFailure`` when unreachable."""

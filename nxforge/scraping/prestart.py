@@ -22,6 +22,8 @@ import time
 from pathlib import Path
 from typing import IO, Protocol
 
+from .limits import PER_HOST_CONCURRENCY
+
 ROOT = Path(__file__).resolve().parents[2]  # the checkout: a fresh child imports nxforge from here, wherever cron runs
 CHILD = ("import sys; sys.path.insert(0, sys.argv[1]); "
          "from nxforge.scraping.worker import main; sys.exit(main())")
@@ -81,7 +83,7 @@ class Forked:
 
 
 _waiting: list[Child] = []
-MAX_PROCESSES = 8  # what --scraping-processes accepts (nxforge.cli): each needs a share of 8 scrapes per device
+MAX_PROCESSES = PER_HOST_CONCURRENCY  # what --scraping-processes accepts (nxforge.cli): each takes a share of it
 
 
 def default_processes() -> int:

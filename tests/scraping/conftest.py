@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
@@ -22,6 +23,7 @@ SECRET_ENV = {"SIM_PASSWORD": PASSWORD}
 NO_AUTH = {"geist", "panel-eu", "plain"}
 # Display resolution in kWh of what each style's page shows.
 RESOLUTION = {"raritan": 0.00051}
+T = TypeVar("T")
 
 
 @pytest.fixture(scope="module")
@@ -40,30 +42,31 @@ def sim() -> Iterator[Simulator]:
         simulator.stop()
 
 
+def new_engine(make: Callable[..., T], root: Path, **limits: Any) -> T:
+    """``make`` (``ScrapingEngine``, ``EngineProcess`` or a partial of ``EnginePool``) with the test secrets
+    and its evidence and session folders under ``root``."""
+    return make(secrets=SecretStore(environ=SECRET_ENV), evidence_dir=root / "evidence", state_dir=root / "state",
+                **limits)
+
+
 @pytest.fixture(scope="module")
 def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ScrapingEngine]:
     """One engine for the module: its browser starts on the first browser request."""
-    root = tmp_path_factory.mktemp("scraping")
-    with ScrapingEngine(secrets=SecretStore(environ=SECRET_ENV), evidence_dir=root / "evidence",
-                        state_dir=root / "state") as scraping:
+    with new_engine(ScrapingEngine, tmp_path_factory.mktemp("scraping")) as scraping:
         yield scraping
 
 
 @pytest.fixture(scope="module")
 def process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EngineProcess]:
-    """The same engine in a child process, as the collector runs it."""
-    root = tmp_path_factory.mktemp("engine-process")
-    with EngineProcess(secrets=SecretStore(environ=SECRET_ENV), evidence_dir=root / "evidence",
-                       state_dir=root / "state") as engine:
+    """The same engine in a child process, as the collector runs it with --scraping-processes 1."""
+    with new_engine(EngineProcess, tmp_path_factory.mktemp("engine-process")) as engine:
         yield engine
 
 
 @pytest.fixture(scope="module")
 def pool(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EnginePool]:
     """The engine in two child processes, as the collector runs it by default."""
-    root = tmp_path_factory.mktemp("engine-pool")
-    with EnginePool(2, secrets=SecretStore(environ=SECRET_ENV), evidence_dir=root / "evidence",
-                    state_dir=root / "state") as engine:
+    with new_engine(partial(EnginePool, 2), tmp_path_factory.mktemp("engine-pool")) as engine:
         yield engine
 
 

@@ -21,10 +21,9 @@ import pytest
 from nxforge.scraping import ScrapeRequest, ScrapeResult
 from nxforge.scraping.engine_process import EngineProcess
 from nxforge.scraping.scraper import Scraper
-from nxforge.secrets import SecretStore
 from nxforge.simulator import Simulator
 
-from .conftest import SECRET_ENV, request_for
+from .conftest import new_engine, request_for
 
 
 @pytest.fixture(params=["engine", "process", "pool"])
@@ -95,8 +94,7 @@ def test_a_claim_that_fails_still_has_what_was_handed_over_read_and_reported(
 def test_a_child_that_dies_with_batches_out_costs_failed_readings_and_the_next_batch_is_read(
         sim: Simulator, tmp_path: Path, faulty: object) -> None:
     faulty("plain").set_fault("slow", delay=5.0)  # type: ignore[operator]
-    with EngineProcess(secrets=SecretStore(environ=SECRET_ENV), evidence_dir=tmp_path / "evidence",
-                       state_dir=tmp_path / "state") as engine:
+    with new_engine(EngineProcess, tmp_path) as engine:
         assert engine.scrape(request_for(sim, "plain-ok", key="warm", engine="http")).ok
         assert engine._proc is not None
         first_pid = engine._proc.pid

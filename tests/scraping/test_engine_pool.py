@@ -17,16 +17,16 @@ import time
 import zlib
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 import pytest
 
 from nxforge.scraping import ScrapeConfig, ScrapeRequest, ScrapeResult
 from nxforge.scraping.engine_pool import EnginePool, _Part, _Relay, member_for
-from nxforge.secrets import SecretStore
 from nxforge.simulator import DeviceSpec, SimClock, Simulator
 
-from .conftest import PASSWORD, SECRET_ENV, request_for
+from .conftest import PASSWORD, new_engine, request_for
 
 
 def _request(key: str, **config: object) -> ScrapeRequest:
@@ -101,8 +101,7 @@ def test_a_one_session_card_with_three_endpoints_is_read_on_one_login(card: Simu
 
 def _all_read_in(tmp_path: Path, requests: list[ScrapeRequest], **engine: int) -> float:
     """Seconds a new two-process pool with ``engine``'s limits takes to read ``requests``, all of them read."""
-    with EnginePool(2, secrets=SecretStore(environ=SECRET_ENV), evidence_dir=tmp_path / "evidence",
-                    state_dir=tmp_path / "state", **engine) as pool:
+    with new_engine(partial(EnginePool, 2), tmp_path, **engine) as pool:
         started = time.monotonic()
         results = pool.scrape_many(requests)
         elapsed = time.monotonic() - started
@@ -150,8 +149,7 @@ def test_a_part_that_raises_ends_the_batch_after_the_other_parts_results() -> No
 def test_a_process_that_dies_costs_its_own_endpoints_only(sim: Simulator, tmp_path: Path, faulty: object) -> None:
     faulty("plain").set_fault("slow", delay=5.0)  # type: ignore[operator]
     faulty("geist").set_fault("slow", delay=2.0)  # type: ignore[operator]
-    with EnginePool(2, secrets=SecretStore(environ=SECRET_ENV), evidence_dir=tmp_path / "evidence",
-                    state_dir=tmp_path / "state") as engine:
+    with new_engine(partial(EnginePool, 2), tmp_path) as engine:
         doomed, spared = engine._members
         dying = _keys_on(0, 1, "dying", sim, "plain-f")[0]
         dying = dying.model_copy(update={"config": dying.config.model_copy(update={"timeout_s": 20})})

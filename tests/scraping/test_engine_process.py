@@ -25,7 +25,7 @@ from nxforge.scraping.engine_process import EngineProcess
 from nxforge.secrets import SecretStore
 from nxforge.simulator import Simulator
 
-from .conftest import PASSWORD, SECRET_ENV, request_for
+from .conftest import PASSWORD, new_engine, request_for
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -94,8 +94,7 @@ def test_the_childs_log_lines_reach_this_log_without_the_password(
 def test_a_child_that_dies_mid_run_costs_failed_readings_and_is_replaced(
         sim: Simulator, tmp_path: Path, faulty: object) -> None:
     faulty("plain").set_fault("slow", delay=5.0)  # type: ignore[operator]
-    with EngineProcess(secrets=SecretStore(environ=SECRET_ENV), evidence_dir=tmp_path / "evidence",
-                       state_dir=tmp_path / "state") as engine:
+    with new_engine(EngineProcess, tmp_path) as engine:
         assert engine.scrape(request_for(sim, "plain-ok", key="proc-warm")).ok  # the child is up and reading
         assert engine._proc is not None
         first_pid = engine._proc.pid

@@ -14,10 +14,9 @@ from typing import Any
 import pytest
 
 from nxforge.scraping import ScrapeResult, ScrapingEngine
-from nxforge.secrets import SecretStore
 from nxforge.simulator import Simulator
 
-from .conftest import SECRET_ENV, request_for
+from .conftest import new_engine, request_for
 
 CAP = 1024 * 1024
 TIMEOUT_S = 1.0
@@ -32,8 +31,7 @@ ENGINES = ["http", BROWSER]
 @pytest.fixture(scope="module")
 def warm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ScrapingEngine]:
     root = tmp_path_factory.mktemp("hostile")
-    with ScrapingEngine(secrets=SecretStore(environ=SECRET_ENV), evidence_dir=root / "evidence",
-                        state_dir=root / "state", max_body_bytes=CAP) as scraping:
+    with new_engine(ScrapingEngine, root, max_body_bytes=CAP) as scraping:
         yield scraping
 
 

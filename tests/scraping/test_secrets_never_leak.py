@@ -9,10 +9,9 @@ from typing import Any
 import pytest
 
 from nxforge.scraping import ScrapingEngine
-from nxforge.secrets import SecretStore
 from nxforge.simulator import Simulator
 
-from .conftest import PASSWORD, SECRET_ENV, request_for
+from .conftest import PASSWORD, new_engine, request_for
 
 
 def test_password_is_in_no_artefact(sim: Simulator, tmp_path: Path, caplog: pytest.LogCaptureFixture,
@@ -33,8 +32,7 @@ def test_password_is_in_no_artefact(sim: Simulator, tmp_path: Path, caplog: pyte
                     steps=[{"action": "click", "selector": "#tab-inlets"}]),
         request_for(sim, "apc-nmc1-ok", key="leak-browser-basic", engine="browser", capture=True),
     ]
-    with ScrapingEngine(secrets=SecretStore(environ=SECRET_ENV), evidence_dir=tmp_path / "evidence",
-                        state_dir=tmp_path / "state") as engine:
+    with new_engine(ScrapingEngine, tmp_path) as engine:
         results = engine.scrape_many(cases)
     by_key = {r.key: r for r in results}
     assert not by_key["leak-form-refused"].ok and by_key["leak-form-refused"].error.error_class == "auth_failed"
