@@ -15,8 +15,8 @@ and the endpoint sync included), and the slowest job's own ``duration_s``. Peak 
 collector's maximum resident set (``wait4``): the larger of the collector and its scraping process (reaped
 by it), not their sum. ``--scraping-in-process`` runs the collectors with the engine in their own process
 (``collector.py --scraping-in-process``), the way every collector read before, for an A/B in one sitting;
-``--scraping-processes N`` runs them with N scraping processes (the collector's default is two, one on a
-single-core machine), so one process against two is an A/B too. The engine alone is always one engine
+``--scraping-processes N`` runs them with N scraping processes (the collector's default is two, one where
+it may use one core only), so one process against two is an A/B too. The engine alone is always one engine
 in one process.
 
 The baseline, measured in the same run against the same simulator process: the scraping engine
